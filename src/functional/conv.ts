@@ -1,0 +1,154 @@
+/**
+ * The functional API: validate → plan → run → wrap in an autograd node.
+ * conv1d … convTranspose3d follow PyTorch's `torch.nn.functional` names in camelCase.
+ */
+import { ConvError, fmt } from '../spec/errors.js';
+import { convSpec, convTransposeSpec, type ConvOptions, type ConvTransposeOptions } from '../spec/normalize.js';
+import type { ConvSpec, Rank } from '../spec/types.js';
+import { planConv, type ConvPlan } from '../plan/plan.js';
+import { selectKernels } from '../plan/select.js';
+import { addBias, biasGrad, pad, padAdjoint, permute as permuteKernel } from '../kernels/ref/layout.js';
+import { allocate, Tensor } from '../autograd/tensor.js';
+import { record } from '../autograd/graph.js';
+import type { Geometry } from '../spec/types.js';
+import { prod } from '../util/shape.js';
+
+function checkTensors(op: string, x: unknown, w: unknown, b: unknown): void {
+  if (!(x instanceof Tensor)) throw new ConvError(op, 'input', `must be a Tensor; got ${fmt(typeof x)}`);
+  if (!(w instanceof Tensor)) throw new ConvError(op, 'weight', `must be a Tensor; got ${fmt(typeof w)}`);
+  if (b !== null && b !== undefined && !(b instanceof Tensor)) throw new ConvError(op, 'bias', `must be a Tensor or null; got ${fmt(typeof b)}`);
+  const xt = x as Tensor, wt = w as Tensor, bt = b as Tensor | null | undefined;
+  if (wt.dtype !== xt.dtype) throw new ConvError(op, 'weight', `must have the input's dtype ${xt.dtype}; got ${wt.dtype}`);
+  if (bt && bt.dtype !== xt.dtype) throw new ConvError(op, 'bias', `must have the input's dtype ${xt.dtype}; got ${bt.dtype}`);
+}
+
+/** Differentiable axis permutation: out.shape[i] = x.shape[perm[i]]. */
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  const d = x.shape.length;
+  if (perm.length !== d || [...perm].sort((a, b) => a - b).some((p, i) => p !== i))
+    throw new ConvError('permute', 'dims', `must be a permutation of 0..${d - 1}; got ${fmt(perm)}`);
+  const out = allocate(x.dtype, x.size);
+  permuteKernel(x.data, x.shape, perm, out);
+  const y = new Tensor(out, perm.map((p) => x.shape[p]));
+  const inverse = new Array<number>(d);
+  perm.forEach((p, i) => (inverse[p] = i));
+  return record(y, 'permute', [x], (gy) => [permute(gy, inverse)]);
+}
+
+/** Differentiable padding of the trailing `inSize.length` dims with a padding mode. */
+function padInput(x: Tensor, p: NonNullable<ConvPlan['inputPad']>): Tensor {
+  const d = p.inSize.length;
+  const lead = x.shape.slice(0, x.shape.length - d);
+  const outSize = p.inSize.map((L, a) => L + p.pads[a][0] + p.pads[a][1]);
+  const planes = prod(lead);
+  const out = allocate(x.dtype, planes * prod(outSize));
+  pad(x.data, planes, p.inSize, p.pads, p.mode, out);
+  const y = new Tensor(out, [...lead, ...outSize]);
+  return record(y, `pad(${p.mode})`, [x], (gy) => {
+    const gx = allocate(x.dtype, x.size);
+    padAdjoint(gy.data, planes, p.inSize, p.pads, p.mode, gx);
+    return [new Tensor(gx, x.shape)];
+  });
+}
+
+/**
+ * The convolution primitive on channels-first batched tensors. `transposed` picks the direction:
+ * conv maps (n, cIn, *inSize) → (n, cOut, *outSize); convT maps back. Gradients are the other
+ * direction and the one weight-gradient kernel (SPEC, Gradients).
+ */
+export function convPrimitive(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry, transposed: boolean, op: string): Tensor {
+  const yChannels = transposed ? g.cIn : g.cOut;
+  const ySize = transposed ? g.inSize : g.outSize;
+  const yVol = prod(ySize);
+  const y = allocate(x.dtype, g.n * yChannels * yVol);
+  const run = transposed ? 'convT' : 'conv';
+  selectKernels(g, x.dtype, run)[run](x.data, w.data, y, g);
+  if (b) addBias(y, b.data, g.n, yChannels, yVol);
+  const out = new Tensor(y, [g.n, yChannels, ...ySize]);
+  const parents = b ? [x, w, b] : [x, w];
+  return record(out, op, parents, (gy) => {
+    const gx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
+    const gw = w.requiresGrad ? allocate(w.dtype, w.size) : null;
+    if (gx) {
+      const back = transposed ? 'conv' : 'convT';
+      selectKernels(g, x.dtype, back)[back](gy.data, w.data, gx, g);
+    }
+    if (gw) {
+      const [src, dst] = transposed ? [gy.data, x.data] : [x.data, gy.data];
+      selectKernels(g, x.dtype, 'weightGrad').weightGrad(src, dst, gw, g);
+    }
+    const grads: (Tensor | null)[] = [gx && new Tensor(gx, x.shape), gw && new Tensor(gw, w.shape)];
+    if (b) {
+      const gb = allocate(b.dtype, b.size);
+      if (b.requiresGrad) biasGrad(gy.data, gb, g.n, yChannels, yVol);
+      grads.push(b.requiresGrad ? new Tensor(gb, b.shape) : null);
+    }
+    return grads;
+  });
+}
+
+/** Layout permutations between the user's layout and channels-first. */
+function toChannelsFirst(x: Tensor, rank: number): Tensor {
+  const lead = x.shape.length - rank - 1; // 1 when batched
+  const perm = [...Array(lead).keys(), x.shape.length - 1, ...Array.from({ length: rank }, (_, a) => lead + a)];
+  return permute(x, perm);
+}
+function fromChannelsFirst(y: Tensor, rank: number): Tensor {
+  const lead = y.shape.length - rank - 1;
+  const perm = [...Array(lead).keys(), ...Array.from({ length: rank }, (_, a) => lead + 1 + a), lead];
+  return permute(y, perm);
+}
+
+/** Runs a planned convolution on tensors (shared by the functional API, modules and Paddle's API). */
+export function runPlanned(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  const { spec, geometry: g } = plan;
+  let h = spec.layout === 'channelsLast' ? toChannelsFirst(x, spec.rank) : x;
+  if (!plan.batched) h = h.reshape([1, ...h.shape]);
+  if (plan.inputPad) h = padInput(h, plan.inputPad);
+  let y = convPrimitive(h, w, b, g, spec.transposed, spec.op);
+  if (!plan.batched) y = y.reshape(y.shape.slice(1));
+  if (spec.layout === 'channelsLast') y = fromChannelsFirst(y, spec.rank);
+  return y;
+}
+
+/** Validates, plans and runs one call. */
+export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[]): Tensor {
+  checkTensors(spec.op, x, w, b);
+  const plan = planConv(spec, x.shape, w.shape, b ? b.shape : null, outputSize);
+  return runPlanned(plan, x, w, b ?? null);
+}
+
+function makeConv(rank: Rank) {
+  const op = `conv${rank}d`;
+  return (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions = {}): Tensor =>
+    applyConv(convSpec(op, rank, options), input, weight, bias);
+}
+
+function makeConvTranspose(rank: Rank) {
+  const op = `convTranspose${rank}d`;
+  return (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTransposeOptions = {}): Tensor => {
+    const spec = convTransposeSpec(op, rank, options);
+    return applyConv(spec, input, weight, bias, options.outputSize);
+  };
+}
+
+/**
+ * 1-D convolution (cross-correlation). input (N, C_in, L) or (C_in, L); weight (C_out, C_in/groups, k).
+ * `L_out = floor((L + 2p − δ(k−1) − 1)/s) + 1`.
+ * @example conv1d(randn([20, 16, 50]), randn([33, 16, 3]), null, { stride: 2 }).shape // [20, 33, 24]
+ */
+export const conv1d = makeConv(1);
+/** 2-D convolution; input (N, C_in, H, W); weight (C_out, C_in/groups, kH, kW). */
+export const conv2d = makeConv(2);
+/** 3-D convolution; input (N, C_in, D, H, W); weight (C_out, C_in/groups, kD, kH, kW). */
+export const conv3d = makeConv(3);
+/**
+ * 1-D transposed convolution. input (N, C_in, L); weight (C_in, C_out/groups, k).
+ * `L_out = (L − 1)·s − 2p + δ(k−1) + outputPadding + 1`.
+ * @example convTranspose1d(randn([1, 16, 10]), randn([16, 8, 3]), null, { stride: 2, padding: 1, outputPadding: 1 }).shape // [1, 8, 20]
+ */
+export const convTranspose1d = makeConvTranspose(1);
+/** 2-D transposed convolution; weight (C_in, C_out/groups, kH, kW). */
+export const convTranspose2d = makeConvTranspose(2);
+/** 3-D transposed convolution; weight (C_in, C_out/groups, kD, kH, kW). */
+export const convTranspose3d = makeConvTranspose(3);

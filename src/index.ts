@@ -1,0 +1,17 @@
+/**
+ * convkit: convolution and transposed convolution (1-D, 2-D, 3-D) exactly as PyTorch and Paddle
+ * compute them, forward and backward, in Node.js and browsers.
+ */
+export { Tensor, tensor, zeros, ones, full, randn, rand, type TypedArray, type NestedArray, type TensorOptions, type RandomOptions } from './autograd/tensor.js';
+export { backward, noGrad, isGradEnabled } from './autograd/graph.js';
+export { ConvError } from './spec/errors.js';
+export type { DType, Pair, Layout, PaddingMode, ConvSpec, Geometry } from './spec/types.js';
+export type { ConvOptions, ConvTransposeOptions, PaddingArg, IntOrTuple, DataFormat } from './spec/normalize.js';
+export { span, convOutSize, convTransposeOutSize, outputSizeRange, torchSamePads, paddleSamePads } from './spec/shape.js';
+export { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, permute } from './functional/conv.js';
+export { Module } from './nn/module.js';
+export { Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, type ConvModuleOptions, type ConvTransposeModuleOptions } from './nn/conv.js';
+export { Conv1D, Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, type PaddlePadding } from './api/paddle.js';
+export * as paddle from './api/paddle.js';
+export { setBackend, getBackend, withBackend, backends } from './plan/select.js';
+export { manualSeed, Generator } from './util/random.js';

@@ -1,0 +1,44 @@
+/**
+ * Plain TypeScript matrix multiplies, row-major, accumulating into C. The fallback where
+ * WebAssembly is missing; loops ordered so that the innermost one is contiguous.
+ */
+import type { F } from '../types.js';
+
+/** C[M×N] += A[M×K] · B[K×N]. */
+export function gemmNN(M: number, N: number, K: number, A: F, aOff: number, B: F, bOff: number, C: F, cOff: number): void {
+  for (let i = 0; i < M; i++) {
+    const ci = cOff + i * N;
+    for (let k = 0; k < K; k++) {
+      const a = A[aOff + i * K + k];
+      if (a === 0) continue;
+      const bk = bOff + k * N;
+      for (let j = 0; j < N; j++) C[ci + j] += a * B[bk + j];
+    }
+  }
+}
+
+/** C[M×N] += Aᵀ · B with A stored K×M and B K×N. */
+export function gemmTN(M: number, N: number, K: number, A: F, aOff: number, B: F, bOff: number, C: F, cOff: number): void {
+  for (let k = 0; k < K; k++) {
+    const bk = bOff + k * N;
+    for (let i = 0; i < M; i++) {
+      const a = A[aOff + k * M + i];
+      if (a === 0) continue;
+      const ci = cOff + i * N;
+      for (let j = 0; j < N; j++) C[ci + j] += a * B[bk + j];
+    }
+  }
+}
+
+/** C[M×N] += A · Bᵀ with A stored M×K and B N×K. */
+export function gemmNT(M: number, N: number, K: number, A: F, aOff: number, B: F, bOff: number, C: F, cOff: number): void {
+  for (let i = 0; i < M; i++) {
+    const ai = aOff + i * K;
+    for (let j = 0; j < N; j++) {
+      const bj = bOff + j * K;
+      let s = 0;
+      for (let k = 0; k < K; k++) s += A[ai + k] * B[bj + k];
+      C[cOff + i * N + j] += s;
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Convolution as matrix multiplication: im2col + GEMM for conv, GEMM + col2im for its adjoint,
+ * GEMM against the column matrix for the weight gradient. Columns are built one (sample, group)
+ * at a time, so scratch is cIn/g · prod(k) · prod(outSize) elements.
+ */
+import type { Geometry } from '../../spec/types.js';
+import { prod, unravel } from '../../util/shape.js';
+import type { ConvKernels, F } from '../types.js';
+import { gemmNN, gemmNT, gemmTN } from './gemm.js';
+
+/** (tap kq, output position oq) → flat input offset within a plane, −1 for padding. i = o·s + j·δ − p0. */
+export function tapTable(g: Geometry): Int32Array {
+  const d = g.inSize.length, outVol = prod(g.outSize), kVol = prod(g.kSize);
+  const table = new Int32Array(kVol * outVol);
+  const o = new Array<number>(d), j = new Array<number>(d);
+  for (let kq = 0; kq < kVol; kq++) {
+    unravel(kq, g.kSize, j);
+    for (let oq = 0; oq < outVol; oq++) {
+      unravel(oq, g.outSize, o);
+      let off = 0;
+      for (let a = 0; a < d && off >= 0; a++) {
+        const i = o[a] * g.stride[a] + j[a] * g.dilation[a] - g.padBefore[a];
+        off = i < 0 || i >= g.inSize[a] ? -1 : off * g.inSize[a] + i;
+      }
+      table[kq * outVol + oq] = off;
+    }
+  }
+  return table;
+}
+
+const scratch = (x: F, n: number): F => (x instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
+
+interface Dims { inVol: number; outVol: number; kVol: number; cig: number; cog: number; rows: number }
+const dims = (g: Geometry): Dims => {
+  const kVol = prod(g.kSize), cig = g.cIn / g.groups;
+  return { inVol: prod(g.inSize), outVol: prod(g.outSize), kVol, cig, cog: g.cOut / g.groups, rows: cig * kVol };
+};
+
+function im2col(x: F, xOff: number, table: Int32Array, d: Dims, col: F): void {
+  const { inVol, outVol, kVol, cig } = d;
+  for (let c = 0; c < cig; c++) {
+    const xc = xOff + c * inVol;
+    for (let kq = 0; kq < kVol; kq++) {
+      const row = (c * kVol + kq) * outVol, t = kq * outVol;
+      for (let oq = 0; oq < outVol; oq++) {
+        const off = table[t + oq];
+        col[row + oq] = off < 0 ? 0 : x[xc + off];
+      }
+    }
+  }
+}
+
+function col2im(col: F, table: Int32Array, d: Dims, y: F, yOff: number): void {
+  const { inVol, outVol, kVol, cig } = d;
+  for (let c = 0; c < cig; c++) {
+    const yc = yOff + c * inVol;
+    for (let kq = 0; kq < kVol; kq++) {
+      const row = (c * kVol + kq) * outVol, t = kq * outVol;
+      for (let oq = 0; oq < outVol; oq++) {
+        const off = table[t + oq];
+        if (off >= 0) y[yc + off] += col[row + oq];
+      }
+    }
+  }
+}
+
+export const im2colKernels: ConvKernels = {
+  name: 'js-im2col',
+  conv(x, w, y, g) {
+    const d = dims(g), table = tapTable(g), col = scratch(x, d.rows * d.outVol);
+    for (let n = 0; n < g.n; n++)
+      for (let grp = 0; grp < g.groups; grp++) {
+        im2col(x, (n * g.cIn + grp * d.cig) * d.inVol, table, d, col);
+        gemmNN(d.cog, d.outVol, d.rows, w, grp * d.cog * d.rows, col, 0, y, (n * g.cOut + grp * d.cog) * d.outVol);
+      }
+  },
+  convT(x, w, y, g) {
+    const d = dims(g), table = tapTable(g), col = scratch(x, d.rows * d.outVol);
+    for (let n = 0; n < g.n; n++)
+      for (let grp = 0; grp < g.groups; grp++) {
+        col.fill(0);
+        gemmTN(d.rows, d.outVol, d.cog, w, grp * d.cog * d.rows, x, (n * g.cOut + grp * d.cog) * d.outVol, col, 0);
+        col2im(col, table, d, y, (n * g.cIn + grp * d.cig) * d.inVol);
+      }
+  },
+  weightGrad(x, gy, gw, g) {
+    const d = dims(g), table = tapTable(g), col = scratch(x, d.rows * d.outVol);
+    for (let n = 0; n < g.n; n++)
+      for (let grp = 0; grp < g.groups; grp++) {
+        im2col(x, (n * g.cIn + grp * d.cig) * d.inVol, table, d, col);
+        gemmNT(d.cog, d.rows, d.outVol, gy, (n * g.cOut + grp * d.cog) * d.outVol, col, 0, gw, grp * d.cog * d.rows);
+      }
+  },
+};

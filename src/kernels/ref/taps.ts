@@ -1,0 +1,47 @@
+/**
+ * The reference kernels: the definition, literally. The only place the relation
+ * `i = o·s + j·δ − p0` (input index from output index o and tap j) is written for the oracle.
+ */
+import type { Geometry } from '../../spec/types.js';
+import { prod, unravel } from '../../util/shape.js';
+import type { ConvKernels, F } from '../types.js';
+
+/** Calls `visit(xi, wi, yi)` for every (input, weight, output) triple of the convolution `g`. */
+export function forEachTap(g: Geometry, visit: (xi: number, wi: number, yi: number) => void): void {
+  const d = g.inSize.length;
+  const inVol = prod(g.inSize), outVol = prod(g.outSize), kVol = prod(g.kSize);
+  const cig = g.cIn / g.groups, cog = g.cOut / g.groups;
+  // (output position oq, tap kq) → flat input offset, or −1 where the tap reads padding.
+  const inOffset = new Int32Array(outVol * kVol);
+  const o = new Array<number>(d), j = new Array<number>(d);
+  for (let oq = 0; oq < outVol; oq++) {
+    unravel(oq, g.outSize, o);
+    for (let kq = 0; kq < kVol; kq++) {
+      unravel(kq, g.kSize, j);
+      let off = 0;
+      for (let a = 0; a < d && off >= 0; a++) {
+        const i = o[a] * g.stride[a] + j[a] * g.dilation[a] - g.padBefore[a]; // i = o·s + j·δ − p0
+        off = i < 0 || i >= g.inSize[a] ? -1 : off * g.inSize[a] + i;
+      }
+      inOffset[oq * kVol + kq] = off;
+    }
+  }
+  for (let n = 0; n < g.n; n++)
+    for (let co = 0; co < g.cOut; co++) {
+      const ci0 = Math.floor(co / cog) * cig;
+      for (let c = 0; c < cig; c++)
+        for (let oq = 0; oq < outVol; oq++)
+          for (let kq = 0; kq < kVol; kq++) {
+            const off = inOffset[oq * kVol + kq];
+            if (off >= 0) visit((n * g.cIn + ci0 + c) * inVol + off, (co * cig + c) * kVol + kq, (n * g.cOut + co) * outVol + oq);
+          }
+    }
+}
+
+/** The oracle: three one-liners over the same taps (convT reads each triple backwards). */
+export const refKernels: ConvKernels = {
+  name: 'ref',
+  conv: (x: F, w: F, y: F, g: Geometry) => forEachTap(g, (xi, wi, yi) => { y[yi] += w[wi] * x[xi]; }),
+  convT: (x: F, w: F, y: F, g: Geometry) => forEachTap(g, (yi, wi, xi) => { y[yi] += w[wi] * x[xi]; }),
+  weightGrad: (x: F, gy: F, gw: F, g: Geometry) => forEachTap(g, (xi, wi, yi) => { gw[wi] += x[xi] * gy[yi]; }),
+};

@@ -1,0 +1,68 @@
+/**
+ * Kernel selection: an ordered list of candidates, each with a named predicate; the first that
+ * applies runs. Backends (WebAssembly, worker threads, WebGPU) register candidates here.
+ */
+import type { Geometry } from '../spec/types.js';
+import { ConvError, fmt } from '../spec/errors.js';
+import type { ConvKernels } from '../kernels/types.js';
+import { refKernels } from '../kernels/ref/taps.js';
+import { im2colKernels } from '../kernels/cpu/im2col.js';
+import type { DType } from '../spec/types.js';
+
+export type Direction = 'conv' | 'convT' | 'weightGrad';
+
+export interface Candidate {
+  readonly name: string;
+  /** The backend family this candidate belongs to ('ref', 'js', 'wasm', …). */
+  readonly backend: string;
+  readonly applies: (g: Geometry, dtype: DType, dir: Direction) => boolean;
+  readonly kernels: ConvKernels;
+}
+
+const candidates: Candidate[] = [
+  { name: 'js-im2col', backend: 'js', applies: () => true, kernels: im2colKernels },
+  { name: 'ref', backend: 'ref', applies: () => true, kernels: refKernels },
+];
+
+let preferred = 'auto';
+
+/** Adds a candidate ahead of those already registered (faster backends register last, so they run first). */
+export function registerCandidate(c: Candidate): void {
+  candidates.unshift(c);
+}
+
+/** The backends that have registered candidates. */
+export function backends(): string[] {
+  return [...new Set(candidates.map((c) => c.backend))];
+}
+
+/**
+ * Restricts kernels to one backend ('ref' is the literal definition, 'js' the TypeScript fast path),
+ * or 'auto' (the default) for the first applicable candidate of any backend.
+ */
+export function setBackend(name: string): void {
+  if (name !== 'auto' && !backends().includes(name))
+    throw new ConvError('setBackend', 'name', `must be 'auto' or one of ${fmt(backends())}; got ${fmt(name)}`);
+  preferred = name;
+}
+
+export function getBackend(): string {
+  return preferred;
+}
+
+/** Runs `fn` with the backend set to `name`, restoring the previous choice afterwards. */
+export function withBackend<T>(name: string, fn: () => T): T {
+  const prev = preferred;
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    preferred = prev;
+  }
+}
+
+export function selectKernels(g: Geometry, dtype: DType, dir: Direction): ConvKernels {
+  for (const c of candidates)
+    if ((preferred === 'auto' || c.backend === preferred) && c.applies(g, dtype, dir)) return c.kernels;
+  return refKernels;
+}

@@ -1,0 +1,32 @@
+/** Every check on operands: one place, all values in the message, nothing mutated before it passes. */
+import { ConvError, fmt } from './errors.js';
+import type { ConvSpec, Shape } from './types.js';
+
+/** Channel count of an input of either layout, batched or not. */
+export const channelsOf = (x: Shape, spec: ConvSpec): number =>
+  spec.layout === 'channelsLast' ? x[x.length - 1] : x[x.length - spec.rank - 1];
+
+/** Spatial sizes of an input of either layout. */
+export const spatialOf = (x: Shape, spec: ConvSpec): number[] =>
+  spec.layout === 'channelsLast' ? x.slice(x.length - spec.rank - 1, x.length - 1) : x.slice(x.length - spec.rank);
+
+export function checkOperands(spec: ConvSpec, x: Shape, w: Shape, b: Shape | null): void {
+  const { op, rank: d, groups: g, transposed } = spec;
+  if (x.length !== d + 1 && x.length !== d + 2)
+    throw new ConvError(op, 'input', `must be ${d + 1}-D (unbatched) or ${d + 2}-D (batched); got shape ${fmt(x)}`);
+  if (w.length !== d + 2)
+    throw new ConvError(op, 'weight', `must be ${d + 2}-D ${transposed ? '(inChannels, outChannels/groups, *kernel)' : '(outChannels, inChannels/groups, *kernel)'}; got shape ${fmt(w)}`);
+  if (w.some((s) => s < 1))
+    throw new ConvError(op, 'weight', `must have positive sizes; got shape ${fmt(w)}`);
+  // conv: (cOut, cIn/g, …k); transposed: (cIn, cOut/g, …k): dim 0 splits into groups either way.
+  if (w[0] % g !== 0)
+    throw new ConvError(op, 'groups', `must divide weight dim 0 (${transposed ? 'inChannels' : 'outChannels'} = ${w[0]}); got groups=${g}, weight shape ${fmt(w)}`);
+  const cIn = channelsOf(x, spec);
+  const wantIn = transposed ? w[0] : w[1] * g;
+  const cOut = transposed ? w[1] * g : w[0];
+  if (cIn !== wantIn)
+    throw new ConvError(op, 'input',
+      `has ${cIn} channels but weight ${fmt(w)} with groups=${g} expects ${wantIn}; input shape ${fmt(x)}${spec.layout === 'channelsLast' ? ' (channels last)' : ''}`);
+  if (b && (b.length !== 1 || b[0] !== cOut))
+    throw new ConvError(op, 'bias', `must have shape [${cOut}] (outChannels); got shape ${fmt(b)}`);
+}
