@@ -9,8 +9,11 @@ import type { ConvSpec, Geometry, Pair, PaddingMode, Shape } from '../spec/types
 import { channelsOf, checkOperands, spatialOf } from '../spec/validate.js';
 import { prod } from '../util/shape.js';
 
-/** Largest output convkit will allocate for one call (elements). */
-export const MAX_OUTPUT_ELEMENTS = 2 ** 31 - 1;
+/**
+ * Largest output convkit will allocate for one call (elements): 2^28, i.e. 1 GiB as float32 and 2 GiB as
+ * float64, which a browser tab or a wasm32 heap can still hold. Larger outputs throw before allocating.
+ */
+export const MAX_OUTPUT_ELEMENTS = 2 ** 28;
 
 export interface ConvPlan {
   readonly spec: ConvSpec;
