@@ -16,3 +16,7 @@ export { Conv1D, Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspo
 export * as paddle from './api/paddle.js';
 export { setBackend, getBackend, withBackend, backends } from './plan/select.js';
 export { manualSeed, Generator } from './util/random.js';
+export { add, sub, mul, reshape, relu, leakyRelu, tanh, sigmoid, sum, mean, mseLoss, l1Loss, broadcastShapes, type Operand, type Reduction } from './autograd/ops.js';
+export { type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './nn/module.js';
+export { Sequential, ReLU, LeakyReLU, Tanh, Sigmoid } from './nn/sequential.js';
+export { Optimizer, SGD, Adam, type SGDOptions, type AdamOptions } from './optim/index.js';

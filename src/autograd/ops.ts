@@ -1,0 +1,240 @@
+/**
+ * A small set of differentiable tensor ops around the convolutions: broadcasting arithmetic,
+ * activations, reductions and losses (PyTorch semantics and names in camelCase).
+ * Each op computes its result and records one node whose VJP returns one gradient per parent.
+ */
+import { ConvError, fmt } from '../spec/errors.js';
+import type { Shape } from '../spec/types.js';
+import { record } from './graph.js';
+import { allocate, Tensor, type TypedArray } from './tensor.js';
+
+/** A tensor operand or a plain number (treated as a 0-d constant of the other operand's dtype). */
+export type Operand = Tensor | number;
+export type Reduction = 'mean' | 'sum' | 'none';
+
+const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((s, i) => s === b[i]);
+const numelOf = (s: Shape) => s.reduce((x, y) => x * y, 1);
+
+/** NumPy/PyTorch broadcasting: align trailing dims; each pair must be equal or contain a 1. */
+export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  const r = Math.max(a.length, b.length);
+  const out = new Array<number>(r);
+  for (let i = 0; i < r; i++) {
+    const da = a[a.length - r + i] ?? 1, db = b[b.length - r + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1)
+      throw new ConvError(op, 'shape', `operands must be broadcastable (sizes equal or 1 in each trailing dim); got ${fmt(a)} and ${fmt(b)}`);
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/**
+ * For each element of a tensor of shape `to` (row-major), the flat index of the element of a
+ * tensor of shape `from` that broadcasting reads there. `from` must broadcast to `to`.
+ */
+function broadcastIndex(from: Shape, to: Shape): Int32Array {
+  const r = to.length, lead = r - from.length;
+  const strides = new Array<number>(r).fill(0);
+  for (let a = from.length - 1, s = 1; a >= 0; a--) {
+    strides[lead + a] = from[a] === 1 ? 0 : s;
+    s *= from[a];
+  }
+  const n = numelOf(to);
+  const index = new Int32Array(n);
+  if (n === 0) return index;
+  const idx = new Array<number>(r).fill(0);
+  let src = 0;
+  for (let i = 0; i < n; i++) {
+    index[i] = src;
+    for (let a = r - 1; a >= 0; a--) {
+      idx[a]++;
+      src += strides[a];
+      if (idx[a] < to[a]) break;
+      src -= strides[a] * to[a];
+      idx[a] = 0;
+    }
+  }
+  return index;
+}
+
+/** Sums `g` (shape `to`) down to shape `from`, the adjoint of broadcasting `from` → `to`. */
+function sumTo(g: Tensor, from: Shape): Tensor {
+  if (sameShape(g.shape, from)) return g;
+  const out = allocate(g.dtype, numelOf(from));
+  const index = broadcastIndex(from, g.shape);
+  for (let i = 0; i < index.length; i++) out[index[i]] += g.data[i];
+  return new Tensor(out, from);
+}
+
+/** Broadcasts `x` to `shape` (a copy). */
+function expandTo(x: Tensor, shape: Shape): Tensor {
+  if (sameShape(x.shape, shape)) return x;
+  const out = allocate(x.dtype, numelOf(shape));
+  const index = broadcastIndex(x.shape, shape);
+  for (let i = 0; i < index.length; i++) out[i] = x.data[index[i]];
+  return new Tensor(out, shape);
+}
+
+function checkTensor(op: string, param: string, v: unknown): Tensor {
+  if (!(v instanceof Tensor)) throw new ConvError(op, param, `must be a Tensor; got ${fmt(typeof v)}`);
+  return v;
+}
+
+/** Turns the operands into tensors of one dtype (a number becomes a 0-d constant). */
+function operands(op: string, a: Operand, b: Operand): [Tensor, Tensor] {
+  const isNum = (v: unknown): v is number => typeof v === 'number';
+  if (isNum(a) && isNum(b)) throw new ConvError(op, 'input', `needs at least one Tensor operand; got ${a} and ${b}`);
+  const ta = isNum(a) ? null : checkTensor(op, 'input', a);
+  const tb = isNum(b) ? null : checkTensor(op, 'other', b);
+  const dtype = (ta ?? tb)!.dtype;
+  const scalar = (v: number) => new Tensor(dtype === 'float64' ? new Float64Array([v]) : new Float32Array([v]), []);
+  const x = ta ?? scalar(a as number), y = tb ?? scalar(b as number);
+  if (x.dtype !== y.dtype) throw new ConvError(op, 'other', `must have the input's dtype ${x.dtype}; got ${y.dtype}`);
+  return [x, y];
+}
+
+function binary(op: string, a: Operand, b: Operand, f: (x: number, y: number) => number,
+  vjp: (gy: Tensor, x: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): Tensor {
+  const [x, y] = operands(op, a, b);
+  const shape = broadcastShapes(op, x.shape, y.shape);
+  const n = numelOf(shape);
+  const out = allocate(x.dtype, n);
+  const xd = x.data, yd = y.data;
+  if (sameShape(x.shape, shape) && sameShape(y.shape, shape)) for (let i = 0; i < n; i++) out[i] = f(xd[i], yd[i]);
+  else {
+    const xi = broadcastIndex(x.shape, shape), yi = broadcastIndex(y.shape, shape);
+    for (let i = 0; i < n; i++) out[i] = f(xd[xi[i]], yd[yi[i]]);
+  }
+  return record(new Tensor(out, shape), op, [x, y], (gy) => {
+    const [gx, gyy] = vjp(gy, x, y);
+    return [gx && x.requiresGrad ? sumTo(gx, x.shape) : null, gyy && y.requiresGrad ? sumTo(gyy, y.shape) : null];
+  });
+}
+
+/** A new tensor of `t`'s shape and dtype with f(value, index) at each element. */
+function mapData(t: Tensor, f: (v: number, i: number) => number): Tensor {
+  const out = allocate(t.dtype, t.size);
+  const d = t.data;
+  for (let i = 0; i < out.length; i++) out[i] = f(d[i], i);
+  return new Tensor(out, t.shape);
+}
+
+/** `a + b` with broadcasting. @example add(x, bias.reshape([1, -1, 1])) // per-channel bias */
+export const add = (a: Operand, b: Operand): Tensor =>
+  binary('add', a, b, (x, y) => x + y, (gy) => [gy, gy]);
+
+/** `a − b` with broadcasting. */
+export const sub = (a: Operand, b: Operand): Tensor =>
+  binary('sub', a, b, (x, y) => x - y, (gy) => [gy, mapData(gy, (v) => -v)]);
+
+/** `a · b` (elementwise) with broadcasting. @example mul(x, scale) // scale of shape (C, 1) on (N, C, L) */
+export const mul = (a: Operand, b: Operand): Tensor =>
+  binary('mul', a, b, (x, y) => x * y, (gy, x, y) => {
+    const s = gy.shape;
+    const ye = x.requiresGrad ? expandTo(y, s).data : null, xe = y.requiresGrad ? expandTo(x, s).data : null;
+    return [ye && mapData(gy, (v, i) => v * ye[i]), xe && mapData(gy, (v, i) => v * xe[i])];
+  });
+
+/** Same data, new shape (one entry may be −1); differentiable. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  return checkTensor('reshape', 'input', x).reshape(shape);
+}
+
+/** Elementwise op whose derivative is written with the input `x` and the output `y`. */
+function unary(op: string, x: Tensor, f: (v: number) => number, df: (x: number, y: number) => number): Tensor {
+  checkTensor(op, 'input', x);
+  const y = mapData(x, f);
+  return record(y, op, [x], (gy) => [mapData(gy, (g, i) => g * df(x.data[i], y.data[i]))]);
+}
+
+/** max(x, 0). The gradient at 0 is 0, as in PyTorch. */
+export const relu = (x: Tensor): Tensor => unary('relu', x, (v) => (v <= 0 ? 0 : v), (v) => (v > 0 ? 1 : 0));
+
+/** x for x > 0, `negativeSlope`·x otherwise (default 0.01). */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope))
+    throw new ConvError('leakyRelu', 'negativeSlope', `must be a finite number; got ${fmt(negativeSlope)}`);
+  return unary('leakyRelu', x, (v) => (v > 0 ? v : v * negativeSlope), (v) => (v > 0 ? 1 : negativeSlope));
+}
+
+/** tanh(x); d/dx = 1 − y². */
+export const tanh = (x: Tensor): Tensor => unary('tanh', x, Math.tanh, (_, y) => 1 - y * y);
+
+/** 1 / (1 + e^−x); d/dx = y(1 − y). */
+export const sigmoid = (x: Tensor): Tensor =>
+  unary('sigmoid', x, (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))), (_, y) => y * (1 - y));
+
+/** Normalises `dim` (an int or a list, negatives count from the end) into a sorted unique list. */
+function reduceDims(op: string, shape: Shape, dim: number | readonly number[] | undefined): number[] {
+  const r = shape.length;
+  // As in PyTorch, no dim (or an empty list) reduces over every dimension.
+  if (dim === undefined || (Array.isArray(dim) && dim.length === 0)) return [...Array(r).keys()];
+  const list = typeof dim === 'number' ? [dim] : Array.isArray(dim) ? dim : null;
+  const lo = -Math.max(r, 1), hi = Math.max(r, 1) - 1;
+  if (list === null || list.some((d) => !Number.isInteger(d) || d < lo || d > hi))
+    throw new ConvError(op, 'dim', `must be an integer or a list of integers in [${lo}, ${hi}] for shape ${fmt(shape)}; got ${fmt(dim)}`);
+  const dims = list.map((d) => (d < 0 ? d + Math.max(r, 1) : d)).filter((d) => d < r);
+  if (new Set(dims).size !== dims.length) throw new ConvError(op, 'dim', `must not repeat a dimension; got ${fmt(dim)}`);
+  return dims.sort((a, b) => a - b);
+}
+
+function reduce(op: string, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean, scaleByCount: boolean): Tensor {
+  checkTensor(op, 'input', x);
+  const dims = reduceDims(op, x.shape, dim);
+  const keptShape = x.shape.map((s, a) => (dims.includes(a) ? 1 : s));
+  const outShape = keepdim ? keptShape : x.shape.filter((_, a) => !dims.includes(a));
+  const count = dims.reduce((c, a) => c * x.shape[a], 1);
+  const scale = scaleByCount ? 1 / count : 1;
+  const summed = sumTo(x, keptShape);
+  const out: TypedArray = summed === x ? x.data.slice() : summed.data;
+  if (scale !== 1) for (let i = 0; i < out.length; i++) out[i] *= scale;
+  return record(new Tensor(out, outShape), op, [x], (gy) => {
+    const g = expandTo(new Tensor(gy.data, keptShape), x.shape);
+    return [scale === 1 ? g : mapData(g, (v) => v * scale)];
+  });
+}
+
+/** Σ over all elements (a 0-d tensor), or over `dim` (int or list); `keepdim` keeps them as size 1. */
+export const sum = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduce('sum', x, dim, keepdim, false);
+
+/** Mean over all elements, or over `dim` (int or list); `keepdim` keeps them as size 1. */
+export const mean = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduce('mean', x, dim, keepdim, true);
+
+function lossOperands(op: string, input: Tensor, target: Tensor, reduction: Reduction): void {
+  checkTensor(op, 'input', input);
+  checkTensor(op, 'target', target);
+  if (!sameShape(input.shape, target.shape))
+    throw new ConvError(op, 'target', `must have the input's shape ${fmt(input.shape)}; got ${fmt(target.shape)}`);
+  if (input.dtype !== target.dtype) throw new ConvError(op, 'target', `must have the input's dtype ${input.dtype}; got ${target.dtype}`);
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none')
+    throw new ConvError(op, 'reduction', `must be 'mean', 'sum' or 'none'; got ${fmt(reduction)}`);
+}
+
+/** Pointwise loss ℓ(d) of d = input − target with derivative ℓ'(d), then the reduction. */
+function pointwiseLoss(op: string, input: Tensor, target: Tensor, reduction: Reduction,
+  l: (d: number) => number, dl: (d: number) => number): Tensor {
+  lossOperands(op, input, target, reduction);
+  const n = input.size, x = input.data, t = target.data;
+  const scale = reduction === 'mean' ? 1 / n : 1;
+  let out: Tensor;
+  if (reduction === 'none') out = mapData(input, (v, i) => l(v - t[i]));
+  else {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += l(x[i] - t[i]);
+    out = new Tensor(allocate(input.dtype, 1), []);
+    out.data[0] = s * scale;
+  }
+  return record(out, op, [input, target], (gy) => {
+    const g = (i: number) => (reduction === 'none' ? gy.data[i] : gy.data[0]) * scale * dl(x[i] - t[i]);
+    const gi = mapData(input, (_, i) => g(i));
+    return [input.requiresGrad ? gi : null, target.requiresGrad ? mapData(gi, (v) => -v) : null];
+  });
+}
+
+/** Mean (or summed) squared error, `torch.nn.functional.mse_loss`; input and target of one shape. */
+export const mseLoss = (input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor =>
+  pointwiseLoss('mseLoss', input, target, reduction, (d) => d * d, (d) => 2 * d);
+
+/** Mean (or summed) absolute error, `torch.nn.functional.l1_loss`; the gradient at 0 is 0. */
+export const l1Loss = (input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor =>
+  pointwiseLoss('l1Loss', input, target, reduction, Math.abs, (d) => (d > 0 ? 1 : d < 0 ? -1 : 0));
