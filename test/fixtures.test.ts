@@ -1,0 +1,88 @@
+/**
+ * Replays the PyTorch fixtures (test/cases/torch-*.json, made by scripts/gen_fixtures.py) on every
+ * backend: forward outputs, gradients of x, w and b after y.backward(gy), and PyTorch's error cases.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as convkit from '../src/index.js';
+import { backends, ConvError, withBackend, type Tensor } from '../src/index.js';
+import { loadCases, toTensor, type ConvCase, type ErrorCase } from './helpers/fixtures.js';
+import { assertClose } from './helpers/close.js';
+
+type OpFn = (x: Tensor, w: Tensor, b: Tensor | null, options: object) => Tensor;
+const OPS: Record<string, OpFn> = {
+  conv1d: convkit.conv1d as OpFn,
+  conv2d: convkit.conv2d as OpFn,
+  conv3d: convkit.conv3d as OpFn,
+  convTranspose1d: convkit.convTranspose1d as OpFn,
+  convTranspose2d: convkit.convTranspose2d as OpFn,
+  convTranspose3d: convkit.convTranspose3d as OpFn,
+};
+
+/** Forward tolerance relative to the output's max-abs scale, and the gradients' (float64 only). */
+const FORWARD_RTOL = { float32: 1e-5, float64: 1e-10 } as const;
+const GRAD_RTOL = { float32: 1e-4, float64: 1e-9 } as const;
+
+const FILES = ['conv1d', 'conv2d', 'conv3d', 'conv-transpose1d', 'conv-transpose2d', 'conv-transpose3d'];
+const BACKENDS = backends();
+
+test('every backend is replayed, ref and js included', () => {
+  assert.ok(BACKENDS.includes('ref') && BACKENDS.includes('js'), `backends: ${BACKENDS.join(', ')}`);
+});
+
+function replay(c: ConvCase): void {
+  const op = OPS[c.op];
+  const grads = c.gy !== undefined;
+  const x = toTensor(c.x, c.dtype, grads);
+  const w = toTensor(c.w, c.dtype, grads);
+  const b = c.b ? toTensor(c.b, c.dtype, grads) : null;
+  const y = op(x, w, b, c.options);
+  assert.deepEqual([...y.shape], c.y.shape, 'output shape');
+  assert.equal(y.dtype, c.dtype, 'output dtype');
+  assertClose(y.data, c.y.data, FORWARD_RTOL[c.dtype], 'y');
+  if (!grads) return;
+  y.backward(toTensor(c.gy!, c.dtype));
+  for (const [name, t, want] of [['gx', x, c.gx], ['gw', w, c.gw], ['gb', b, c.gb]] as const) {
+    if (!t || !want) continue;
+    assert.ok(t.grad, `${name}: no gradient accumulated`);
+    assert.deepEqual([...t.grad.shape], want.shape, `${name} shape`);
+    assertClose(t.grad.data, want.data, GRAD_RTOL[c.dtype], name);
+  }
+}
+
+for (const file of FILES) {
+  const cases = loadCases<ConvCase>(`torch-${file}.json`);
+  const op = cases[0].op;
+  describe(`${op}: PyTorch fixtures`, () => {
+    test('the fixture file covers forward and gradient cases', () => {
+      assert.ok(cases.length > 0 && cases.every((c) => c.op === op));
+      assert.ok(cases.some((c) => c.gy !== undefined) && cases.some((c) => c.dtype === 'float32'));
+    });
+    for (const c of cases) {
+      test(c.name + (c.gy ? ' (+grad)' : ''), async (t) => {
+        for (const backend of BACKENDS) await t.test(backend, () => withBackend(backend, () => replay(c)));
+      });
+    }
+  });
+}
+
+describe('PyTorch error cases: convkit throws ConvError naming the parameter', () => {
+  const cases = loadCases<ErrorCase>('torch-errors.json');
+  for (const c of cases) {
+    test(`${c.name} → ${c.param}`, () => {
+      const x = convkit.zeros(c.x.shape, { dtype: c.x.dtype });
+      const w = convkit.zeros(c.w.shape, { dtype: c.w.dtype });
+      const b = c.b ? convkit.zeros(c.b.shape, { dtype: c.b.dtype }) : null;
+      assert.throws(
+        () => OPS[c.op](x, w, b, c.options),
+        (err: unknown) => {
+          assert.ok(err instanceof ConvError, `expected a ConvError, got ${String(err)} (PyTorch: ${c.torchMessage})`);
+          assert.ok(err.message.startsWith(`${c.op}: `), `message names the op: ${err.message}`);
+          assert.ok(err.message.includes(c.param), `message names '${c.param}': ${err.message} (PyTorch: ${c.torchMessage})`);
+          assert.equal(err.param, c.param, `param of: ${err.message}`);
+          return true;
+        },
+      );
+    });
+  }
+});
