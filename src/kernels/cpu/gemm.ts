@@ -1,6 +1,7 @@
 /**
  * Plain TypeScript matrix multiplies, row-major, accumulating into C. The fallback where
- * WebAssembly is missing; loops ordered so that the innermost one is contiguous.
+ * WebAssembly is missing; loops ordered so that the innermost one is contiguous. Zero factors are
+ * not skipped: 0 · NaN must stay NaN (IEEE, as the reference kernels and the frameworks give).
  */
 import type { F } from '../types.js';
 
@@ -10,7 +11,6 @@ export function gemmNN(M: number, N: number, K: number, A: F, aOff: number, B: F
     const ci = cOff + i * N;
     for (let k = 0; k < K; k++) {
       const a = A[aOff + i * K + k];
-      if (a === 0) continue;
       const bk = bOff + k * N;
       for (let j = 0; j < N; j++) C[ci + j] += a * B[bk + j];
     }
@@ -23,7 +23,6 @@ export function gemmTN(M: number, N: number, K: number, A: F, aOff: number, B: F
     const bk = bOff + k * N;
     for (let i = 0; i < M; i++) {
       const a = A[aOff + k * M + i];
-      if (a === 0) continue;
       const ci = cOff + i * N;
       for (let j = 0; j < N; j++) C[ci + j] += a * B[bk + j];
     }
