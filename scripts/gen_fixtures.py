@@ -22,6 +22,10 @@ import json
 import os
 import sys
 
+# PyTorch's messages print Python sets; a fixed hash seed keeps their order (and the files) reproducible.
+if os.environ.get('PYTHONHASHSEED') != '0':
+    os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, 'PYTHONHASHSEED': '0'})
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -114,8 +118,7 @@ def run_torch(op, x, w, b, opts):
         fn = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[d]
         full = fn(x, w, None, stride, 0, 0, groups, dilation)
         if 'outputSize' in opts:
-            assert opts.get('dataFormat') is None
-            req = opts['outputSize'][-d:]
+            req = spatial_output_size(opts, d)
             mins = [full.shape[2 + a] - padding[a][0] - padding[a][1] for a in range(d)]
             out_pad = tuple(req[a] - mins[a] for a in range(d))
             for a in range(d):
@@ -128,7 +131,19 @@ def run_torch(op, x, w, b, opts):
         return y
     m = cls(c_in, c_out, k, stride=stride, padding=tup(padding, d), output_padding=out_pad,
             dilation=dilation, groups=groups, bias=b is not None, padding_mode=mode, dtype=x.dtype)
-    return functional_module(m, x, w, b, opts.get('outputSize'))
+    return functional_module(m, x, w, b, channels_first_output_size(opts, d) if 'outputSize' in opts else None)
+
+
+def channels_first_output_size(opts, d):
+    """convkit's outputSize (spatial, or the full shape in the case's layout) as PyTorch takes it."""
+    size = list(opts['outputSize'])
+    if len(size) > d and opts.get('dataFormat') is not None:
+        return size[:-d - 1] + [size[-1]] + size[-d - 1:-1]
+    return size
+
+
+def spatial_output_size(opts, d):
+    return channels_first_output_size(opts, d)[-d:]
 
 
 def functional_module(m, x, w, b, output_size=None):
@@ -230,7 +245,7 @@ class Recorder:
 def sweep_conv(r, d):
     op = f'conv{d}d'
     # spatial sizes and kernels per rank (non-square where d > 1)
-    S = {1: [7], 2: [5, 6], 3: [4, 3, 5]}[d]
+    S = {1: [7], 2: [5, 6], 3: [3, 3, 4]}[d]
     K = {1: [3], 2: [2, 3], 3: [2, 1, 3]}[d]
     K4 = {1: [4], 2: [4, 2], 3: [2, 2, 4]}[d]
     n = 2 if d < 3 else 1
@@ -257,7 +272,7 @@ def sweep_conv(r, d):
     r.add(op, 'depthwise', sh(n, 4, S), [4, 1] + K, groups=4, padding=1)
     r.add(op, 'depth-multiplier-2', sh(1, 3, S), [6, 1] + K, groups=3)
     r.add(op, 'depth-multiplier-3-strided', sh(1, 2, [s + 1 for s in S]), [6, 1] + K, groups=2, stride=2, padding=1)
-    r.add(op, 'mixed', sh(2, 4, [s + 3 for s in S]), [4, 2] + K, groups=2, stride=2, dilation=2, padding=1, bias=False)
+    r.add(op, 'mixed', sh(n, 4, [s + 3 for s in S]), [4, 2] + K, groups=2, stride=2, dilation=2, padding=1, bias=False)
     for mode in ('reflect', 'replicate', 'circular'):
         r.add(op, f'{mode}', sh(1, 2, S), [3, 2] + K, padding=2, paddingMode=mode)
         r.add(op, f'{mode}-same-even', sh(1, 2, S), [2, 2] + K4, padding='same', paddingMode=mode)
@@ -278,6 +293,10 @@ def sweep_conv(r, d):
     r.add(op, 'kernel-fills-padded-input', sh(1, 2, [4] * d), [2, 2] + [6] * d, padding=1)
     r.add(op, 'kernel-fills-dilated', sh(1, 1, [5] * d), [2, 1] + [3] * d, dilation=2)
     r.add(op, 'kernel-1', sh(2, 3, S), [2, 3] + [1] * d)
+    r.add(op, 'same-kernel-1', sh(1, 3, S), [2, 3] + [1] * d, padding='same', paddingMode='reflect')
+    r.add(op, 'padding-exceeds-kernel', sh(1, 2, S), [2, 2] + K, padding=3)
+    r.add(op, 'reflect-per-dim-with-zero', sh(1, 2, S), [2, 2] + K, padding=[1, 0, 2][:d] if d > 1 else [0], paddingMode='reflect')
+    r.add(op, 'circular-valid', sh(1, 2, S), [2, 2] + K, padding='valid', paddingMode='circular')
     r.add(op, 'single-channel', sh(1, 1, S), [1, 1] + K, padding=1)
 
 
@@ -314,6 +333,10 @@ def sweep_conv_transpose(r, d):
           outputSize=[(s - 1) * 3 - 2 + 3 + 2 for s in S])
     r.add(op, 'output-size-unbatched-full', [2] + S, [2, 2] + [3] * d, stride=2, padding=1, outputSize=[2] + out_sizes([1] * d))
     r.add(op, 'unbatched', [3] + S, [3, 2] + K, stride=2, padding=1)
+    r.add(op, 'asym-pairs-output-size', sh(1, 2, S), [2, 2] + [3] * d, padding=[[1, 0], [0, 2], [2, 1]][:d], stride=2,
+          outputSize=[(s - 1) * 2 - sum(p) + 3 + 1 for s, p in zip(S, [[1, 0], [0, 2], [2, 1]])])
+    r.add(op, 'channels-last-output-size-full', sh(2, 2, S), [2, 3] + [3] * d, stride=3, padding=1,
+          outputSize=[2] + [(s - 1) * 3 - 2 + 3 + 2 for s in S] + [3], dataFormat=FORMATS[d])
     r.add(op, 'channels-last', sh(2, 3, S), [3, 2] + K, stride=2, padding=1, outputPadding=1, dataFormat=FORMATS[d])
     r.add(op, 'channels-last-groups', sh(1, 4, S), [4, 2] + K, groups=2, dilation=2, dataFormat=FORMATS[d])
     r.add(op, 'channels-last-output-size', sh(1, 2, S), [2, 2] + [3] * d, stride=2, padding=1, outputSize=out_sizes([1] * d), dataFormat=FORMATS[d])
