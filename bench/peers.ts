@@ -124,7 +124,8 @@ async function tfjs(backend: 'cpu' | 'wasm'): Promise<Library> {
         const outShape: [number, number, number, number] = [wl.n, oHW[0], oHW[1], wl.cOut];
         run = () => tf.tidy(() => tf.add(tf.conv2dTranspose(x, filter, outShape, two(wl.stride), pads), bias) as T4);
       } else if (depthwise) {
-        run = () => tf.fused.depthwiseConv2d({ x, filter, strides: two(wl.stride), pad: pads, dilations: two(wl.dilation), bias }) as T4;
+        // fused.depthwiseConv2d takes no explicit padding; the unfused op plus a bias add is the same op.
+        run = () => tf.tidy(() => tf.add(tf.depthwiseConv2d(x, filter, two(wl.stride), pads, 'NHWC', two(wl.dilation)), bias) as T4);
       } else {
         run = () => tf.fused.conv2d({ x, filter, strides: two(wl.stride), pad: pads, dilations: two(wl.dilation), bias }) as T4;
       }
