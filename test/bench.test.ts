@@ -86,7 +86,7 @@ test('formatReport: a mismatch and an n/a are shown in the table and the notes, 
     ],
   };
   const text = formatReport(report).join('\n');
-  assert.match(text, /1\.000 \(0\.50×\) MISMATCH/);
+  assert.match(text, / 1\.00 \(0\.50×\) MISMATCH/);
   assert.match(text, /ort-node-1t: mismatch rel\. error 2\.50e-1: tT/);
   assert.match(text, /tfjs-cpu: n\/a \(why\): tT/);
   assert.match(text, new RegExp(`${((2 * m) / 1e6).toFixed(2)} MISMATCH`));
