@@ -16,7 +16,7 @@ Forms PyTorch has no argument for are produced from PyTorch primitives:
   * asymmetric padding for transposed convolution: a padding-0 transposed convolution, zero-extended by
     the output padding, then cropped [p0 : p0 + L_out];
   * channels-last layouts: PyTorch's channels-first tensors permuted (x, y, gy, gx).
-Gradient cases (float64) run y.backward(gy) through those same PyTorch graphs.
+Gradient cases (every float64 case, a few float32 ones) run y.backward(gy) through those same PyTorch graphs.
 """
 import json
 import os
@@ -40,6 +40,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, 'test', 'cases')
 DTYPES = {'float32': torch.float32, 'float64': torch.float64}
 FORMATS = {1: 'NLC', 2: 'NHWC', 3: 'NDHWC'}
+# Every float64 case records gradients; these float32 cases do too (compared at a float32 tolerance).
+GRAD_FLOAT32 = {'basic', 'reflect', 'circular-same-dilated', 'depthwise', 'asym-pairs', 'channels-last', 'unbatched',
+                'stride-2-pad-1-outpad-1', 'output-size-spatial'}
 
 
 # ---------------------------------------------------------------- value encoding
@@ -186,7 +189,7 @@ class Recorder:
             transposed = op.startswith('convTranspose')
             c_out = w_shape[1] * opts.get('groups', 1) if transposed else w_shape[0]
             b = rounded(gen, [c_out], dt).to(tdt) if bias else None
-            with_grad = grad and dt == 'float64'
+            with_grad = grad and (dt == 'float64' or name in GRAD_FLOAT32)
             for t in (x, w, b):
                 if t is not None and with_grad:
                     t.requires_grad_(True)

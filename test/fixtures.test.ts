@@ -50,6 +50,38 @@ function replay(c: ConvCase): void {
   }
 }
 
+type ModuleCtor = new (inChannels: number, outChannels: number, kernelSize: number[], opts: object) =>
+  { weight: Tensor; bias: Tensor | null; forward(x: Tensor, outputSize?: readonly number[]): Tensor };
+const MODULES: Record<string, ModuleCtor> = {
+  conv1d: convkit.Conv1d as unknown as ModuleCtor,
+  conv2d: convkit.Conv2d as unknown as ModuleCtor,
+  conv3d: convkit.Conv3d as unknown as ModuleCtor,
+  convTranspose1d: convkit.ConvTranspose1d as unknown as ModuleCtor,
+  convTranspose2d: convkit.ConvTranspose2d as unknown as ModuleCtor,
+  convTranspose3d: convkit.ConvTranspose3d as unknown as ModuleCtor,
+};
+
+/** The same case through the module (PyTorch's nn.ConvNd: outputSize is a forward argument). */
+function replayModule(c: ConvCase): void {
+  const transposed = c.op.startsWith('convTranspose');
+  const { outputSize, ...opts } = c.options as { outputSize?: number[] };
+  const groups = (opts as { groups?: number }).groups ?? 1;
+  const [w0, w1, ...k] = c.w.shape;
+  const [cIn, cOut] = transposed ? [w0, w1 * groups] : [w1 * groups, w0];
+  const m = new MODULES[c.op](cIn, cOut, k, { ...opts, bias: c.b !== null, dtype: c.dtype });
+  m.weight.data.set(c.w.data);
+  if (c.b) m.bias!.data.set(c.b.data);
+  const x = toTensor(c.x, c.dtype, c.gy !== undefined);
+  const y = m.forward(x, outputSize);
+  assert.deepEqual([...y.shape], c.y.shape, 'module output shape');
+  assertClose(y.data, c.y.data, FORWARD_RTOL[c.dtype], 'module y');
+  if (!c.gy) return;
+  y.backward(toTensor(c.gy, c.dtype));
+  assertClose(x.grad!.data, c.gx!.data, GRAD_RTOL[c.dtype], 'module gx');
+  assertClose(m.weight.grad!.data, c.gw!.data, GRAD_RTOL[c.dtype], 'module gw');
+  if (c.b) assertClose(m.bias!.grad!.data, c.gb!.data, GRAD_RTOL[c.dtype], 'module gb');
+}
+
 for (const file of FILES) {
   const cases = loadCases<ConvCase>(`torch-${file}.json`);
   const op = cases[0].op;
@@ -63,6 +95,17 @@ for (const file of FILES) {
         for (const backend of BACKENDS) await t.test(backend, () => withBackend(backend, () => replay(c)));
       });
     }
+    test('every case through the module class (default backend)', () => {
+      const failures: string[] = [];
+      for (const c of cases) {
+        try {
+          replayModule(c);
+        } catch (err) {
+          failures.push(`${c.name}: ${(err as Error).message}`);
+        }
+      }
+      assert.deepEqual(failures, []);
+    });
   });
 }
 
