@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as convkit from '../src/index.js';
 import { backends, ConvError, withBackend, type Tensor } from '../src/index.js';
-import { loadCases, toTensor, type ConvCase, type ErrorCase } from './helpers/fixtures.js';
+import { caseTensors, loadCases, toTensor, type ConvCase, type ErrorCase } from './helpers/fixtures.js';
 import { assertClose } from './helpers/close.js';
 
 type OpFn = (x: Tensor, w: Tensor, b: Tensor | null, options: object) => Tensor;
@@ -31,17 +31,13 @@ test('every backend is replayed, ref and js included', () => {
 });
 
 function replay(c: ConvCase): void {
-  const op = OPS[c.op];
-  const grads = c.gy !== undefined;
-  const x = toTensor(c.x, c.dtype, grads);
-  const w = toTensor(c.w, c.dtype, grads);
-  const b = c.b ? toTensor(c.b, c.dtype, grads) : null;
-  const y = op(x, w, b, c.options);
+  const { x, w, b, gy } = caseTensors(c);
+  const y = OPS[c.op](x, w, b, c.options);
   assert.deepEqual([...y.shape], c.y.shape, 'output shape');
   assert.equal(y.dtype, c.dtype, 'output dtype');
   assertClose(y.data, c.y.data, FORWARD_RTOL[c.dtype], 'y');
-  if (!grads) return;
-  y.backward(toTensor(c.gy!, c.dtype));
+  if (!gy) return;
+  y.backward(gy);
   for (const [name, t, want] of [['gx', x, c.gx], ['gw', w, c.gw], ['gb', b, c.gb]] as const) {
     if (!t || !want) continue;
     assert.ok(t.grad, `${name}: no gradient accumulated`);

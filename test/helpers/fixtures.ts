@@ -53,3 +53,13 @@ export function toTensor(rec: ArrayRecord, dtype: DType, requiresGrad = false): 
   const data = dtype === 'float64' ? Float64Array.from(rec.data) : Float32Array.from(rec.data);
   return new Tensor(data, rec.shape, requiresGrad);
 }
+
+/** x, w, b (null when absent) and gy (null for forward-only cases) of a case; x, w, b require grad if asked. */
+export function caseTensors(c: ConvCase, requiresGrad = c.gy !== undefined): { x: Tensor; w: Tensor; b: Tensor | null; gy: Tensor | null } {
+  return {
+    x: toTensor(c.x, c.dtype, requiresGrad),
+    w: toTensor(c.w, c.dtype, requiresGrad),
+    b: c.b ? toTensor(c.b, c.dtype, requiresGrad) : null,
+    gy: c.gy ? toTensor(c.gy, c.dtype) : null,
+  };
+}
