@@ -7,6 +7,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { ConvKernels } from '../kernels/types.js';
 import { refKernels } from '../kernels/ref/taps.js';
 import { im2colKernels } from '../kernels/cpu/im2col.js';
+import { wasmAvailable, wasmDepthwiseKernels, wasmGemmKernels } from '../kernels/wasm/glue.js';
 import type { DType } from '../spec/types.js';
 
 export type Direction = 'conv' | 'convT' | 'weightGrad';
@@ -19,7 +20,15 @@ export interface Candidate {
   readonly kernels: ConvKernels;
 }
 
+/** f32 and the WebAssembly SIMD module validates here (the pure-TS kernels remain the fallback). */
+export const useWasm = (_g: Geometry, dtype: DType): boolean => dtype === 'float32' && wasmAvailable();
+/** One input channel per group (depthwise, any multiplier): a direct kernel beats a GEMM with M = 1. */
+export const useDepthwise = (g: Geometry, dtype: DType, dir: Direction): boolean =>
+  dir === 'conv' && g.cIn === g.groups && useWasm(g, dtype);
+
 const candidates: Candidate[] = [
+  { name: 'wasm-depthwise', backend: 'wasm', applies: useDepthwise, kernels: { ...wasmGemmKernels, ...wasmDepthwiseKernels, name: 'wasm-depthwise' } },
+  { name: 'wasm-gemm', backend: 'wasm', applies: useWasm, kernels: wasmGemmKernels },
   { name: 'js-im2col', backend: 'js', applies: () => true, kernels: im2colKernels },
   { name: 'ref', backend: 'ref', applies: () => true, kernels: refKernels },
 ];

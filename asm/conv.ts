@@ -1,0 +1,282 @@
+/**
+ * convkit WebAssembly kernels (AssemblyScript, 128-bit SIMD, f32).
+ *
+ * Everything here works on raw byte addresses in linear memory; the TypeScript glue
+ * (src/kernels/wasm/) owns allocation and the loops over samples, groups and column tiles.
+ * The module keeps no state in memory: the only global is the per-instance temp pointer, so
+ * several instances (one per thread) can share one memory.
+ *
+ * Geometry block (i32 at `gp`, rank normalised to 3 by leading size-1 dims):
+ *   0 n, 1 cIn, 2 cOut, 3 groups, 4..6 inSize, 7..9 outSize, 10..12 kSize, 13..15 stride,
+ *   16..18 dilation, 19..21 padBefore.
+ *
+ * Packed panels (GotoBLAS layout): A (M×K) as MR-row panels, B (K×N) as NR-column panels,
+ * both cut into KC-deep blocks: element (i, k) of A lives at k0·Mp + i0·kc + (k−k0)·MR + (i−i0),
+ * with k0 = ⌊k/KC⌋·KC, kc the block depth, i0 = ⌊i/MR⌋·MR and Mp = M rounded up to MR.
+ */
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 128;
+
+let tmp: usize = 0;
+
+/** Per-instance scratch for partial micro-tiles (128 bytes). */
+export function setTemp(p: usize): void {
+  tmp = p;
+}
+
+@inline function up(v: i32, m: i32): i32 {
+  return (v + m - 1) / m * m;
+}
+
+@inline function gi(gp: usize, i: i32): i32 {
+  return load<i32>(gp + (<usize>i << 2));
+}
+
+/** Packs A (M×K), element (i, k) at a + 4·(i·rs + k·cs), into MR-row panels. */
+export function packA(a: usize, rs: i32, cs: i32, M: i32, K: i32, dst: usize): void {
+  const Mp = up(M, MR);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    for (let i0 = 0; i0 < M; i0 += MR) {
+      let d = dst + (<usize>(k0 * Mp + i0 * kc) << 2);
+      const mr = min(MR, M - i0);
+      for (let k = 0; k < kc; k++) {
+        const src = a + (<usize>(i0 * rs + (k0 + k) * cs) << 2);
+        for (let ii = 0; ii < MR; ii++) {
+          store<f32>(d, ii < mr ? load<f32>(src + (<usize>(ii * rs) << 2)) : 0);
+          d += 4;
+        }
+      }
+    }
+  }
+}
+
+/** Packs B (K×N), element (k, j) at b + 4·(k·rs + j·cs), into NR-column panels. */
+export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
+  const Np = up(N, NR);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    for (let j0 = 0; j0 < N; j0 += NR) {
+      let d = dst + (<usize>(k0 * Np + j0 * kc) << 2);
+      const nr = min(NR, N - j0);
+      if (cs == 1 && nr == NR) {
+        for (let k = 0; k < kc; k++) {
+          const src = b + (<usize>((k0 + k) * rs + j0) << 2);
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+          d += 32;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          const src = b + (<usize>((k0 + k) * rs + j0 * cs) << 2);
+          for (let jj = 0; jj < NR; jj++) {
+            store<f32>(d, jj < nr ? load<f32>(src + (<usize>(jj * cs) << 2)) : 0);
+            d += 4;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** C[mr×nr] += (packed A panel) · (packed B panel) over kc steps; 4×8 accumulators in 8 v128 registers. */
+@inline function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, mr: i32, nr: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(pa, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    pa += 16;
+    pb += 32;
+  }
+  if (mr == MR && nr == NR) {
+    const ld = <usize>ldc << 2;
+    let p = c;
+    v128.store(p, f32x4.add(v128.load(p), c00)); v128.store(p, f32x4.add(v128.load(p, 16), c01), 16); p += ld;
+    v128.store(p, f32x4.add(v128.load(p), c10)); v128.store(p, f32x4.add(v128.load(p, 16), c11), 16); p += ld;
+    v128.store(p, f32x4.add(v128.load(p), c20)); v128.store(p, f32x4.add(v128.load(p, 16), c21), 16); p += ld;
+    v128.store(p, f32x4.add(v128.load(p), c30)); v128.store(p, f32x4.add(v128.load(p, 16), c31), 16);
+  } else {
+    v128.store(tmp, c00); v128.store(tmp, c01, 16);
+    v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
+    v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
+    v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
+    for (let i = 0; i < mr; i++)
+      for (let j = 0; j < nr; j++) {
+        const p = c + (<usize>(i * ldc + j) << 2);
+        store<f32>(p, load<f32>(p) + load<f32>(tmp + (<usize>(i * NR + j) << 2)));
+      }
+  }
+}
+
+/** C (M×N, row stride ldc) += A·B from packed panels (packA, packB layouts). */
+export function gemm(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void {
+  const Mp = up(M, MR), Np = up(N, NR);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    for (let i0 = 0; i0 < M; i0 += MC) {
+      const i1 = min(M, i0 + MC);
+      for (let j0 = 0; j0 < N; j0 += NR) {
+        const pbp = pb + (<usize>(k0 * Np + j0 * kc) << 2);
+        const nr = min(NR, N - j0);
+        for (let i = i0; i < i1; i += MR)
+          micro(kc, pa + (<usize>(k0 * Mp + i * kc) << 2), pbp, c + (<usize>(i * ldc + j0) << 2), ldc, min(MR, M - i), nr);
+      }
+    }
+  }
+}
+
+/**
+ * Tap table for output positions o0 … o0+nc−1: table[kq·nc + j] = flat input offset of tap kq
+ * for output o0+j, or −1 where it reads padding. i = o·s + j·δ − p0 per dim.
+ */
+export function tapTile(gp: usize, o0: i32, nc: i32, table: usize): void {
+  const ID = gi(gp, 4), IH = gi(gp, 5), IW = gi(gp, 6);
+  const OH = gi(gp, 8), OW = gi(gp, 9);
+  const KD = gi(gp, 10), KH = gi(gp, 11), KW = gi(gp, 12);
+  const SD = gi(gp, 13), SH = gi(gp, 14), SW = gi(gp, 15);
+  const DD = gi(gp, 16), DH = gi(gp, 17), DW = gi(gp, 18);
+  const PD = gi(gp, 19), PH = gi(gp, 20), PW = gi(gp, 21);
+  const ow0 = o0 % OW, oh0 = (o0 / OW) % OH, od0 = o0 / (OW * OH);
+  let t = table;
+  for (let kd = 0; kd < KD; kd++)
+    for (let kh = 0; kh < KH; kh++)
+      for (let kw = 0; kw < KW; kw++) {
+        let ow = ow0, oh = oh0, od = od0;
+        for (let j = 0; j < nc; j++) {
+          const id = od * SD + kd * DD - PD, ih = oh * SH + kh * DH - PH, iw = ow * SW + kw * DW - PW;
+          store<i32>(t, <u32>id < <u32>ID && <u32>ih < <u32>IH && <u32>iw < <u32>IW ? (id * IH + ih) * IW + iw : -1);
+          t += 4;
+          if (++ow == OW) { ow = 0; if (++oh == OH) { oh = 0; od++; } }
+        }
+      }
+}
+
+/** im2col of channels x[0 … cn) (plane size inVol) straight into packed B (K = cn·kVol rows, N = nc). */
+export function im2colB(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void {
+  const K = cn * kVol, Np = up(nc, NR);
+  for (let r = 0; r < K; r++) {
+    const c = r / kVol, kq = r - c * kVol;
+    const k0 = r / KC * KC, kc = min(KC, K - k0);
+    const xc = x + (<usize>(c * inVol) << 2), trow = table + (<usize>(kq * nc) << 2);
+    let d = dst + (<usize>(k0 * Np + (r - k0) * NR) << 2);
+    const step = <usize>(kc * NR) << 2;
+    for (let j0 = 0; j0 < Np; j0 += NR) {
+      for (let jj = 0; jj < NR; jj++) {
+        const j = j0 + jj;
+        let v: f32 = 0;
+        if (j < nc) {
+          const off = load<i32>(trow + (<usize>j << 2));
+          if (off >= 0) v = load<f32>(xc + (<usize>off << 2));
+        }
+        store<f32>(d + (<usize>jj << 2), v);
+      }
+      d += step;
+    }
+  }
+}
+
+/** im2col transposed into packed B (K = nc output positions, N = cn·kVol rows), for the weight gradient. */
+export function im2colBT(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void {
+  const N = cn * kVol, Np = up(N, NR);
+  for (let r = 0; r < Np; r++) {
+    const j0 = r & ~(NR - 1), jj = r & (NR - 1);
+    const c = r / kVol, kq = r - c * kVol;
+    const xc = x + (<usize>(c * inVol) << 2), trow = table + (<usize>(kq * nc) << 2);
+    for (let k0 = 0; k0 < nc; k0 += KC) {
+      const kc = min(KC, nc - k0);
+      let d = dst + (<usize>(k0 * Np + j0 * kc + jj) << 2);
+      for (let k = 0; k < kc; k++) {
+        let v: f32 = 0;
+        if (r < N) {
+          const off = load<i32>(trow + (<usize>(k0 + k) << 2));
+          if (off >= 0) v = load<f32>(xc + (<usize>off << 2));
+        }
+        store<f32>(d, v);
+        d += NR << 2;
+      }
+    }
+  }
+}
+
+/** col2im: y[c, table[kq, j]] += col[(c·kVol + kq)·nc + j] for channels c < cn. */
+export function col2im(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, y: usize, inVol: i32): void {
+  for (let c = 0; c < cn; c++) {
+    const yc = y + (<usize>(c * inVol) << 2);
+    for (let kq = 0; kq < kVol; kq++) {
+      const row = col + (<usize>((c * kVol + kq) * nc) << 2), trow = table + (<usize>(kq * nc) << 2);
+      for (let j = 0; j < nc; j++) {
+        const off = load<i32>(trow + (<usize>j << 2));
+        if (off >= 0) {
+          const p = yc + (<usize>off << 2);
+          store<f32>(p, load<f32>(p) + load<f32>(row + (<usize>j << 2)));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Direct depthwise-style convolution for one output channel (cIn/groups = 1): y (outVol) += Σ_taps w·x.
+ * x is that channel's input plane, w its kVol taps. Vectorised over the last dim when its stride is 1.
+ */
+export function depthwise(gp: usize, x: usize, w: usize, y: usize): void {
+  const ID = gi(gp, 4), IH = gi(gp, 5), IW = gi(gp, 6);
+  const OD = gi(gp, 7), OH = gi(gp, 8), OW = gi(gp, 9);
+  const KD = gi(gp, 10), KH = gi(gp, 11), KW = gi(gp, 12);
+  const SD = gi(gp, 13), SH = gi(gp, 14), SW = gi(gp, 15);
+  const DD = gi(gp, 16), DH = gi(gp, 17), DW = gi(gp, 18);
+  const PD = gi(gp, 19), PH = gi(gp, 20), PW = gi(gp, 21);
+  for (let od = 0; od < OD; od++)
+    for (let oh = 0; oh < OH; oh++) {
+      const yr = y + (<usize>((od * OH + oh) * OW) << 2);
+      for (let kd = 0; kd < KD; kd++) {
+        const id = od * SD + kd * DD - PD;
+        if (<u32>id >= <u32>ID) continue;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * SH + kh * DH - PH;
+          if (<u32>ih >= <u32>IH) continue;
+          const xr = x + (<usize>((id * IH + ih) * IW) << 2);
+          const wr = w + (<usize>((kd * KH + kh) * KW) << 2);
+          for (let kw = 0; kw < KW; kw++) {
+            const wv = load<f32>(wr + (<usize>kw << 2));
+            const off = kw * DW - PW; // iw = ow·s + off
+            // valid ow: 0 ≤ ow·s + off < IW
+            let lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
+            let hi = IW - off <= 0 ? 0 : (IW - off + SW - 1) / SW;
+            if (hi > OW) hi = OW;
+            if (lo >= hi) continue;
+            let ow = lo;
+            if (SW == 1) {
+              const wv4 = f32x4.splat(wv);
+              for (; ow + 4 <= hi; ow += 4) {
+                const p = yr + (<usize>ow << 2);
+                v128.store(p, f32x4.add(v128.load(p), f32x4.mul(wv4, v128.load(xr + (<usize>(ow + off) << 2)))));
+              }
+            }
+            for (; ow < hi; ow++) {
+              const p = yr + (<usize>ow << 2);
+              store<f32>(p, load<f32>(p) + wv * load<f32>(xr + (<usize>(ow * SW + off) << 2)));
+            }
+          }
+        }
+      }
+    }
+}

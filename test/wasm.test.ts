@@ -1,0 +1,154 @@
+/**
+ * The WebAssembly SIMD kernels against the reference kernels: random geometries (every rank, groups,
+ * depthwise, stride, dilation, padding) for all three kernels, the public API forward and backward,
+ * bitwise repeatability, a bounded soak and the committed module matching its sources.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, randn, withBackend, manualSeed, type Tensor } from '../src/index.js';
+import { refKernels } from '../src/kernels/ref/taps.js';
+import { wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels } from '../src/kernels/wasm/glue.js';
+import { useDepthwise, useWasm } from '../src/plan/select.js';
+import type { Geometry } from '../src/spec/types.js';
+
+const prod = (a: readonly number[]) => a.reduce((p, q) => p * q, 1);
+
+/** Random data from a seeded LCG so failures replay with fast-check's seed. */
+function data(len: number, seed: number): Float32Array {
+  const out = new Float32Array(len);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < len; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** |a − b| ≤ tol · (Σ|terms| bound): the scale is the largest |ref| plus one. */
+function assertNear(a: Float32Array, b: Float32Array, what: string): void {
+  assert.equal(a.length, b.length);
+  let scale = 1;
+  for (const v of b) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < a.length; i++)
+    if (!(Math.abs(a[i] - b[i]) <= 2e-5 * scale)) assert.fail(`${what}: element ${i} is ${a[i]}, reference ${b[i]}`);
+}
+
+const geometry = fc.integer({ min: 1, max: 3 }).chain((rank) =>
+  fc.record({
+    n: fc.integer({ min: 1, max: 3 }),
+    groups: fc.integer({ min: 1, max: 3 }),
+    cig: fc.integer({ min: 1, max: 5 }),
+    cog: fc.integer({ min: 1, max: 6 }),
+    dims: fc.array(fc.record({
+      k: fc.integer({ min: 1, max: 4 }), s: fc.integer({ min: 1, max: 3 }), d: fc.integer({ min: 1, max: 3 }),
+      p: fc.integer({ min: 0, max: 3 }), extra: fc.integer({ min: 0, max: rank === 1 ? 40 : 6 }),
+    }), { minLength: rank, maxLength: rank }),
+    seed: fc.integer({ min: 1, max: 2 ** 30 }),
+  })).map(({ n, groups, cig, cog, dims, seed }) => {
+    // Input size: large enough for one output position plus `extra`.
+    const kSize = dims.map((a) => a.k), stride = dims.map((a) => a.s), dilation = dims.map((a) => a.d);
+    const padBefore = dims.map((a) => Math.min(a.p, a.d * (a.k - 1)));
+    const inSize = dims.map((a, i) => Math.max(1, a.d * (a.k - 1) + 1 - 2 * padBefore[i]) + a.extra);
+    const outSize = inSize.map((L, i) => Math.floor((L + 2 * padBefore[i] - dilation[i] * (kSize[i] - 1) - 1) / stride[i]) + 1);
+    const g: Geometry = { n, cIn: cig * groups, cOut: cog * groups, groups, inSize, outSize, kSize, stride, dilation, padBefore };
+    return { g, seed };
+  });
+
+function operands(g: Geometry, seed: number) {
+  return {
+    x: data(g.n * g.cIn * prod(g.inSize), seed),
+    w: data(g.cOut * (g.cIn / g.groups) * prod(g.kSize), seed + 1),
+    gy: data(g.n * g.cOut * prod(g.outSize), seed + 2),
+  };
+}
+
+test('the WebAssembly SIMD module validates and loads here', () => {
+  assert.equal(wasmAvailable(), true);
+  assert.equal(useWasm({} as Geometry, 'float32'), true);
+  assert.equal(useWasm({} as Geometry, 'float64'), false, 'float64 stays on the TypeScript kernels');
+});
+
+test('the committed module matches a fresh build of asm/', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const r = spawnSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+});
+
+test('wasm conv, convT and weightGrad equal the reference on random geometries', () => {
+  fc.assert(fc.property(geometry, ({ g, seed }) => {
+    const { x, w, gy } = operands(g, seed);
+    // Start from non-zero outputs: kernels accumulate (y += …).
+    const y0 = data(gy.length, seed + 3), x0 = data(x.length, seed + 4), w0 = data(w.length, seed + 5);
+    const run = (k: typeof refKernels, dir: 'conv' | 'convT' | 'weightGrad') => {
+      if (dir === 'conv') { const y = y0.slice(); k.conv(x, w, y, g); return y; }
+      if (dir === 'convT') { const t = x0.slice(); k.convT(gy, w, t, g); return t; }
+      const gw = w0.slice(); k.weightGrad(x, gy, gw, g); return gw;
+    };
+    for (const dir of ['conv', 'convT', 'weightGrad'] as const)
+      assertNear(run(wasmGemmKernels, dir) as Float32Array, run(refKernels, dir) as Float32Array, `${dir} ${JSON.stringify(g)}`);
+    if (g.cIn === g.groups) {
+      const y = y0.slice();
+      wasmDepthwiseKernels.conv(x, w, y, g);
+      assertNear(y, run(refKernels, 'conv') as Float32Array, `depthwise ${JSON.stringify(g)}`);
+    }
+  }), { numRuns: 150, seed: 20260 });
+});
+
+test('depthwise geometries pick the direct kernel, others the GEMM', () => {
+  const g: Geometry = { n: 1, cIn: 4, cOut: 8, groups: 4, inSize: [9], outSize: [9], kSize: [3], stride: [1], dilation: [1], padBefore: [1] };
+  assert.equal(useDepthwise(g, 'float32', 'conv'), true);
+  assert.equal(useDepthwise(g, 'float32', 'convT'), false);
+  assert.equal(useDepthwise({ ...g, groups: 2 }, 'float32', 'conv'), false);
+});
+
+const ops = [
+  { f: conv1d, t: false, x: [2, 6, 23], w: [9, 2, 4], o: { stride: 2, padding: 3, dilation: 2, groups: 3 } },
+  { f: conv2d, t: false, x: [2, 4, 9, 8], w: [8, 1, 3, 2], o: { padding: [1, 0], groups: 4, stride: [1, 2] } },
+  { f: conv3d, t: false, x: [1, 3, 5, 6, 4], w: [4, 3, 2, 3, 2], o: { padding: 1, dilation: [1, 2, 1] } },
+  { f: convTranspose1d, t: true, x: [2, 8, 13], w: [8, 3, 5], o: { stride: 3, padding: 2, outputPadding: 1, groups: 2 } },
+  { f: convTranspose2d, t: true, x: [2, 4, 5, 6], w: [4, 3, 4, 3], o: { stride: 2, padding: 1, dilation: [1, 2] } },
+  { f: convTranspose3d, t: true, x: [1, 4, 3, 4, 3], w: [4, 1, 2, 3, 2], o: { stride: [2, 1, 2], groups: 4 } },
+];
+
+for (const dtype of ['float32', 'float64'] as const)
+  test(`public API forward and gradients with backend wasm/auto equal ref (${dtype})`, () => {
+    for (const c of ops) {
+      manualSeed(7);
+      const x = randn(c.x, { dtype, requiresGrad: true }), w = randn(c.w, { dtype, requiresGrad: true });
+      const b = randn([c.t ? c.w[1] * (c.o.groups ?? 1) : c.w[0]], { dtype, requiresGrad: true });
+      const f = c.f as (x: Tensor, w: Tensor, b: Tensor, o: object) => Tensor;
+      const go = (backend: string) => {
+        for (const p of [x, w, b]) p.grad = null;
+        const y = withBackend(backend, () => f(x, w, b, c.o));
+        const gy = randn(y.shape, { dtype, seed: 3 } as never);
+        withBackend(backend, () => y.backward(gy));
+        return [y.data, x.grad!.data, w.grad!.data, b.grad!.data].map((a) => Float32Array.from(a));
+      };
+      const fast = go(dtype === 'float32' ? 'wasm' : 'auto'), ref = go('ref');
+      fast.forEach((a, i) => assertNear(a, ref[i], `${c.f.name} ${['y', 'gx', 'gw', 'gb'][i]}`));
+    }
+  });
+
+test('results are bitwise identical across runs', () => {
+  manualSeed(11);
+  const x = randn([3, 32, 300]), w = randn([32, 16, 8]);
+  const a = withBackend('wasm', () => convTranspose1d(x, w, null, { stride: 4, padding: 2 })).data;
+  const b = withBackend('wasm', () => convTranspose1d(x, w, null, { stride: 4, padding: 2 })).data;
+  assert.deepEqual(a, b);
+});
+
+test('a soak of 2,000 calls does not grow wasm memory', () => {
+  manualSeed(5);
+  const x = randn([2, 8, 64]), w = randn([12, 8, 3]), wt = randn([8, 4, 4]);
+  const call = (i: number) => (i % 2 ? conv1d(x, w, null, { padding: 1 }) : convTranspose1d(x, wt, null, { stride: 2 }));
+  withBackend('wasm', () => { for (let i = 0; i < 10; i++) call(i); });
+  const before = wasmEngine()!.memory.buffer.byteLength, first = call(0).data;
+  withBackend('wasm', () => {
+    for (let i = 0; i < 2000; i++) call(i);
+    assert.deepEqual(call(0).data, first);
+  });
+  assert.equal(wasmEngine()!.memory.buffer.byteLength, before);
+});
