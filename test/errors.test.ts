@@ -68,6 +68,8 @@ const cases: Case[] = [
   { name: 'input of rank 6 for conv3d', fn: () => conv3d(randn([1, 1, 1, 2, 2, 2]), randn([1, 1, 1, 1, 1])), op: 'conv3d', param: 'input', mentions: ['[1, 1, 1, 2, 2, 2]'] },
   { name: 'input of rank 4 for convTranspose1d', fn: () => convTranspose1d(randn([1, 1, 2, 2]), randn([1, 1, 1])), op: 'convTranspose1d', param: 'input', mentions: ['[1, 1, 2, 2]'] },
   { name: 'module forward with the wrong rank', fn: () => new Conv1d(2, 3, 3).forward(randn([2])), op: 'Conv1d', param: 'input', mentions: ['[2]'] },
+  { name: 'empty spatial dim (PyTorch allows only an empty batch)', fn: () => conv1d(zeros([1, 2, 0]), w1(3, 2, 1), null, { padding: 1 }), op: 'conv1d', param: 'input', mentions: ['[1, 2, 0]'] },
+  { name: 'empty spatial dim in a transposed convolution', fn: () => convTranspose2d(zeros([1, 1, 2, 0]), randn([1, 1, 2, 2])), op: 'convTranspose2d', param: 'input', mentions: ['[1, 1, 2, 0]'] },
   { name: 'weight of the wrong rank', fn: () => conv1d(x1(), randn([3, 2, 3, 1])), op: 'conv1d', param: 'weight', mentions: ['3-D', '[3, 2, 3, 1]'] },
   { name: 'weight with a zero size', fn: () => conv1d(x1(), zeros([3, 2, 0])), op: 'conv1d', param: 'weight', mentions: ['[3, 2, 0]'] },
   { name: 'bias of the wrong length', fn: () => conv1d(x1(), w1(), randn([2])), op: 'conv1d', param: 'bias', mentions: ['[3]', '[2]'] },
@@ -165,6 +167,15 @@ test('a failing backward leaves gradients untouched; the inputs of a failing cal
   // A valid call afterwards still works and back-propagates.
   y.backward(ones([1, 3, 3]));
   assert.deepEqual([...x.grad!.shape], [1, 2, 5]);
+});
+
+test('an empty batch is allowed and gives an empty output of the predicted shape', () => {
+  forEachBackend(() => {
+    const y = conv2d(zeros([0, 2, 4, 4]), randn([3, 2, 3, 3]), randn([3]), { padding: 1 });
+    assert.deepEqual([...y.shape], [0, 3, 4, 4]);
+    assert.equal(y.size, 0);
+    assert.deepEqual([...convTranspose1d(zeros([0, 2, 3]), randn([2, 5, 2]), null, { stride: 2 }).shape], [0, 5, 6]);
+  });
 });
 
 test('a failing call restores the backend choice made with withBackend', () => {

@@ -14,6 +14,9 @@ export function checkOperands(spec: ConvSpec, x: Shape, w: Shape, b: Shape | nul
   const { op, rank: d, groups: g, transposed } = spec;
   if (x.length !== d + 1 && x.length !== d + 2)
     throw new ConvError(op, 'input', `must be ${d + 1}-D (unbatched) or ${d + 2}-D (batched); got shape ${fmt(x)}`);
+  // PyTorch supports empty batch or channels only; an empty spatial dim would otherwise be "padded into" an output.
+  if (spatialOf(x, spec).some((s) => s < 1))
+    throw new ConvError(op, 'input', `must have non-empty spatial dims (only the batch may be empty); got shape ${fmt(x)}`);
   if (w.length !== d + 2)
     throw new ConvError(op, 'weight', `must be ${d + 2}-D ${transposed ? '(inChannels, outChannels/groups, *kernel)' : '(outChannels, inChannels/groups, *kernel)'}; got shape ${fmt(w)}`);
   if (w.some((s) => s < 1))
