@@ -20,3 +20,4 @@ export { add, sub, mul, reshape, relu, leakyRelu, tanh, sigmoid, sum, mean, mseL
 export { type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './nn/module.js';
 export { Sequential, ReLU, LeakyReLU, Tanh, Sigmoid } from './nn/sequential.js';
 export { Optimizer, SGD, Adam, type SGDOptions, type AdamOptions } from './optim/index.js';
+export { setNumThreads, getNumThreads } from './kernels/threads/pool.js';

@@ -8,6 +8,7 @@ import type { ConvKernels } from '../kernels/types.js';
 import { refKernels } from '../kernels/ref/taps.js';
 import { im2colKernels } from '../kernels/cpu/im2col.js';
 import { wasmAvailable, wasmDepthwiseKernels, wasmGemmKernels } from '../kernels/wasm/glue.js';
+import '../kernels/threads/pool.js'; // installs the worker-thread runner where Node's worker_threads exist
 import type { DType } from '../spec/types.js';
 
 export type Direction = 'conv' | 'convT' | 'weightGrad';

@@ -125,6 +125,12 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; out: 'y' | 'w
   else (ops.w as Float32Array).set(new Float32Array(after, wp, ops.w.length));
 }
 
+/** Runs the task block currently in memory as `units` units on the configured threads (tests use it to inject faults). */
+export function runTaskInMemory(units: number): void {
+  const e = wasmEngine()!;
+  (threadsFor() > 1 ? runner : serial)(e, units);
+}
+
 /** The number of threads the next call may use. */
 export const currentThreads = (): number => Math.min(threadsFor(), MAX_THREADS);
 

@@ -1,0 +1,55 @@
+/**
+ * Quick GFLOP/s of the fast kernels on the benchmark workloads through the public API (float32,
+ * bias on). Usage: node --import tsx scripts/measure-kernels.ts [threads…] [--only T1,C4] [--backend wasm]
+ */
+import { conv1d, conv2d, convTranspose1d, convTranspose2d, randn, setBackend, setNumThreads, type Tensor } from '../src/index.ts';
+
+type W = { name: string; run: () => Tensor; flops: number };
+const mk = (name: string, tr: boolean, rank: 1 | 2, n: number, cIn: number, cOut: number, L: number[], k: number, opts: Record<string, number>): W => {
+  const g = opts.groups ?? 1;
+  const x = randn([n, cIn, ...L]);
+  const ks = L.map(() => k);
+  const w = tr ? randn([cIn, cOut / g, ...ks]) : randn([cOut, cIn / g, ...ks]);
+  const b = randn([cOut]);
+  const f = (tr ? (rank === 1 ? convTranspose1d : convTranspose2d) : rank === 1 ? conv1d : conv2d) as (x: Tensor, w: Tensor, b: Tensor, o: object) => Tensor;
+  const y = f(x, w, b, opts);
+  // multiply-adds = (elements of the conv-direction output) · (cIn/g · prod k) ... counted on the smaller side
+  const outVol = y.shape.slice(2).reduce((p, q) => p * q, 1), inVol = L.reduce((p, q) => p * q, 1);
+  const macs = tr ? n * cIn * inVol * (cOut / g) * k ** rank : n * cOut * outVol * (cIn / g) * k ** rank;
+  return { name, run: () => f(x, w, b, opts), flops: 2 * macs };
+};
+const all: W[] = [
+  mk('T1', true, 1, 1, 512, 256, [200], 16, { stride: 8, padding: 4 }),
+  mk('T2', true, 1, 1, 64, 32, [6400], 4, { stride: 2, padding: 1 }),
+  mk('T3', true, 1, 1, 16, 8, [10], 3, { stride: 2, padding: 1, outputPadding: 1 }),
+  mk('T4', true, 2, 8, 256, 128, [16, 16], 4, { stride: 2, padding: 1 }),
+  mk('T5', true, 1, 4, 256, 256, [1000], 8, { stride: 4, padding: 2, groups: 8 }),
+  mk('T6', true, 1, 4, 64, 64, [1000], 3, { stride: 1, dilation: 3, padding: 3 }),
+  mk('C1', false, 1, 1, 256, 256, [1600], 3, { dilation: 3, padding: 3 }),
+  mk('C2', false, 1, 20, 16, 33, [50], 3, { stride: 2 }),
+  mk('C3', false, 1, 4, 512, 512, [1000], 31, { padding: 15, groups: 512 }),
+  mk('C4', false, 2, 8, 64, 64, [56, 56], 3, { padding: 1 }),
+  mk('C5', false, 1, 8, 128, 256, [4096], 8, { stride: 4, padding: 2 }),
+];
+const args = process.argv.slice(2);
+const oi = args.indexOf('--only'), only = oi >= 0 ? args[oi + 1].split(',') : null;
+const bi = args.indexOf('--backend');
+if (bi >= 0) setBackend(args[bi + 1]);
+const threads = args.filter((a, i) => /^\d+$/.test(a) && i !== oi + 1).map(Number);
+for (const t of threads.length ? threads : [1, 2]) {
+  setNumThreads(t);
+  for (const w of all) {
+    if (only && !only.includes(w.name)) continue;
+    for (let i = 0; i < 2; i++) w.run();
+    const times: number[] = [];
+    const t0 = performance.now();
+    while (times.length < 5 || (performance.now() - t0 < 1000 && times.length < 2000)) {
+      const s = performance.now();
+      w.run();
+      times.push(performance.now() - s);
+    }
+    times.sort((a, b) => a - b);
+    const med = times[times.length >> 1], best = times[0];
+    console.log(`${t}T ${w.name}: median ${med.toFixed(3)} ms, best ${best.toFixed(3)} ms, ${(w.flops / best / 1e6).toFixed(1)} GFLOP/s (best), ${(w.flops / med / 1e6).toFixed(1)} (median)`);
+  }
+}

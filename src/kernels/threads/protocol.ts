@@ -1,0 +1,28 @@
+/** The control words shared by the calling thread and the workers, and the unit-claiming loop. */
+import { runUnit, type WasmExports } from '../wasm/work.js';
+
+/** Control words (Int32 over a SharedArrayBuffer). NEXT = (epoch tag << 16) | next unit. */
+export const enum C { EPOCH, NEXT, DONE, UNITS, ERROR, LENGTH }
+/**
+ * Claims and runs units of epoch `e` until none are left (shared by this thread and the workers).
+ * Returns the first error a unit threw on this thread (the ERROR word names the first thread that failed).
+ */
+export function drain(ex: WasmExports, mem: () => Int32Array, c: Int32Array, e: number, tid: number): unknown {
+  let failed: unknown = null;
+  const tag = e & 0x7fff, units = Atomics.load(c, C.UNITS);
+  for (;;) {
+    const v = Atomics.load(c, C.NEXT);
+    if (v >>> 16 !== tag || (v & 0xffff) >= units) return failed;
+    if (Atomics.compareExchange(c, C.NEXT, v, v + 1) !== v) continue;
+    try {
+      runUnit(ex, mem(), tid, v & 0xffff);
+    } catch (err) {
+      // Recorded, not thrown: the unit still counts as done so the caller never waits forever.
+      Atomics.compareExchange(c, C.ERROR, 0, tid + 1);
+      failed ??= err;
+    }
+    Atomics.add(c, C.DONE, 1);
+    Atomics.notify(c, C.DONE);
+  }
+}
+

@@ -1,0 +1,91 @@
+/**
+ * Worker threads for the WebAssembly kernels: results bitwise identical for 1, 2 and 3 threads,
+ * a failing unit fails its call with a clear error and the pool recovers, a killed worker does not
+ * break later calls, and a program that used the pool exits on its own.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { conv1d, conv2d, convTranspose1d, convTranspose2d, getNumThreads, manualSeed, randn, setNumThreads, withBackend, ConvError, type Tensor } from '../src/index.js';
+import { runTaskInMemory, wasmEngine } from '../src/kernels/wasm/glue.js';
+import { poolWorkers } from '../src/kernels/threads/pool.js';
+import { T, TASK, Kind } from '../src/kernels/wasm/work.js';
+
+function workload(): () => Tensor[] {
+  manualSeed(3);
+  const x1 = randn([2, 24, 700], { requiresGrad: true }), w1 = randn([32, 24, 5], { requiresGrad: true });
+  const xt = randn([2, 32, 90], { requiresGrad: true }), wt = randn([32, 16, 8], { requiresGrad: true });
+  const x2 = randn([2, 16, 20, 18], { requiresGrad: true }), w2 = randn([16, 1, 3, 3], { requiresGrad: true });
+  const wt2 = randn([16, 8, 4, 4], { requiresGrad: true }), b = randn([16]);
+  return () => {
+    const outs: Tensor[] = [];
+    const run = (y: Tensor, ...ps: Tensor[]) => {
+      for (const p of ps) p.grad = null;
+      y.backward(randn(y.shape, { seed: 9 } as never));
+      outs.push(y, ...ps.map((p) => p.grad!));
+    };
+    run(conv1d(x1, w1, null, { padding: 2, dilation: 2 }), x1, w1);
+    run(convTranspose1d(xt, wt, null, { stride: 4, padding: 2 }), xt, wt);
+    run(conv2d(x2, w2, b, { padding: 1, groups: 16 }), x2, w2);
+    run(convTranspose2d(x2, wt2, null, { stride: 2, padding: 1 }), x2, wt2);
+    return outs;
+  };
+}
+
+test('setNumThreads validates and defaults to min(2, cores)', () => {
+  setNumThreads(0);
+  assert.equal(getNumThreads(), Math.min(2, (globalThis as any).process.getBuiltinModule('node:os').availableParallelism()));
+  assert.throws(() => setNumThreads(-1), (e: unknown) => e instanceof ConvError && /setNumThreads: n must be an integer/.test(e.message));
+  assert.throws(() => setNumThreads(1.5), ConvError);
+});
+
+test('results are bitwise identical for 1, 2 and 3 threads', () => {
+  const run = workload();
+  const per = [1, 2, 3].map((t) => {
+    setNumThreads(t);
+    return withBackend('wasm', run).map((y) => Array.from(y.data));
+  });
+  setNumThreads(0);
+  for (let t = 1; t < per.length; t++)
+    per[t].forEach((a, i) => assert.deepEqual(a, per[0][i], `output ${i} with ${t + 1} threads`));
+  assert.equal(poolWorkers().length, 2, 'three threads: two workers beside the caller');
+});
+
+test('a unit that fails fails its call with a clear error, and the pool recovers', () => {
+  setNumThreads(2);
+  const run = workload();
+  const good = withBackend('wasm', run).map((y) => Array.from(y.data));
+  // A task whose input pointer lies outside linear memory: every unit traps.
+  const mem = new Int32Array(wasmEngine()!.memory.buffer);
+  const t = TASK >> 2;
+  mem[t + T.kind] = Kind.Depthwise; mem[t + T.items] = 64; mem[t + T.chunk] = 1; mem[t + T.cOut] = 64; mem[t + T.cIn] = 64;
+  mem[t + T.groups] = 64; mem[t + T.n] = 1; mem[t + T.inVol] = 1; mem[t + T.outVol] = 1; mem[t + T.kVol] = 1; mem[t + T.x] = 0x7ffffff0;
+  assert.throws(() => runTaskInMemory(64), (e: unknown) => e instanceof ConvError && /wasm: threads failed in thread \d: .*out of bounds/.test(e.message));
+  const again = withBackend('wasm', run).map((y) => Array.from(y.data));
+  again.forEach((a, i) => assert.deepEqual(a, good[i]));
+  setNumThreads(0);
+});
+
+test('a worker that is killed does not break later calls', async () => {
+  setNumThreads(2);
+  const run = workload();
+  const good = withBackend('wasm', run).map((y) => Array.from(y.data));
+  await poolWorkers()[0].terminate();
+  await new Promise((r) => setTimeout(r, 20)); // let the exit event arrive
+  const again = withBackend('wasm', run).map((y) => Array.from(y.data));
+  again.forEach((a, i) => assert.deepEqual(a, good[i]));
+  assert.equal(poolWorkers().length, 1, 'a fresh worker replaced the dead one');
+  setNumThreads(0);
+});
+
+test('a program that used two threads exits on its own', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const script = `import { conv1d, randn, setNumThreads } from './src/index.ts';
+    setNumThreads(2);
+    const y = conv1d(randn([4, 64, 2000]), randn([64, 64, 5]), null, { padding: 2 });
+    console.log('done', y.shape.join('x'));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /done 4x64x2000/);
+});
