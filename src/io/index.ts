@@ -4,3 +4,4 @@ export { readNpz, writeNpz, type NpzReadOptions, type NpzWriteOptions } from './
 export { readSafetensors, readSafetensorsHeader, writeSafetensors, type SafetensorsFile, type SafetensorsHeader, type SafetensorsEntry } from './safetensors.js';
 export { foldWeightNorm, weightNormWeight } from './weight-norm.js';
 export { halfToFloat, bfloatToFloat } from './dtypes.js';
+export { loadSafetensorsStateDict, type LoadSafetensorsOptions } from './state-dict.js';
