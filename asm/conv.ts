@@ -179,6 +179,19 @@ export function im2colB(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, 
     let d = dst + (<usize>(k0 * Np + (r - k0) * NR) << 2);
     const step = <usize>(kc * NR) << 2;
     for (let j0 = 0; j0 < Np; j0 += NR) {
+      if (j0 + NR <= nc) {
+        // Eight valid, consecutive offsets (the common case at stride 1): one vector copy.
+        const tp = trow + (<usize>j0 << 2), o0 = load<i32>(tp), base = i32x4.splat(o0);
+        if (o0 >= 0
+          && i32x4.all_true(i32x4.eq(v128.load(tp), i32x4.add(base, i32x4(0, 1, 2, 3))))
+          && i32x4.all_true(i32x4.eq(v128.load(tp, 16), i32x4.add(base, i32x4(4, 5, 6, 7))))) {
+          const src = xc + (<usize>o0 << 2);
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+          d += step;
+          continue;
+        }
+      }
       for (let jj = 0; jj < NR; jj++) {
         const j = j0 + jj;
         let v: f32 = 0;
