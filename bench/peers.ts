@@ -57,7 +57,7 @@ async function convkit(threads: number): Promise<Library> {
   return {
     id: `convkit-${threads}t`,
     threads,
-    describe: () => `backend ${ck.getBackend()}, ${typeof setNumThreads === 'function' ? `${threads} thread(s)` : 'single thread'}`,
+    describe: () => `backend ${ck.getBackend()} of [${ck.backends().join(', ')}], ${typeof setNumThreads === 'function' ? `setNumThreads(${threads})` : 'no setNumThreads'}`,
     async prepare(wl, data) {
       const x = ck.tensor(data.x, xShape(wl)), w = ck.tensor(data.w, wShape(wl)), b = ck.tensor(data.b, [wl.cOut]);
       const common = { stride: wl.stride, padding: wl.padding, dilation: wl.dilation, groups: wl.groups };
