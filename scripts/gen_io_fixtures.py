@@ -164,6 +164,33 @@ np.save(out('hifigan', 'output.npy'), y.numpy())
 folded = {'conv_pre.weight': gen.conv_pre.weight, 'up.weight': gen.up.weight, 'conv_post.weight': gen.conv_post.weight}
 np.savez(out('hifigan', 'folded.npz'), **{k: v.detach().numpy() for k, v in folded.items()})
 
+# --- CLI cases: arrays for `convkit run`, outputs from PyTorch -----------------------------------
+def save_cli(name, t):
+    np.save(out('cli', name + '.npy'), t.detach().numpy())
+
+
+ct_x = torch.from_numpy(rng.standard_normal((1, 3, 5)).astype(np.float32))
+ct_w = torch.from_numpy(rng.standard_normal((3, 2, 3)).astype(np.float32))
+ct_b = torch.from_numpy(rng.standard_normal((2,)).astype(np.float32))
+for k, v in {'ct_x': ct_x, 'ct_w': ct_w, 'ct_b': ct_b}.items():
+    save_cli(k, v)
+save_cli('ct_y', F.conv_transpose1d(ct_x, ct_w, ct_b, stride=2, padding=1, output_padding=1))
+ct_m = nn.ConvTranspose1d(3, 2, 3, stride=3, padding=1)
+with torch.no_grad():
+    ct_m.weight.copy_(ct_w)
+    ct_m.bias.copy_(ct_b)
+    save_cli('ct_y_size15', ct_m(ct_x, output_size=[15]))  # outputSize range [13, 15]
+c_x = torch.from_numpy(rng.standard_normal((2, 3, 9)).astype(np.float64))
+c_w = torch.from_numpy(rng.standard_normal((4, 3, 3)).astype(np.float64))
+save_cli('c_x', c_x)
+save_cli('c_w', c_w)
+save_cli('c_x_nlc', c_x.permute(0, 2, 1).contiguous())
+# Paddle's 'SAME' with stride 2 (L=9, k=3): o = ceil(9/2) = 5, pad_sum = max((5-1)*2 + 3 - 9, 0) = 2 -> [1, 1];
+# for L=8: o = 4, pad_sum = 1 -> [0, 1] (the extra one after).
+save_cli('c_y_same_nlc', F.conv1d(F.pad(c_x, (1, 1)), c_w, stride=2).permute(0, 2, 1).contiguous())
+save_cli('c8_x', c_x[:, :, :8].contiguous())
+save_cli('c8_y_same', F.conv1d(F.pad(c_x[:, :, :8], (0, 1)), c_w, stride=2))
+
 with open(out('expected.json'), 'w') as f:
     json.dump(expected, f, indent=0)
 print('keys:', sorted(sd))
