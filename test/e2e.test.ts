@@ -145,10 +145,12 @@ test('Paddle Conv1DTranspose preset (SPEC example 1) and its Paddle code', async
   await clickPreset('ex1-paddle');
   assert.equal(await shapeText(), '[1, 1, 5]');
   assertClose(await gridValues('output-0'), [[60, 16, 99, 75, 4]], 'paddle example');
-  const code = (await page.textContent('#code-paddle')) ?? '';
+  // Long constructor calls wrap; compare them on one line.
+  const oneLine = (c: string | null) => (c ?? '').replace(/\(\n\s+/g, '(').replace(/,\n\s+/g, ', ');
+  const code = oneLine(await page.textContent('#code-paddle'));
   assert.match(code, /paddle\.nn\.Conv1DTranspose\(2, 1, kernel_size=2, stride=1, padding=0, dilation=1, groups=1, bias_attr=False\)/);
   assert.match(code, /m\.weight\.set_value\(paddle\.to_tensor\(\[\[\[7\., 0\.\]\], \[\[4\., 2\.\]\]\], dtype='float32'\)\)/);
-  const torch = (await page.textContent('#code-torch')) ?? '';
+  const torch = oneLine(await page.textContent('#code-torch'));
   assert.match(torch, /nn\.ConvTranspose1d\(2, 1, kernel_size=2, stride=1, padding=0, output_padding=0, groups=1, bias=False, dilation=1\)/);
   assert.match(await page.textContent('#formula') ?? '', /\(4 − 1\)·1 − 0 − 0 \+ 1·\(2 − 1\) \+ 0 \+ 1 = 5/);
 });
@@ -257,7 +259,7 @@ test('phone width has no horizontal overflow; the page is keyboard reachable; sc
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `horizontal overflow of ${overflow}px at 375px`);
   await mkdir(join(repo, 'test-output'), { recursive: true });
-  await page.screenshot({ path: join(repo, 'test-output', 'explainer-phone.png'), fullPage: false });
+  await page.screenshot({ path: join(repo, 'test-output', 'explainer-phone.png'), fullPage: true });
 
   await page.setViewportSize({ width: 1280, height: 900 });
   // Tab order from a fresh load: skip link, then the first preset button.

@@ -236,9 +236,10 @@ function renderOutcome(o: Outcome): void {
     for (const n of line.notes) div.append(h('p', { class: 'hint' }, n));
     f.append(div);
   }
-  f.append(h('p', { class: 'hint' }, `Resolved padding [before, after] per dim: ${JSON.stringify(o.pads)}` +
-    (o.description.transposed ? `; output padding ${JSON.stringify(o.outputPadding)}` : '') +
-    `; dilation ${JSON.stringify(o.dilation)}. describeConv gives output shape ${JSON.stringify(o.description.outputShape)}.`));
+  const list = (v: unknown): string => (Array.isArray(v) ? `[${v.map(list).join(', ')}]` : String(v));
+  f.append(h('p', { class: 'hint' }, `Resolved padding [before, after] per dim: ${list(o.pads)}` +
+    (o.description.transposed ? `; output padding ${list(o.outputPadding)}` : '') +
+    `; dilation ${list(o.dilation)}. describeConv gives output shape ${list(o.description.outputShape)}.`));
   $('output-shape').textContent = `[${o.outShape.join(', ')}]`;
   $('call').textContent = `${state.api === 'paddle' ? 'paddle.' : ''}${o.opName}(x, w${state.bias.trim() ? ', b' : ''}, …)`;
   $('grids').replaceChildren(

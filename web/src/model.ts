@@ -524,7 +524,7 @@ function equivalence(s: State, v: View, y: Tensor, b: Tensor | null): Equivalenc
     explanation: `z inserts s − 1 = ${fmtList(v.stride.map((q) => q - 1))} zeros between input elements, then pads ` +
       `δ·(k − 1) − p0 = ${fmtList(before)} before and δ·(k − 1) − p1 + output_padding = ${fmtList(after)} after ` +
       `(a negative pad crops). w′ swaps in/out channels and flips the kernel.`,
-    call: `${fn}(z, w′${b ? ', b' : ''}, { dilation: ${JSON.stringify(convOpts.dilation)}, groups: ${g} })`,
+    call: `${fn}(z, w′${b ? ', b' : ''}, { dilation: ${Array.isArray(convOpts.dilation) ? `[${convOpts.dilation.join(', ')}]` : convOpts.dilation}, groups: ${g} })`,
   };
 }
 
@@ -537,6 +537,21 @@ function nested(values: readonly number[], shape: readonly number[]): string {
   const parts = Array.from({ length: shape[0] }, (_, i) => nested(values.slice(i * inner, (i + 1) * inner), shape.slice(1)));
   return `[${parts.join(', ')}]`;
 }
+/** `name(a, b, …)` wrapped at 72 columns with a 4-space hanging indent. */
+function call(name: string, args: readonly string[]): string {
+  const one = `${name}(${args.join(', ')})`;
+  if (one.length <= 72) return one;
+  const lines: string[] = [];
+  let line = '';
+  for (const a of args) {
+    if (line && line.length + a.length + 2 > 68) {
+      lines.push(`${line},`);
+      line = a;
+    } else line = line ? `${line}, ${a}` : a;
+  }
+  lines.push(`${line})`);
+  return `${name}(\n    ${lines.join('\n    ')}`;
+}
 const pyNum = (v: number) => (Number.isInteger(v) ? `${v}.` : String(v));
 const tuple = (a: readonly number[]) => (a.length === 1 ? String(a[0]) : `(${a.join(', ')})`);
 
@@ -544,7 +559,7 @@ function torchCode(s: State, pads: Pair[], dilation: number[], stride: number[],
   const cls = s.transposed ? `ConvTranspose${s.rank}d` : `Conv${s.rank}d`;
   const padText = String(parseArg(s.padding) ?? '');
   const symmetric = pads.every(([a, b]) => a === b);
-  const sameStr = !s.transposed && padText === 'same';
+  const sameStr = s.api === 'torch' && !s.transposed && padText === 'same';
   const padArg = sameStr ? `'same'` : symmetric ? tuple(pads.map((p) => p[0])) : tuple(pads.map(() => 0));
   const args = [`${s.cIn}`, `${s.cOut}`, `kernel_size=${tuple(s.kSize)}`, `stride=${tuple(stride)}`, `padding=${padArg}`];
   const size = parseArg(s.outputSize);
@@ -552,7 +567,7 @@ function torchCode(s: State, pads: Pair[], dilation: number[], stride: number[],
   if (s.transposed && size !== undefined && !symmetric) args.push(`output_padding=${tuple(outPad)}`);
   args.push(`groups=${s.groups}`, `bias=${bias ? 'True' : 'False'}`, `dilation=${tuple(dilation)}`);
   const lines = ['import torch', 'import torch.nn as nn', 'import torch.nn.functional as F', '',
-    `m = nn.${cls}(${args.join(', ')})`, 'with torch.no_grad():',
+    `m = ${call(`nn.${cls}`, args)}`, 'with torch.no_grad():',
     `    m.weight.copy_(torch.tensor(${nested(s.w, weightShape(s))}))`];
   if (bias) lines.push(`    m.bias.copy_(torch.tensor(${nested(bias, [bias.length])}))`);
   lines.push(`x = torch.tensor(${nested(s.x, inputShape(s))})`);
@@ -583,7 +598,7 @@ function paddleCode(s: State, o: Record<string, unknown>, pads: Pair[], dilation
   if (s.transposed && size === undefined && outPad.some((p) => p !== 0)) args.push(`output_padding=${tuple(outPad)}`);
   args.push(`dilation=${tuple(same ? s.kSize.map(() => 1) : dilation)}`, `groups=${s.groups}`);
   if (!bias) args.push('bias_attr=False');
-  const lines = ['import paddle', '', `m = paddle.nn.${cls}(${args.join(', ')})`,
+  const lines = ['import paddle', '', `m = ${call(`paddle.nn.${cls}`, args)}`,
     `m.weight.set_value(paddle.to_tensor(${nested(s.w, weightShape(s))}, dtype='float32'))`];
   if (bias) lines.push(`m.bias.set_value(paddle.to_tensor(${nested(bias, [bias.length])}, dtype='float32'))`);
   lines.push(`x = paddle.to_tensor(${nested(s.x, inputShape(s))}, dtype='float32')`);
