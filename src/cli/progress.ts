@@ -25,6 +25,8 @@ export function stages(total: number, enabled = Boolean(process.stderr.isTTY)): 
       bar.update(done, { stage: name });
     },
     stop() {
+      if (done === total) return;
+      done = total;
       bar.update(total, { stage: 'done' });
       bar.stop();
     },
