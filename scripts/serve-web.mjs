@@ -38,5 +38,5 @@ const server = createServer(async (req, res) => {
 const port = process.env.PORT ? Number(process.env.PORT) : 0;
 server.listen(port, '127.0.0.1', () => {
   const address = server.address();
-  console.log(`convkit explainer: http://localhost:${address.port}/  (serving ${root}; Ctrl+C to stop)`);
+  console.log(`convkit explainer: http://127.0.0.1:${address.port}/  (serving ${root}; Ctrl+C to stop)`);
 });
