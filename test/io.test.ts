@@ -242,6 +242,24 @@ test('safetensors: malformed and hostile headers give a clear ConvError', () => 
   assert.deepEqual(readSafetensorsHeader(good).entries.map((e) => e.name).sort(), ['bf16', 'f16', 'f32', 'f64', 'i32', 'scalar']);
 });
 
+test('safetensors and npz: random corruption never escapes as anything but a ConvError', () => {
+  const files = [bytes('safetensors/mixed.safetensors'), bytes('npz/stored.npz'), bytes('npz/compressed.npz')];
+  fc.assert(fc.property(
+    fc.integer({ min: 0, max: files.length - 1 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+    fc.boolean(),
+    (fi, edits, nearEnd) => {
+      const b = files[fi].slice();
+      // Headers: the start of a safetensors file; the start or the central directory (end) of a zip.
+      for (const [at, v] of edits) b[nearEnd && fi > 0 ? b.length - 1 - (at % 120) : at % 300] = v;
+      try {
+        if (fi === 0) readSafetensors(b);
+        else readNpz(b);
+      } catch (e) {
+        assert.ok(e instanceof ConvError, String(e));
+      }
+    }), { seed: 11, numRuns: 400 });
+});
+
 // ---------------------------------------------------------------------------------------------
 test('node helpers: load and save by path; a missing path is a ConvError', () => {
   const dir = mkdtempSync(join(tmpdir(), 'convkit-io-'));

@@ -103,7 +103,7 @@ function parseDtype(s: string | undefined): DType | undefined {
 
 type ShapeOpts = RawConvArgs & { input: string; weight?: string; inChannels?: string; outChannels?: string; kernelSize?: string; json?: boolean };
 type RunOpts = RawConvArgs & { input: string; weight: string; bias?: string; out?: string; dtype?: string; print?: boolean; json?: boolean };
-type ExplainOpts = RawConvArgs & { input?: string; weight?: string; inChannels?: string; outChannels?: string; kernelSize?: string; x?: string; w?: string; b?: string; bias?: boolean; json?: boolean };
+type ExplainOpts = RawConvArgs & { input?: string; weight?: string; inChannels?: string; outChannels?: string; kernelSize?: string; x?: string; w?: string; b?: string; json?: boolean };
 
 function shapeCommand(opName: string, o: ShapeOpts): void {
   const info = parseOp(opName);
