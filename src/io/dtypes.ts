@@ -108,8 +108,11 @@ export function decodeElements(op: string, bytes: Uint8Array, t: ElementType, co
   }
 }
 
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Encodes a float array as little-endian bytes of the same element type (copy). */
 export function encodeLittleEndian(data: TypedArray): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
   const out = new Uint8Array(data.byteLength);
   const view = new DataView(out.buffer);
   if (data instanceof Float64Array) for (let i = 0; i < data.length; i++) view.setFloat64(8 * i, data[i], true);
