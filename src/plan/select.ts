@@ -21,8 +21,11 @@ export interface Candidate {
   readonly kernels: ConvKernels;
 }
 
-/** f32 and the WebAssembly SIMD module validates here (the pure-TS kernels remain the fallback). */
-export const useWasm = (_g: Geometry, dtype: DType): boolean => dtype === 'float32' && wasmAvailable();
+/** Every number of the geometry fits the Int32Array parameter block of the WebAssembly kernels (stride 2^31 would wrap). */
+const fitsInt32 = (g: Geometry): boolean =>
+  [g.stride, g.dilation, g.padBefore, g.inSize, g.outSize, g.kSize].every((v) => v.every((x) => x <= 0x7fffffff));
+/** f32, a geometry that fits i32, and the WebAssembly SIMD module validates here (the pure-TS kernels remain the fallback). */
+export const useWasm = (g: Geometry, dtype: DType): boolean => dtype === 'float32' && fitsInt32(g) && wasmAvailable();
 /** One input channel per group (depthwise, any multiplier): a direct kernel beats a GEMM with M = 1. */
 export const useDepthwise = (g: Geometry, dtype: DType, dir: Direction): boolean =>
   dir === 'conv' && g.cIn === g.groups && useWasm(g, dtype);
