@@ -100,6 +100,7 @@ const cases: Case[] = [
   { name: 'convTranspose3d with stride 2^20 per dim', fn: () => convTranspose3d(randn([1, 1, 2, 2, 2]), randn([1, 1, 1, 1, 1]), null, { stride: 2 ** 20 }), op: 'convTranspose3d', param: 'output', mentions: ['[1, 1, 1048577, 1048577, 1048577]'] },
   { name: 'conv2d with padding 1e5', fn: () => conv2d(randn([1, 1, 1, 1]), randn([1, 1, 1, 1]), null, { padding: 1e5 }), op: 'conv2d', param: 'output', mentions: ['[1, 1, 200001, 200001]'] },
   { name: 'conv1d with padding 1e300 (not a safe integer)', fn: () => conv1d(randn([1, 1, 1]), randn([1, 1, 1]), null, { padding: 1e300 }), op: 'conv1d', param: 'output', mentions: ['2e+300'] },
+  { name: 'huge padding with an empty batch (the per-sample size counts)', fn: () => conv3d(zeros([0, 1, 1, 1, 1]), randn([1, 1, 1, 1, 1]), null, { padding: 1e9 }), op: 'conv3d', param: 'output', mentions: ['[0, 1, 2000000001, 2000000001, 2000000001]'] },
   { name: 'describeConv with stride 1e9', fn: () => describeConv('convTranspose2d', [1, 1, 3, 3], [1, 1, 1, 1], { stride: 1e9 }), op: 'convTranspose2d', param: 'output' },
 ];
 
@@ -119,6 +120,10 @@ test('valid boundaries next to the errors do not throw (reflect pad L − 1, cir
     // outputPadding 1 with stride 1 is allowed when dilation is 2: one extra zero at the end.
     const t = convTranspose1d(tensor([[[1, 2]]]), tensor([[[1, 1]]]), null, { dilation: 2, outputPadding: 1 });
     assert.deepEqual(t.toArray(), [[[1, 2, 1, 2, 0]]]);
+    // A stride beyond int32 (2^31) gives one output per sample, the same as any stride ≥ L.
+    const x = tensor([[[1, 2, 3]], [[4, 5, 6]]]), w = tensor([[[1, 10, 100]]]);
+    assert.deepEqual(conv1d(x, w, null, { stride: 2 ** 31 }).toArray(), [[[321]], [[654]]]);
+    assert.deepEqual(convTranspose1d(tensor([[[2]]]), w, null, { stride: 2 ** 31 }).toArray(), [[[2, 20, 200]]]);
   });
 });
 

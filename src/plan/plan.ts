@@ -119,7 +119,8 @@ export function planConv(spec: ConvSpec, x: Shape, w: Shape, b: Shape | null, ou
 }
 
 function checkSize(spec: ConvSpec, n: number, c: number, outSize: readonly number[]): void {
-  const total = n * c * prod(outSize);
+  // An empty batch still sizes the per-sample scratch and tap tables, so count at least one sample.
+  const total = Math.max(n, 1) * c * prod(outSize);
   if (!Number.isSafeInteger(total) || total > MAX_OUTPUT_ELEMENTS)
     throw new ConvError(spec.op, 'output', `would have ${total} elements (shape ${fmt([n, c, ...outSize])}), more than the ${MAX_OUTPUT_ELEMENTS} convkit allocates`);
 }

@@ -1,0 +1,251 @@
+/**
+ * Fuzzing the functional API with options valid or not (wrong types, NaN, negative, huge, strings) and
+ * shapes right or wrong. An independent model of SPEC predicts, for every call, either an error or the
+ * output shape; the library must then throw a ConvError (never another error, never hang) or return
+ * exactly that shape with SPEC's values, on every backend.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  backends, conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, ConvError, tensor, withBackend, type Tensor,
+} from '../src/index.js';
+import { directConv, directConvTranspose, firstToLast, lastToFirst, padPlanes, prod, randomInts } from './helpers-core.js';
+
+type Mode = 'zeros' | 'reflect' | 'replicate' | 'circular';
+const MAX_OUT = 2 ** 28;
+const MODES = ['zeros', 'reflect', 'replicate', 'circular'];
+const FORMATS: Record<number, [string, string]> = { 1: ['NCL', 'NLC'], 2: ['NCHW', 'NHWC'], 3: ['NCDHW', 'NDHWC'] };
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** SPEC's per-dim option: an int or `rank` ints, each ≥ min. */
+function perDim(v: unknown, rank: number, min: number): number[] | null {
+  const list = isInt(v) ? new Array<number>(rank).fill(v) : Array.isArray(v) ? v : null;
+  if (!list || list.length !== rank || !list.every(isInt) || list.some((x) => x < min)) return null;
+  return list as number[];
+}
+
+function padding(v: unknown, rank: number, transposed: boolean): [number, number][] | 'same' | null {
+  if (v === undefined || v === 'valid') return new Array(rank).fill(0).map(() => [0, 0]);
+  if (v === 'same') return transposed ? null : 'same';
+  if (Array.isArray(v) && v.length === rank && v.every(Array.isArray)) {
+    const ok = v.every((p: unknown[]) => p.length === 2 && p.every((q) => isInt(q) && q >= 0));
+    return ok ? v.map((p: number[]) => [p[0], p[1]] as [number, number]) : null;
+  }
+  const sym = perDim(v, rank, 0);
+  return sym && sym.map((p) => [p, p] as [number, number]);
+}
+
+interface Prediction {
+  outShape: number[];
+  channelsLast: boolean;
+  batched: boolean;
+  n: number; cIn: number; cOut: number; groups: number;
+  inSize: number[]; kSize: number[]; stride: number[]; dilation: number[]; pads: [number, number][]; outputPadding: number[]; mode: Mode;
+}
+
+/** The model: null where SPEC says the call is an error, else what it must compute. */
+function predict(rank: number, transposed: boolean, options: unknown, xs: number[], ws: number[], bs: number[] | null, mixedDtype: boolean): Prediction | null {
+  if (options === null || (options !== undefined && typeof options !== 'object')) return null;
+  const o = (options ?? {}) as Record<string, unknown>;
+  const allowed = ['stride', 'padding', 'dilation', 'groups', 'paddingMode', 'dataFormat', ...(transposed ? ['outputPadding', 'outputSize'] : [])];
+  if (Object.keys(o).some((k) => !allowed.includes(k))) return null;
+  const stride = perDim(o.stride ?? 1, rank, 1), dilation = perDim(o.dilation ?? 1, rank, 1);
+  const pad = padding(o.padding, rank, transposed);
+  if (!stride || !dilation || !pad) return null;
+  if (pad === 'same' && stride.some((s) => s !== 1)) return null;
+  const mode = (o.paddingMode ?? 'zeros') as Mode;
+  if (!MODES.includes(mode) || (transposed && mode !== 'zeros')) return null;
+  // null means 'not given' for stride, dilation and outputPadding (as `??` reads it) but is a wrong type elsewhere.
+  const groups = o.groups === undefined ? 1 : o.groups;
+  if (!isInt(groups) || groups < 1) return null;
+  const f = o.dataFormat;
+  const formats = ['channelsFirst', 'channelsLast', ...FORMATS[rank]];
+  if (f !== undefined && !formats.includes(f as string)) return null;
+  const channelsLast = f === 'channelsLast' || f === FORMATS[rank][1];
+  let outputPadding = new Array<number>(rank).fill(0);
+  if (transposed) {
+    const op = perDim(o.outputPadding ?? 0, rank, 0);
+    if (!op || op.some((p, a) => p >= stride[a] && p >= dilation[a])) return null;
+    outputPadding = op;
+  }
+  // Operands.
+  if (mixedDtype) return null;
+  if (xs.length !== rank + 1 && xs.length !== rank + 2) return null;
+  const batched = xs.length === rank + 2;
+  const inSize = channelsLast ? xs.slice(xs.length - rank - 1, -1) : xs.slice(xs.length - rank);
+  const cIn = channelsLast ? xs[xs.length - 1] : xs[xs.length - rank - 1];
+  if (inSize.some((L) => L < 1)) return null;
+  if (ws.length !== rank + 2 || ws.some((s) => s < 1) || ws[0] % groups !== 0) return null;
+  if (cIn !== (transposed ? ws[0] : ws[1] * groups)) return null;
+  const cOut = transposed ? ws[1] * groups : ws[0];
+  if (bs && (bs.length !== 1 || bs[0] !== cOut)) return null;
+  const kSize = ws.slice(2);
+  const pads: [number, number][] = pad === 'same'
+    ? kSize.map((k, a) => { const t = dilation[a] * (k - 1); return [Math.floor(t / 2), t - Math.floor(t / 2)]; })
+    : pad;
+  const spanOf = (a: number) => dilation[a] * (kSize[a] - 1) + 1;
+  let outSize: number[];
+  if (!transposed) {
+    if (mode === 'reflect' && pads.some(([p0, p1], a) => p0 >= inSize[a] || p1 >= inSize[a])) return null;
+    if (mode === 'circular' && pads.some(([p0, p1], a) => p0 > inSize[a] || p1 > inSize[a])) return null;
+    outSize = inSize.map((L, a) => Math.floor((L + pads[a][0] + pads[a][1] - spanOf(a)) / stride[a]) + 1);
+  } else {
+    if (o.outputSize !== undefined) {
+      const req = o.outputSize;
+      if (!Array.isArray(req)) return null;
+      let spatial: unknown[];
+      if (req.length === rank) spatial = req;
+      else if (req.length === rank + (batched ? 2 : 1)) {
+        const c = channelsLast ? req[req.length - 1] : req[req.length - rank - 1];
+        if (c !== cOut || (batched && req[0] !== xs[0])) return null;
+        spatial = channelsLast ? req.slice(req.length - rank - 1, -1) : req.slice(req.length - rank);
+      } else return null;
+      if (!spatial.every(isInt)) return null;
+      const min = inSize.map((L, a) => (L - 1) * stride[a] - pads[a][0] - pads[a][1] + spanOf(a));
+      if ((spatial as number[]).some((v, a) => v < min[a] || v > min[a] + stride[a] - 1)) return null;
+      outputPadding = (spatial as number[]).map((v, a) => v - min[a]);
+    }
+    outSize = inSize.map((L, a) => (L - 1) * stride[a] - pads[a][0] - pads[a][1] + spanOf(a) + outputPadding[a]);
+  }
+  if (outSize.some((v) => v <= 0)) return null;
+  const n = batched ? xs[0] : 1;
+  const total = n * cOut * prod(outSize);
+  if (!Number.isSafeInteger(total) || total > MAX_OUT) return null;
+  const outShape = channelsLast ? [...outSize, cOut] : [cOut, ...outSize];
+  return {
+    outShape: batched ? [n, ...outShape] : outShape, channelsLast, batched, n, cIn, cOut, groups, inSize, kSize,
+    stride, dilation, pads, outputPadding, mode,
+  };
+}
+
+/** SPEC's values for a predicted call (channels-first batched internally). */
+function expectedValues(p: Prediction, x: number[], xs: number[], w: number[], b: number[] | null, transposed: boolean): number[] {
+  const xb = p.batched ? xs : [1, ...xs];
+  let xf = p.channelsLast ? lastToFirst(x, xb).y : x;
+  let g = { n: p.n, cIn: p.cIn, cOut: p.cOut, groups: p.groups, inSize: p.inSize, kSize: p.kSize, stride: p.stride, dilation: p.dilation, pads: p.pads };
+  if (!transposed && p.mode !== 'zeros') {
+    const padded = padPlanes(xf, p.n * p.cIn, p.inSize, p.pads, p.mode);
+    xf = Array.from(padded.y);
+    g = { ...g, inSize: padded.size, pads: p.pads.map(() => [0, 0] as [number, number]) };
+  }
+  const r = transposed ? directConvTranspose(xf, w, g, p.outputPadding) : directConv(xf, w, g);
+  const vol = prod(r.outSize);
+  const y = Array.from(r.y, (v, i) => v + (b ? b[Math.floor(i / vol) % p.cOut] : 0));
+  return p.channelsLast ? firstToLast(y, [p.n, p.cOut, ...r.outSize]).y : y;
+}
+
+// Generators: mostly plausible values for the op's rank, with junk mixed in.
+const junk = fc.constantFrom<unknown>(NaN, Infinity, -Infinity, -1, 0, 2.5, 1e9, 2 ** 31, 1e300, '2', 'same', 'valid', 'abc', '', null, true, {}, [], [[]], [1, 2, 3, 4, 5, 6, 7]);
+const small = fc.integer({ min: -1, max: 4 });
+const maybe = <T>(a: fc.Arbitrary<T>, presentWeight: number) =>
+  fc.oneof({ weight: 10 - presentWeight, arbitrary: fc.constant(undefined) }, { weight: presentWeight, arbitrary: a });
+const perDimArb = (rank: number, lo: number, hi: number) => fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: lo, max: hi }) },
+  { weight: 5, arbitrary: fc.array(fc.integer({ min: lo, max: hi }), { minLength: rank, maxLength: rank }) },
+  { weight: 1, arbitrary: fc.array(small, { minLength: 0, maxLength: 4 }) },
+  { weight: 1, arbitrary: junk },
+);
+const padArb = (rank: number) => fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 3 }) },
+  { weight: 3, arbitrary: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: rank, maxLength: rank }) },
+  { weight: 3, arbitrary: fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })), { minLength: rank, maxLength: rank }) },
+  { weight: 1, arbitrary: fc.array(fc.array(small, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }) },
+  { weight: 2, arbitrary: fc.constantFrom<unknown>('same', 'valid', 'SAME', 'full') },
+  { weight: 1, arbitrary: junk },
+);
+const optionsArb = (rank: number, transposed: boolean) => fc.record({
+  stride: maybe(perDimArb(rank, 1, 3), 6),
+  padding: maybe(padArb(rank), 6),
+  dilation: maybe(perDimArb(rank, 1, 2), 4),
+  groups: maybe(fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: junk }), 5),
+  paddingMode: maybe(fc.constantFrom<unknown>(...(transposed ? ['zeros', 'zeros', 'zeros', 'reflect'] : ['zeros', 'reflect', 'replicate', 'circular', 'circular', 'reflect']), 'mirror', 3), transposed ? 1 : 6),
+  dataFormat: maybe(fc.constantFrom<unknown>(...FORMATS[rank], ...FORMATS[rank], 'channelsFirst', 'channelsLast', 'NHCW', FORMATS[rank === 3 ? 1 : rank + 1][1], 5), 4),
+  outputPadding: maybe(fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 2 }) }, { weight: 2, arbitrary: perDimArb(rank, 0, 2) }), transposed ? 5 : 1),
+  outputSize: maybe(fc.oneof({ weight: 4, arbitrary: fc.array(fc.integer({ min: 1, max: 14 }), { minLength: rank, maxLength: rank }) },
+    { weight: 1, arbitrary: fc.array(fc.integer({ min: 0, max: 14 }), { minLength: 0, maxLength: 5 }) }, { weight: 1, arbitrary: junk }), transposed ? 3 : 1),
+  strides: maybe(fc.constant(2), 1),
+}).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
+const anyOptions = (rank: number, transposed: boolean) => fc.oneof(
+  { weight: 30, arbitrary: optionsArb(rank, transposed) },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, 3, 'stride=2', true) },
+);
+
+const shapeArb = fc.record({
+  rank: fc.constantFrom(1, 2, 3),
+  transposed: fc.boolean(),
+  n: fc.integer({ min: 0, max: 2 }),
+  cig: fc.integer({ min: 1, max: 2 }),
+  cog: fc.integer({ min: 1, max: 2 }),
+  L: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 3, maxLength: 3 }),
+  k: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 3, maxLength: 3 }),
+  // Mutations that make operands wrong now and then.
+  xRank: fc.constantFrom(0, 0, 0, 0, 0, 0, -1, -2, 1), // 0 batched, −1 unbatched, −2 too few dims, +1 too many
+  wrongChannels: fc.constantFrom(false, false, false, false, false, false, false, true),
+  zeroSpatial: fc.constantFrom(false, false, false, false, false, false, false, false, false, true),
+  bias: fc.constantFrom<'none' | 'right' | 'wrong'>('none', 'right', 'right', 'wrong'),
+  mixedDtype: fc.constantFrom(false, false, false, false, false, false, false, false, false, true),
+  dtype: fc.constantFrom<'float32' | 'float64'>('float32', 'float64'),
+  seed: fc.integer({ min: 0, max: 2 ** 30 }),
+});
+
+const FN = { false: [conv1d, conv2d, conv3d], true: [convTranspose1d, convTranspose2d, convTranspose3d] };
+const RUNS = Number(process.env.CONVKIT_FUZZ_RUNS ?? 1500);
+
+test(`fuzz: ${RUNS} random calls either throw a ConvError or return SPEC's shape and values, on every backend`, () => {
+  let errors = 0, results = 0, slowest = 0;
+  fc.assert(
+    fc.property(shapeArb.chain((sh) => fc.tuple(fc.constant(sh), anyOptions(sh.rank, sh.transposed))), ([s, options]) => {
+      const { rank, transposed } = s;
+      const o = options as Record<string, unknown> | undefined;
+      // Shapes follow the options where they are usable, so that many calls are valid.
+      const g = o && isInt(o.groups) && o.groups >= 1 && o.groups <= 3 ? o.groups : 1;
+      const last = !!o && typeof o === 'object' && (o.dataFormat === 'channelsLast' || o.dataFormat === FORMATS[rank][1]);
+      const cIn = g * s.cig + (s.wrongChannels ? 1 : 0), cOut = g * s.cog;
+      const L = s.L.slice(0, rank).map((v, a) => (rank === 3 ? Math.min(v, 4) : v) * (s.zeroSpatial && a === 0 ? 0 : 1));
+      const k = s.k.slice(0, rank);
+      let xs = last ? [s.n, ...L, cIn] : [s.n, cIn, ...L];
+      if (s.xRank === -1) xs = xs.slice(1);
+      if (s.xRank === -2) xs = xs.slice(2);
+      if (s.xRank === 1) xs = [1, ...xs];
+      const ws = transposed ? [g * s.cig, s.cog, ...k] : [cOut, s.cig, ...k];
+      const bs = s.bias === 'none' ? null : [s.bias === 'right' ? cOut : cOut + 1];
+      const expected = predict(rank, transposed, options, xs, ws, bs, s.mixedDtype);
+      const xv = randomInts(prod(xs), s.seed), wv = randomInts(prod(ws), s.seed + 1), bv = bs ? randomInts(bs[0], s.seed + 2) : null;
+      const fn = FN[`${transposed}`][rank - 1] as (x: Tensor, w: Tensor, b: Tensor | null, o: unknown) => Tensor;
+      const want = expected && expectedValues(expected, xv, xs, wv, bv, transposed);
+      for (const backend of backends()) {
+        const x = tensor(xv, xs, { dtype: s.dtype });
+        const w = tensor(wv, ws, { dtype: s.mixedDtype ? (s.dtype === 'float32' ? 'float64' : 'float32') : s.dtype });
+        const b = bv && tensor(bv, bs!, { dtype: s.dtype });
+        const t0 = performance.now();
+        let y: Tensor | null = null, err: unknown = null;
+        try {
+          y = withBackend(backend, () => fn(x, w, b, options));
+        } catch (e) {
+          err = e;
+        }
+        slowest = Math.max(slowest, performance.now() - t0);
+        const what = `[${backend}] ${transposed ? 'convTranspose' : 'conv'}${rank}d x ${JSON.stringify(xs)} w ${JSON.stringify(ws)} b ${JSON.stringify(bs)} options ${fc.stringify(options)}`;
+        if (err !== null) {
+          assert.ok(err instanceof ConvError, `${what}: threw a non-ConvError: ${String(err)}`);
+          assert.equal(expected, null, `${what}: threw ${String(err)} but SPEC predicts shape ${JSON.stringify(expected?.outShape)}`);
+          assert.ok((err as ConvError).message.startsWith(`${transposed ? 'convTranspose' : 'conv'}${rank}d: ${(err as ConvError).param} `), what);
+          errors++;
+        } else {
+          assert.ok(expected !== null, `${what}: returned shape ${JSON.stringify(y!.shape)} but SPEC predicts an error`);
+          assert.deepEqual([...y!.shape], expected.outShape, `${what}: shape`);
+          assert.equal(y!.dtype, s.dtype);
+          assert.deepEqual(Array.from(y!.data), want, `${what}: values`);
+          results++;
+        }
+      }
+    }),
+    { numRuns: RUNS, seed: Number(process.env.CONVKIT_FUZZ_SEED ?? 424242) },
+  );
+  if (process.env.CONVKIT_FUZZ_VERBOSE) console.log({ errors, results, slowest });
+  // Both outcomes must be well represented, and no call may take long.
+  assert.ok(errors > RUNS * 0.2 && results > RUNS * 0.2, `errors ${errors}, results ${results}`);
+  assert.ok(slowest < 2000, `slowest call ${slowest.toFixed(0)} ms`);
+});
