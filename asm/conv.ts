@@ -54,6 +54,56 @@ export function packA(a: usize, rs: i32, cs: i32, M: i32, K: i32, dst: usize): v
   }
 }
 
+/**
+ * Packs the weights of every polyphase phase in one pass over w (cOut, cig, kVol) (conv layout).
+ * Phase φ's A (per group: M = cig rows, K = cog·T columns, k = co·T + u) gets w[grp·cog + co, ci, j]
+ * for each tap j with tab[4j..4j+3] = (A_φ address, T_φ, u, unused); T_φ = 0 marks a tap no phase
+ * uses. Four consecutive input channels (one MR panel) are read together, so w is read once, in
+ * runs of 4·kVol floats, and each phase receives runs of 4·T floats.
+ */
+export function packPhases(w: usize, groups: i32, cig: i32, cog: i32, kVol: i32, tab: usize): void {
+  const Mp = up(cig, MR);
+  for (let grp = 0; grp < groups; grp++)
+    for (let i0 = 0; i0 < cig; i0 += MR) {
+      const mr = min(MR, cig - i0);
+      for (let co = 0; co < cog; co++) {
+        const src = w + (<usize>(((grp * cog + co) * cig + i0) * kVol) << 2);
+        for (let j = 0; j < kVol; j++) {
+          const te = tab + (<usize>j << 4);
+          const T = load<i32>(te, 4);
+          if (T == 0) continue;
+          const K = cog * T, k = co * T + load<i32>(te, 8);
+          const k0 = k / KC * KC, kc = min(KC, K - k0);
+          const d = load<i32>(te) + (<usize>(grp * Mp * K + k0 * Mp + i0 * kc + (k - k0) * MR) << 2);
+          for (let ii = 0; ii < MR; ii++)
+            store<f32>(d + (<usize>ii << 2), ii < mr ? load<f32>(src + (<usize>(ii * kVol + j) << 2)) : 0);
+        }
+      }
+    }
+}
+
+/**
+ * y[pl, (b0 + s0·q0, b1 + s1·q1, b2 + s2·q2)] += src[pl, q] for planes pl < planes: one polyphase
+ * phase's output written to every s-th position. Block at sp (i32): Q0..Q2, I0..I2, s0..s2, b0..b2.
+ */
+export function scatterPhase(src: usize, y: usize, planes: i32, sp: usize): void {
+  const Q0 = gi(sp, 0), Q1 = gi(sp, 1), Q2 = gi(sp, 2), I0 = gi(sp, 3), I1 = gi(sp, 4), I2 = gi(sp, 5);
+  const S0 = gi(sp, 6), S1 = gi(sp, 7), S2 = gi(sp, 8), B0 = gi(sp, 9), B1 = gi(sp, 10), B2 = gi(sp, 11);
+  const inVol = I0 * I1 * I2;
+  let p = src;
+  for (let pl = 0; pl < planes; pl++)
+    for (let q0 = 0; q0 < Q0; q0++)
+      for (let q1 = 0; q1 < Q1; q1++) {
+        let yp = y + (<usize>(pl * inVol + ((B0 + S0 * q0) * I1 + B1 + S1 * q1) * I2 + B2) << 2);
+        const step = <usize>S2 << 2;
+        for (let q2 = 0; q2 < Q2; q2++) {
+          store<f32>(yp, load<f32>(yp) + load<f32>(p));
+          yp += step;
+          p += 4;
+        }
+      }
+}
+
 /** Packs B (K×N), element (k, j) at b + 4·(k·rs + j·cs), into NR-column panels. */
 export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
   const Np = up(N, NR);

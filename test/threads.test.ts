@@ -18,6 +18,8 @@ function workload(): () => Tensor[] {
   const xt = randn([2, 32, 90], { requiresGrad: true }), wt = randn([32, 16, 8], { requiresGrad: true });
   const x2 = randn([2, 16, 20, 18], { requiresGrad: true }), w2 = randn([16, 1, 3, 3], { requiresGrad: true });
   const wt2 = randn([16, 8, 4, 4], { requiresGrad: true }), b = randn([16]);
+  // 256 input channels: deep enough for GEMM + col2im rather than the phases.
+  const xd = randn([1, 256, 30], { requiresGrad: true }), wd = randn([256, 6, 4], { requiresGrad: true });
   return () => {
     const outs: Tensor[] = [];
     const run = (y: Tensor, ...ps: Tensor[]) => {
@@ -29,6 +31,7 @@ function workload(): () => Tensor[] {
     run(convTranspose1d(xt, wt, null, { stride: 4, padding: 2 }), xt, wt);
     run(conv2d(x2, w2, b, { padding: 1, groups: 16 }), x2, w2);
     run(convTranspose2d(x2, wt2, null, { stride: 2, padding: 1 }), x2, wt2);
+    run(convTranspose1d(xd, wd, null, { stride: 2, padding: 1 }), xd, wd);
     return outs;
   };
 }

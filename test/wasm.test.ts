@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, randn, withBackend, manualSeed, type Tensor } from '../src/index.js';
 import { refKernels } from '../src/kernels/ref/taps.js';
-import { wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels } from '../src/kernels/wasm/glue.js';
-import { useDepthwise, useWasm } from '../src/plan/select.js';
+import { wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels, wasmPolyphaseKernels } from '../src/kernels/wasm/glue.js';
+import { useDepthwise, useWasm, usePolyphaseConvT } from '../src/plan/select.js';
 import type { Geometry } from '../src/spec/types.js';
 
 const prod = (a: readonly number[]) => a.reduce((p, q) => p * q, 1);
@@ -67,8 +67,9 @@ function operands(g: Geometry, seed: number) {
 
 test('the WebAssembly SIMD module validates and loads here', () => {
   assert.equal(wasmAvailable(), true);
-  assert.equal(useWasm({} as Geometry, 'float32'), true);
-  assert.equal(useWasm({} as Geometry, 'float64'), false, 'float64 stays on the TypeScript kernels');
+  const g: Geometry = { n: 1, cIn: 2, cOut: 2, groups: 1, inSize: [9], outSize: [7], kSize: [3], stride: [1], dilation: [1], padBefore: [0] };
+  assert.equal(useWasm(g, 'float32'), true);
+  assert.equal(useWasm(g, 'float64'), false, 'float64 stays on the TypeScript kernels');
 });
 
 test('the committed module matches a fresh build of asm/', () => {
@@ -95,6 +96,27 @@ test('wasm conv, convT and weightGrad equal the reference on random geometries',
       assertNear(y, run(refKernels, 'conv') as Float32Array, `depthwise ${JSON.stringify(g)}`);
     }
   }), { numRuns: 150, seed: 20260 });
+});
+
+test('polyphase convT equals the reference on strided geometries', () => {
+  const wasmPoly = wasmPolyphaseKernels.convT;
+  fc.assert(fc.property(geometry, fc.integer({ min: 2, max: 4 }), ({ g: g0, seed }, s) => {
+    // Dilation 1, at least one stride above 1; recompute the output size for the new stride.
+    const stride = g0.stride.map((v, a) => (a === 0 ? s : v)), dilation = g0.stride.map(() => 1);
+    const padBefore = g0.padBefore.map((p, a) => Math.min(p, g0.kSize[a] - 1));
+    const inSize = g0.inSize.map((L, a) => Math.max(L, g0.kSize[a]));
+    const outSize = inSize.map((L, a) => Math.floor((L + 2 * padBefore[a] - g0.kSize[a]) / stride[a]) + 1);
+    const g: Geometry = { ...g0, stride, dilation, padBefore, inSize, outSize };
+    assert.equal(usePolyphaseConvT(g, 'float32', 'convT'), true);
+    const { x, w, gy } = operands(g, seed);
+    const t0 = data(x.length, seed + 4);
+    const ref = t0.slice(), fast = t0.slice();
+    refKernels.convT(gy, w, ref, g);
+    wasmPoly(gy, w, fast, g);
+    assertNear(fast, ref, `wasm polyphase ${JSON.stringify(g)}`);
+  }), { numRuns: 120, seed: 4242 });
+  const dilated: Geometry = { n: 1, cIn: 2, cOut: 2, groups: 1, inSize: [9], outSize: [3], kSize: [3], stride: [2], dilation: [2], padBefore: [0] };
+  assert.equal(usePolyphaseConvT(dilated, 'float32', 'convT'), false, 'dilation > 1 keeps GEMM + col2im');
 });
 
 test('depthwise geometries pick the direct kernel, others the GEMM', () => {

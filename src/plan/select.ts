@@ -7,7 +7,8 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { ConvKernels } from '../kernels/types.js';
 import { refKernels } from '../kernels/ref/taps.js';
 import { im2colKernels } from '../kernels/cpu/im2col.js';
-import { wasmAvailable, wasmDepthwiseKernels, wasmGemmKernels } from '../kernels/wasm/glue.js';
+import { GEMM_DEPTH_BLOCK, wasmAvailable, wasmDepthwiseKernels, wasmGemmKernels, wasmPolyphaseKernels } from '../kernels/wasm/glue.js';
+import { usePolyphase } from '../kernels/cpu/polyphase.js';
 import '../kernels/threads/pool.js'; // installs the worker-thread runner where Node's worker_threads exist
 import type { DType } from '../spec/types.js';
 
@@ -30,7 +31,18 @@ export const useWasm = (g: Geometry, dtype: DType): boolean => dtype === 'float3
 export const useDepthwise = (g: Geometry, dtype: DType, dir: Direction): boolean =>
   dir === 'conv' && g.cIn === g.groups && useWasm(g, dtype);
 
+/** Transposed convolution with stride > 1 and no dilation, as stride-1 convolutions per output phase. */
+export const usePolyphaseConvT = (g: Geometry, _dtype: DType, dir: Direction): boolean => dir === 'convT' && usePolyphase(g);
+/**
+ * GEMM + col2im multiplies over the convT input's channels per group (cOut/groups in conv terms):
+ * shallower than one packed block (256) it spends more on the column buffer and its scatter than
+ * on arithmetic, and the phases (depth cOut/groups · T) win; deeper, one large GEMM wins.
+ */
+export const shallowCol2im = (g: Geometry): boolean => g.cOut / g.groups < GEMM_DEPTH_BLOCK;
+
 const candidates: Candidate[] = [
+  { name: 'wasm-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && shallowCol2im(g) && useWasm(g, dt),
+    kernels: wasmPolyphaseKernels },
   { name: 'wasm-depthwise', backend: 'wasm', applies: useDepthwise, kernels: { ...wasmGemmKernels, ...wasmDepthwiseKernels, name: 'wasm-depthwise' } },
   { name: 'wasm-gemm', backend: 'wasm', applies: useWasm, kernels: wasmGemmKernels },
   { name: 'js-im2col', backend: 'js', applies: () => true, kernels: im2colKernels },

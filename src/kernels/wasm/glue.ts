@@ -13,6 +13,7 @@ import { prod } from '../../util/shape.js';
 import type { ConvKernels, F } from '../types.js';
 import { plainWasm, sharedWasm, maxPages } from './module.generated.js';
 import { GEOM, HEAP, Kind, MAX_THREADS, T, TASK, runUnit, scratchLayout, type WasmExports } from './work.js';
+import { phasePlan } from '../cpu/polyphase.js';
 
 export interface Engine {
   readonly module: WebAssembly.Module;
@@ -79,50 +80,111 @@ function ensure(e: Engine, bytes: number): void {
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
-/** Column tile: about 2^17 scratch floats for a panel of `depth` rows, a multiple of 8, at most the whole plane. */
-const tileFor = (depth: number, outVol: number) => Math.max(8, Math.min(up(outVol, 8), Math.floor((1 << 17) / Math.max(1, depth) / 8) * 8));
+/** KC of asm/conv.ts: the depth of one packed GEMM block. */
+export const GEMM_DEPTH_BLOCK = 256;
+/** Column tile: about 2^18 scratch floats for a panel of `depth` rows, a multiple of 8, at most the whole plane. */
+const tileFor = (depth: number, outVol: number) => Math.max(8, Math.min(up(outVol, 8), Math.floor((1 << 18) / Math.max(1, depth) / 8) * 8));
 
-interface Operand { data: F; bytes: number }
+const pad3 = (v: readonly number[], fill: number): number[] => [...new Array<number>(3 - v.length).fill(fill), ...v];
 
-/** Copies operands into the heap, runs `units` units of task `kind` and copies `out` back. */
-function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; out: 'y' | 'w' }, extra: { nc: number; cb: number; packW: boolean }): void {
-  const e = wasmEngine()!;
-  const d = g.inSize.length, pad3 = (v: readonly number[], fill: number) => [...new Array<number>(3 - d).fill(fill), ...v];
-  const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  const inVol = prod(g.inSize), outVol = prod(g.outSize), rows = cig * kVol;
-  const { nc, cb } = extra;
-  const tiles = Math.ceil(outVol / nc), cblocks = Math.ceil(cig / cb);
+function writeGeometry(mem: Int32Array, g: Geometry): void {
+  mem.set([g.n, g.cIn, g.cOut, g.groups, ...pad3(g.inSize, 1), ...pad3(g.outSize, 1), ...pad3(g.kSize, 1),
+    ...pad3(g.stride, 1), ...pad3(g.dilation, 1), ...pad3(g.padBefore, 0)], GEOM >> 2);
+}
+
+interface Pointers { x: number; w: number; y: number; scratch: number }
+interface Tiling { nc: number; cb: number }
+
+/** Units of a task: (sample, group, tile) for conv, (sample, channel) for depthwise, (group, block) otherwise. */
+function itemsOf(kind: Kind, g: Geometry, t: Tiling): { items: number; tiles: number; cblocks: number } {
+  const tiles = Math.ceil(prod(g.outSize) / t.nc), cblocks = Math.ceil(g.cIn / g.groups / t.cb);
   const items = kind === Kind.Conv ? g.n * g.groups * tiles : kind === Kind.Depthwise ? g.n * g.cOut : g.groups * cblocks;
-  const threads = Math.min(threadsFor(), MAX_THREADS);
-  const lay = scratchLayout(kind, { nc, cb, cig, cog, kVol });
-  // Operands: x, w (raw, or packed per group when packW), y; then per-thread scratch.
-  const wBytes = extra.packW ? g.groups * up(cog, 4) * rows * 4 : ops.w.length * 4;
-  const xp = HEAP, wp = up(xp + ops.x.length * 4, 64), rawW = up(wp + wBytes, 64);
-  const yp = up(rawW + (extra.packW ? ops.w.length * 4 : 0), 64), sp = up(yp + ops.y.length * 4, 64);
-  ensure(e, sp + lay.bytes * threads);
-  const buf = e.memory.buffer;
-  new Float32Array(buf, xp, ops.x.length).set(ops.x);
-  new Float32Array(buf, yp, ops.y.length).set(ops.y);
-  if (extra.packW) {
-    new Float32Array(buf, rawW, ops.w.length).set(ops.w);
-    for (let grp = 0; grp < g.groups; grp++)
-      e.exports.packA(rawW + grp * cog * rows * 4, rows, 1, cog, rows, wp + grp * up(cog, 4) * rows * 4);
-  } else new Float32Array(buf, wp, ops.w.length).set(ops.w);
-  const mem = new Int32Array(buf);
-  const geom = [g.n, g.cIn, g.cOut, g.groups, ...pad3(g.inSize, 1), ...pad3(g.outSize, 1), ...pad3(g.kSize, 1),
-    ...pad3(g.stride, 1), ...pad3(g.dilation, 1), ...pad3(g.padBefore, 0)];
-  mem.set(geom, GEOM >> 2);
+  return { items, tiles, cblocks };
+}
+
+/** Scratch bytes per thread for a task. */
+const scratchBytes = (kind: Kind, g: Geometry, t: Tiling) =>
+  scratchLayout(kind, { nc: t.nc, cb: t.cb, cig: g.cIn / g.groups, cog: g.cOut / g.groups, kVol: prod(g.kSize) }).bytes;
+
+/** Writes the task and geometry blocks and runs the units on this thread and the pool. */
+function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, threads: number): void {
+  const mem = new Int32Array(e.memory.buffer);
+  writeGeometry(mem, g);
+  const { items, tiles, cblocks } = itemsOf(kind, g, t);
   const chunk = Math.ceil(items / 1024), units = Math.ceil(items / chunk);
   const task: number[] = [];
-  task[T.kind] = kind; task[T.items] = items; task[T.chunk] = chunk; task[T.x] = xp; task[T.w] = wp; task[T.y] = yp;
-  task[T.scratch] = sp; task[T.scratchStride] = lay.bytes; task[T.nc] = nc; task[T.cb] = cb; task[T.tiles] = tiles;
-  task[T.cblocks] = cblocks; task[T.n] = g.n; task[T.cIn] = g.cIn; task[T.cOut] = g.cOut; task[T.groups] = g.groups;
-  task[T.inVol] = inVol; task[T.outVol] = outVol; task[T.kVol] = kVol;
+  task[T.kind] = kind; task[T.items] = items; task[T.chunk] = chunk; task[T.x] = p.x; task[T.w] = p.w; task[T.y] = p.y;
+  task[T.scratch] = p.scratch; task[T.scratchStride] = scratchBytes(kind, g, t); task[T.nc] = t.nc; task[T.cb] = t.cb;
+  task[T.tiles] = tiles; task[T.cblocks] = cblocks; task[T.n] = g.n; task[T.cIn] = g.cIn; task[T.cOut] = g.cOut;
+  task[T.groups] = g.groups; task[T.inVol] = prod(g.inSize); task[T.outVol] = prod(g.outSize); task[T.kVol] = prod(g.kSize);
   mem.set(task, TASK >> 2);
   (threads > 1 ? runner : serial)(e, units);
-  const after = e.memory.buffer;
-  if (ops.out === 'y') (ops.y as Float32Array).set(new Float32Array(after, yp, ops.y.length));
-  else (ops.w as Float32Array).set(new Float32Array(after, wp, ops.w.length));
+}
+
+/** Bump allocation of 64-byte aligned regions from HEAP; grows memory once for the total. */
+function allocate(e: Engine, sizes: readonly number[]): number[] {
+  const out: number[] = [];
+  let at = HEAP;
+  for (const b of sizes) { out.push(at); at = up(at + b, 64); }
+  ensure(e, at);
+  return out;
+}
+
+const f32 = (e: Engine, at: number, len: number) => new Float32Array(e.memory.buffer, at, len);
+
+/** Copies operands into the heap, runs one task and copies `out` back (`packW`: conv weights packed per group first). */
+function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; out: 'y' | 'w' }, t: Tiling & { packW: boolean }): void {
+  const e = wasmEngine()!;
+  const threads = currentThreads();
+  const cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
+  const packed = g.groups * up(cog, 4) * rows * 4;
+  const [xp, wp, rawW, yp, sp] = allocate(e, [ops.x.length * 4, t.packW ? packed : ops.w.length * 4,
+    t.packW ? ops.w.length * 4 : 0, ops.y.length * 4, scratchBytes(kind, g, t) * threads]);
+  f32(e, xp, ops.x.length).set(ops.x);
+  f32(e, yp, ops.y.length).set(ops.y);
+  if (t.packW) {
+    f32(e, rawW, ops.w.length).set(ops.w);
+    for (let grp = 0; grp < g.groups; grp++)
+      e.exports.packA(rawW + grp * cog * rows * 4, rows, 1, cog, rows, wp + grp * up(cog, 4) * rows * 4);
+  } else f32(e, wp, ops.w.length).set(ops.w);
+  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp }, t, threads);
+  if (ops.out === 'y') (ops.y as Float32Array).set(f32(e, yp, ops.y.length));
+  else (ops.w as Float32Array).set(f32(e, wp, ops.w.length));
+}
+
+/**
+ * Transposed convolution as one stride-1 convolution per output phase (see kernels/cpu/polyphase.ts
+ * for the index algebra): x, w and y are copied in once, one pass over w packs every phase's
+ * weights (packPhases), then each phase runs the conv units into a phase buffer that is added to
+ * every s-th output position.
+ */
+function polyphase(x: F, w: F, y: F, g: Geometry): void {
+  const e = wasmEngine()!;
+  const threads = currentThreads();
+  const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
+  const phases = phasePlan(g);
+  const maxQ = Math.max(...phases.map((p) => prod(p.outSize)));
+  const tilings = phases.map((p) => ({ nc: tileFor(cog * prod(p.kSize), prod(p.outSize)), cb: 1 }));
+  const scratch = Math.max(...phases.map((p, i) => scratchBytes(Kind.Conv, p, tilings[i])));
+  const aBytes = phases.map((p) => g.groups * up(cig, 4) * cog * prod(p.kSize) * 4);
+  const [xp, wp, yp, qp, tp, sp, ...aps] = allocate(e, [x.length * 4, w.length * 4, y.length * 4,
+    g.n * g.cIn * maxQ * 4, kVol * 16, scratch * threads, ...aBytes]);
+  f32(e, xp, x.length).set(x);
+  f32(e, wp, w.length).set(w);
+  f32(e, yp, y.length).set(y);
+  // Tap table for packPhases: tap j → (packed A of its phase, T, flipped tap u).
+  const tab = new Int32Array(kVol * 4);
+  phases.forEach((p, i) => p.taps.forEach((j, u) => tab.set([aps[i], p.taps.length, u, 0], j * 4)));
+  new Int32Array(e.memory.buffer, tp, kVol * 4).set(tab);
+  e.exports.packPhases(wp, g.groups, cig, cog, kVol, tp);
+  phases.forEach((p, i) => {
+    const qVol = prod(p.outSize);
+    f32(e, qp, g.n * g.cIn * qVol).fill(0);
+    runTask(e, Kind.Conv, p, { x: xp, w: aps[i], y: qp, scratch: sp }, tilings[i], threads);
+    new Int32Array(e.memory.buffer, GEOM, 12).set([...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)]);
+    e.exports.scatterPhase(qp, yp, g.n * g.cIn, GEOM);
+  });
+  (y as Float32Array).set(f32(e, yp, y.length));
 }
 
 /** Runs the task block currently in memory as `units` units on the configured threads (tests use it to inject faults). */
@@ -154,6 +216,9 @@ export const wasmGemmKernels: ConvKernels = {
     execute(Kind.WeightGrad, g, { x, w: gw, y: gy, out: 'w' }, { nc: tileFor(Math.max(cog, cig * kVol), prod(g.outSize)), cb: blockFor(cig), packW: false });
   },
 };
+
+/** convT for `usePolyphase` geometries (stride > 1, dilation 1); conv and weightGrad as wasm-gemm. */
+export const wasmPolyphaseKernels: ConvKernels = { ...wasmGemmKernels, name: 'wasm-polyphase', convT: polyphase };
 
 /** Direct kernel for convolutions with one input channel per group (depthwise, any multiplier). */
 export const wasmDepthwiseKernels: Pick<ConvKernels, 'conv'> = {

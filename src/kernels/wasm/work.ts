@@ -16,6 +16,8 @@ export interface WasmExports {
   im2colBT(x: number, inVol: number, cn: number, kVol: number, table: number, nc: number, dst: number): void;
   col2im(col: number, nc: number, cn: number, kVol: number, table: number, y: number, inVol: number): void;
   depthwise(gp: number, x: number, w: number, y: number): void;
+  packPhases(w: number, groups: number, cig: number, cog: number, kVol: number, tab: number): void;
+  scatterPhase(src: number, y: number, planes: number, sp: number): void;
 }
 
 /** Byte addresses of the fixed blocks; the heap starts at HEAP. Temps: 128 bytes per thread below TASK. */
