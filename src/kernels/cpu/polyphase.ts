@@ -11,8 +11,11 @@
 import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
 
-/** Stride above 1 somewhere and no dilation: the phases are plain stride-1 convolutions. */
-export const usePolyphase = (g: Geometry): boolean => g.stride.some((s) => s > 1) && g.dilation.every((d) => d === 1);
+/**
+ * Every dim is either strided without dilation (s phases, each a stride-1 conv) or unstrided with
+ * any dilation (one phase: the conv with the flipped kernel, dilation δ, padBefore (k − 1)·δ − p0).
+ */
+export const usePolyphase = (g: Geometry): boolean => g.stride.every((s, a) => s === 1 || g.dilation[a] === 1);
 
 /** One phase: its stride-1 conv geometry (cIn/cOut swapped: it maps x to the phase's outputs). */
 export interface PhasePlan extends Geometry {
@@ -22,15 +25,17 @@ export interface PhasePlan extends Geometry {
   readonly base: readonly number[];
 }
 
-interface Phase1 { phi: number; T: number; q0: number; Q: number }
+interface Phase1 { phi: number; T: number; q0: number; Q: number; d: number }
 
 function phasesOf(g: Geometry, a: number): Phase1[] {
   const s = g.stride[a], k = g.kSize[a], p = g.padBefore[a], L = g.inSize[a];
+  if (s === 1) return [{ phi: 0, T: k, q0: p, Q: L, d: g.dilation[a] }];
   const out: Phase1[] = [];
-  for (let phi = 0; phi < s; phi++) {
+  // Phases φ ≥ k have no tap (T = 0): stop at min(s, k) so that a huge stride costs nothing.
+  for (let phi = 0; phi < Math.min(s, k); phi++) {
     const T = Math.max(0, Math.ceil((k - phi) / s));
     const q0 = Math.max(0, Math.ceil((p - phi) / s)), q1 = Math.floor((L - 1 - phi + p) / s);
-    if (T > 0 && q1 >= q0) out.push({ phi, T, q0, Q: q1 - q0 + 1 });
+    if (T > 0 && q1 >= q0) out.push({ phi, T, q0, Q: q1 - q0 + 1, d: 1 });
   }
   return out;
 }
@@ -52,7 +57,7 @@ export function phasePlan(g: Geometry): PhasePlan[] {
     }
     return {
       n: g.n, cIn: g.cOut, cOut: g.cIn, groups: g.groups, inSize: g.outSize, outSize: combo.map((c) => c.Q), kSize,
-      stride: kSize.map(() => 1), dilation: kSize.map(() => 1), padBefore: combo.map((c) => c.T - 1 - c.q0),
+      stride: kSize.map(() => 1), dilation: combo.map((c) => c.d), padBefore: combo.map((c) => (c.T - 1) * c.d - c.q0),
       taps, base: combo.map((c, a) => c.phi - g.padBefore[a] + g.stride[a] * c.q0),
     };
   });

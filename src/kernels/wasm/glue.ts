@@ -163,6 +163,7 @@ function polyphase(x: F, w: F, y: F, g: Geometry): void {
   const threads = currentThreads();
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
   const phases = phasePlan(g);
+  if (phases.length === 0) return; // every output is cropped padding or untouched by a tap: y gains nothing
   const maxQ = Math.max(...phases.map((p) => prod(p.outSize)));
   const tilings = phases.map((p) => ({ nc: tileFor(cog * prod(p.kSize), prod(p.outSize)), cb: 1 }));
   const scratch = Math.max(...phases.map((p, i) => scratchBytes(Kind.Conv, p, tilings[i])));
