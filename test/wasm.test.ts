@@ -98,14 +98,15 @@ test('wasm conv, convT and weightGrad equal the reference on random geometries',
   }), { numRuns: 150, seed: 20260 });
 });
 
-test('polyphase convT equals the reference on strided geometries', () => {
+test('polyphase convT equals the reference (strided dims undilated, unstrided dims any dilation)', () => {
   const wasmPoly = wasmPolyphaseKernels.convT;
   fc.assert(fc.property(geometry, fc.integer({ min: 2, max: 4 }), ({ g: g0, seed }, s) => {
-    // Dilation 1, at least one stride above 1; recompute the output size for the new stride.
-    const stride = g0.stride.map((v, a) => (a === 0 ? s : v)), dilation = g0.stride.map(() => 1);
-    const padBefore = g0.padBefore.map((p, a) => Math.min(p, g0.kSize[a] - 1));
-    const inSize = g0.inSize.map((L, a) => Math.max(L, g0.kSize[a]));
-    const outSize = inSize.map((L, a) => Math.floor((L + 2 * padBefore[a] - g0.kSize[a]) / stride[a]) + 1);
+    // Dim 0 strided; a dim keeps its dilation only where its stride is 1 (one phase, flipped kernel).
+    const stride = g0.stride.map((v, a) => (a === 0 ? s : v)), dilation = stride.map((v, a) => (v === 1 ? g0.dilation[a] : 1));
+    const span = g0.kSize.map((k, a) => dilation[a] * (k - 1) + 1);
+    const padBefore = g0.padBefore.map((p, a) => Math.min(p, span[a] - 1));
+    const inSize = g0.inSize.map((L, a) => Math.max(L, span[a]));
+    const outSize = inSize.map((L, a) => Math.floor((L + 2 * padBefore[a] - span[a]) / stride[a]) + 1);
     const g: Geometry = { ...g0, stride, dilation, padBefore, inSize, outSize };
     assert.equal(usePolyphaseConvT(g, 'float32', 'convT'), true);
     const { x, w, gy } = operands(g, seed);
@@ -116,7 +117,13 @@ test('polyphase convT equals the reference on strided geometries', () => {
     assertNear(fast, ref, `wasm polyphase ${JSON.stringify(g)}`);
   }), { numRuns: 120, seed: 4242 });
   const dilated: Geometry = { n: 1, cIn: 2, cOut: 2, groups: 1, inSize: [9], outSize: [3], kSize: [3], stride: [2], dilation: [2], padBefore: [0] };
-  assert.equal(usePolyphaseConvT(dilated, 'float32', 'convT'), false, 'dilation > 1 keeps GEMM + col2im');
+  assert.equal(usePolyphaseConvT(dilated, 'float32', 'convT'), false, 'stride and dilation > 1 in one dim keep GEMM + col2im');
+  const unstrided: Geometry = { ...dilated, stride: [1], inSize: [7], outSize: [3] };
+  assert.equal(usePolyphaseConvT(unstrided, 'float32', 'convT'), true, 'stride 1: one phase, the flipped kernel');
+  const t0 = data(2 * 7, 1), gy = data(2 * 3, 2), w = data(2 * 2 * 3, 3), ref = t0.slice(), fast = t0.slice();
+  refKernels.convT(gy, w, ref, unstrided);
+  wasmPoly(gy, w, fast, unstrided);
+  assertNear(fast, ref, 'flipped-kernel convT');
 });
 
 test('depthwise geometries pick the direct kernel, others the GEMM', () => {

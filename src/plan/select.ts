@@ -31,7 +31,7 @@ export const useWasm = (g: Geometry, dtype: DType): boolean => dtype === 'float3
 export const useDepthwise = (g: Geometry, dtype: DType, dir: Direction): boolean =>
   dir === 'conv' && g.cIn === g.groups && useWasm(g, dtype);
 
-/** Transposed convolution with stride > 1 and no dilation, as stride-1 convolutions per output phase. */
+/** Transposed convolution as stride-1 convolutions, one per output phase (see kernels/cpu/polyphase.ts). */
 export const usePolyphaseConvT = (g: Geometry, _dtype: DType, dir: Direction): boolean => dir === 'convT' && usePolyphase(g);
 /**
  * GEMM + col2im multiplies over the convT input's channels per group (cOut/groups in conv terms):
