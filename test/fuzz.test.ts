@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  backends, conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, ConvError, tensor, withBackend, type Tensor,
+  backends, paddle, conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, ConvError, tensor, withBackend, type Tensor,
 } from '../src/index.js';
 import { directConv, directConvTranspose, firstToLast, lastToFirst, padPlanes, prod, randomInts } from './helpers-core.js';
 
@@ -171,8 +171,24 @@ const optionsArb = (rank: number, transposed: boolean) => fc.record({
     { weight: 1, arbitrary: fc.array(fc.integer({ min: 0, max: 14 }), { minLength: 0, maxLength: 5 }) }, { weight: 1, arbitrary: junk }), transposed ? 3 : 1),
   strides: maybe(fc.constant(2), 1),
 }).map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)));
-const anyOptions = (rank: number, transposed: boolean) => fc.oneof(
-  { weight: 30, arbitrary: optionsArb(rank, transposed) },
+const paddlePadArb = (rank: number) => fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }) },
+  { weight: 2, arbitrary: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 1 }) },
+  { weight: 3, arbitrary: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: rank, maxLength: rank }) },
+  { weight: 3, arbitrary: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 2 * rank, maxLength: 2 * rank }) },
+  { weight: 3, arbitrary: fc.tuple(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })), { minLength: rank, maxLength: rank }),
+    fc.constantFrom([0, 0], [0, 0], [0, 0], [0, 1]), fc.boolean())
+    .map(([sp, bc, lastOrder]) => (lastOrder ? [[0, 0], ...sp, bc] : [[0, 0], bc, ...sp])) },
+  { weight: 1, arbitrary: fc.array(fc.integer({ min: -1, max: 3 }), { minLength: 0, maxLength: 7 }) },
+  { weight: 4, arbitrary: fc.constantFrom<unknown>('SAME', 'same', 'Same', 'VALID', 'valid', 'full') },
+  { weight: 1, arbitrary: junk },
+);
+const anyOptions = (rank: number, transposed: boolean, api: 'torch' | 'paddle' = 'torch') => fc.oneof(
+  { weight: 30, arbitrary: api === 'torch' ? optionsArb(rank, transposed)
+    : fc.tuple(optionsArb(rank, transposed), fc.option(paddlePadArb(rank), { freq: 6 })).map(([o, p]) => {
+      const { padding: _torchPadding, ...rest } = o as Record<string, unknown>;
+      return p === null ? rest : { ...rest, padding: p };
+    }) },
   { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, 3, 'stride=2', true) },
 );
 
@@ -195,12 +211,56 @@ const shapeArb = fc.record({
 });
 
 const FN = { false: [conv1d, conv2d, conv3d], true: [convTranspose1d, convTranspose2d, convTranspose3d] };
+const PADDLE_FN = { false: [paddle.conv1d, paddle.conv2d, paddle.conv3d], true: [paddle.conv1dTranspose, paddle.conv2dTranspose, paddle.conv3dTranspose] };
 const RUNS = Number(process.env.CONVKIT_FUZZ_RUNS ?? 5000);
+const PADDLE_RUNS = Number(process.env.CONVKIT_FUZZ_RUNS ?? 2500);
 
-test(`fuzz: ${RUNS} random calls either throw a ConvError or return SPEC's shape and values, on every backend`, () => {
+/**
+ * Paddle's padding spellings (SPEC, Paddle section) → the PyTorch options `predict` reads, or null for an error.
+ * 'SAME' needs the input size: o = ceil(L/s), padSum = max((o − 1)s + k − L, 0), before = floor(padSum/2); dilation 1.
+ */
+function paddleAsTorch(rank: number, transposed: boolean, options: unknown, xs: number[], ws: number[]): unknown {
+  if (options === null || typeof options !== 'object') return options; // predict rejects these too
+  const o = { ...(options as Record<string, unknown>) };
+  const last = o.dataFormat === 'channelsLast' || o.dataFormat === FORMATS[rank][1];
+  const v = o.padding;
+  let pads: [number, number][] | 'same' | null;
+  const all = (p: number): [number, number][] => new Array(rank).fill(0).map(() => [p, p]);
+  if (v === undefined) pads = all(0);
+  else if (typeof v === 'string') pads = v.toUpperCase() === 'SAME' ? 'same' : v.toUpperCase() === 'VALID' ? all(0) : null;
+  else if (isInt(v)) pads = all(v);
+  else if (!Array.isArray(v)) pads = null;
+  else if (v.every(isInt)) {
+    pads = v.length === 1 ? all(v[0]) : v.length === 2 * rank ? new Array(rank).fill(0).map((_, a) => [v[2 * a], v[2 * a + 1]] as [number, number])
+      : v.length === rank ? v.map((p: number) => [p, p] as [number, number]) : null;
+  } else if (v.every((e) => Array.isArray(e) && e.length === 2 && e.every(isInt))) {
+    const pairs = v as [number, number][];
+    if (pairs.length === rank + 2) {
+      const bc = last ? [pairs[0], pairs[rank + 1]] : [pairs[0], pairs[1]];
+      pads = bc.some(([a, b]) => a !== 0 || b !== 0) ? null : pairs.slice(last ? 1 : 2, (last ? 1 : 2) + rank);
+    } else pads = pairs.length === rank ? pairs : null;
+  } else pads = null;
+  if (pads !== 'same' && pads && pads.some(([a, b]) => a < 0 || b < 0)) pads = null;
+  if (pads === null) return { ...o, padding: 'invalid' };
+  const stride = perDim(o.stride ?? 1, rank, 1), dilation = perDim(o.dilation ?? 1, rank, 1);
+  if (pads === 'same') {
+    if (!stride || !dilation) return { ...o, padding: 0 }; // predict reports the bad stride or dilation
+    if (xs.length !== rank + 1 && xs.length !== rank + 2) return { ...o, padding: 0 };
+    const inSize = last ? xs.slice(xs.length - rank - 1, -1) : xs.slice(xs.length - rank);
+    pads = inSize.map((L, a) => {
+      const k = ws[a + 2] ?? 1, q = Math.ceil(L / stride[a]), sum = Math.max((q - 1) * stride[a] + k - L, 0);
+      return [Math.floor(sum / 2), sum - Math.floor(sum / 2)] as [number, number];
+    });
+    o.dilation = 1; // Paddle's 'SAME' takes dilation as 1 (after checking the one given)
+  }
+  if (transposed && o.outputSize !== undefined && perDim(o.outputPadding ?? 0, rank, 0)?.some((p) => p !== 0)) return { ...o, padding: 'invalid' };
+  return { ...o, padding: pads };
+}
+
+function fuzz(api: 'torch' | 'paddle', runs: number, seed: number): void {
   let errors = 0, results = 0, slowest = 0;
   fc.assert(
-    fc.property(shapeArb.chain((sh) => fc.tuple(fc.constant(sh), anyOptions(sh.rank, sh.transposed))), ([s, options]) => {
+    fc.property(shapeArb.chain((sh) => fc.tuple(fc.constant(sh), anyOptions(sh.rank, sh.transposed, api))), ([s, options]) => {
       const { rank, transposed } = s;
       const o = options as Record<string, unknown> | undefined;
       // Shapes follow the options where they are usable, so that many calls are valid.
@@ -215,9 +275,11 @@ test(`fuzz: ${RUNS} random calls either throw a ConvError or return SPEC's shape
       if (s.xRank === 1) xs = [1, ...xs];
       const ws = transposed ? [g * s.cig, s.cog, ...k] : [cOut, s.cig, ...k];
       const bs = s.bias === 'none' ? null : [s.bias === 'right' ? cOut : cOut + 1];
-      const expected = predict(rank, transposed, options, xs, ws, bs, s.mixedDtype);
+      const asTorch = api === 'torch' ? options : paddleAsTorch(rank, transposed, options, xs, ws);
+      const expected = predict(rank, transposed, asTorch, xs, ws, bs, s.mixedDtype);
       const xv = randomInts(prod(xs), s.seed), wv = randomInts(prod(ws), s.seed + 1), bv = bs ? randomInts(bs[0], s.seed + 2) : null;
-      const fn = FN[`${transposed}`][rank - 1] as (x: Tensor, w: Tensor, b: Tensor | null, o: unknown) => Tensor;
+      const fn = (api === 'torch' ? FN : PADDLE_FN)[`${transposed}`][rank - 1] as (x: Tensor, w: Tensor, b: Tensor | null, o: unknown) => Tensor;
+      const op = api === 'torch' ? `${transposed ? 'convTranspose' : 'conv'}${rank}d` : `conv${rank}d${transposed ? 'Transpose' : ''}`;
       const want = expected && expectedValues(expected, xv, xs, wv, bv, transposed);
       for (const backend of backends()) {
         const x = tensor(xv, xs, { dtype: s.dtype });
@@ -231,11 +293,11 @@ test(`fuzz: ${RUNS} random calls either throw a ConvError or return SPEC's shape
           err = e;
         }
         slowest = Math.max(slowest, performance.now() - t0);
-        const what = `[${backend}] ${transposed ? 'convTranspose' : 'conv'}${rank}d x ${JSON.stringify(xs)} w ${JSON.stringify(ws)} b ${JSON.stringify(bs)} options ${fc.stringify(options)}`;
+        const what = `[${backend}] ${api} ${op} x ${JSON.stringify(xs)} w ${JSON.stringify(ws)} b ${JSON.stringify(bs)} options ${fc.stringify(options)}`;
         if (err !== null) {
           assert.ok(err instanceof ConvError, `${what}: threw a non-ConvError: ${String(err)}`);
           assert.equal(expected, null, `${what}: threw ${String(err)} but SPEC predicts shape ${JSON.stringify(expected?.outShape)}`);
-          assert.ok((err as ConvError).message.startsWith(`${transposed ? 'convTranspose' : 'conv'}${rank}d: ${(err as ConvError).param} `), what);
+          assert.ok((err as ConvError).message.startsWith(`${op}: ${(err as ConvError).param} `), what);
           errors++;
         } else {
           assert.ok(expected !== null, `${what}: returned shape ${JSON.stringify(y!.shape)} but SPEC predicts an error`);
@@ -246,11 +308,21 @@ test(`fuzz: ${RUNS} random calls either throw a ConvError or return SPEC's shape
         }
       }
     }),
-    { numRuns: RUNS, seed: Number(process.env.CONVKIT_FUZZ_SEED ?? 424242) },
+    { numRuns: runs, seed },
   );
-  if (process.env.CONVKIT_FUZZ_VERBOSE) console.log({ errors, results, slowest });
+  if (process.env.CONVKIT_FUZZ_VERBOSE) console.log({ api, errors, results, slowest });
   // Both outcomes must be well represented, and no call may take long.
   const share = results / (errors + results);
   assert.ok(share > 0.05 && share < 0.95, `errors ${errors}, results ${results}`);
   assert.ok(slowest < 2000, `slowest call ${slowest.toFixed(0)} ms`);
+}
+
+const SEED = Number(process.env.CONVKIT_FUZZ_SEED ?? 424242);
+
+test(`fuzz: ${RUNS} random PyTorch-style calls either throw a ConvError or return SPEC's shape and values, on every backend`, () => {
+  fuzz('torch', RUNS, SEED);
+});
+
+test(`fuzz: ${PADDLE_RUNS} random Paddle-style calls ('SAME', list paddings, data formats) likewise`, () => {
+  fuzz('paddle', PADDLE_RUNS, SEED + 1);
 });

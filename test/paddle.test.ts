@@ -178,6 +178,8 @@ test('outputSize together with a non-zero outputPadding is an error in Paddle (n
   // Without outputSize, outputPadding adds zeros at the end: < max(s, δ).
   assertTensor(paddle.conv1dTranspose(x, w, null, { stride: 2, outputPadding: 1 }), [[[1, 10, 102, 20, 203, 30, 300, 0]]]);
   assertConvError(() => paddle.conv1dTranspose(x, w, null, { stride: 2, outputPadding: 2 }), 'conv1dTranspose', 'outputPadding', ['[2]']);
+  // A (non-transposed) convolution has no outputSize: it is an unknown option, not silently ignored.
+  assertConvError(() => paddle.conv1d(x, w, null, { outputSize: [1] } as never), 'conv1d', 'outputSize', ['is not an option']);
 });
 
 test('biasAttr false means no bias parameter and no bias added', () => {

@@ -66,7 +66,9 @@ export interface PaddleConvTransposeOptions extends PaddleConvOptions {
 /** Builds the spec from PyTorch's parser (for every check) and then applies Paddle's padding rules. */
 function paddleSpec(op: string, rank: Rank, transposed: boolean, o: PaddleConvTransposeOptions & { paddingMode?: PaddingMode }): ConvSpec {
   if (o === null || typeof o !== 'object') throw new ConvError(op, 'options', `must be an object; got ${fmt(o)}`);
-  const { padding, outputSize: _ignored, ...rest } = o;
+  // outputSize is read per call by the transposed ops; a convolution has no such option, so it stays and is rejected.
+  const { padding, outputSize, ...others } = o;
+  const rest = transposed || outputSize === undefined ? others : { ...others, outputSize };
   const layout = parseLayout(op, o.dataFormat, rank);
   const rule = paddlePadding(op, padding, rank, layout);
   const base = transposed ? convTransposeSpec(op, rank, rest) : convSpec(op, rank, rest);
