@@ -104,6 +104,17 @@ export function scatterPhase(src: usize, y: usize, planes: i32, sp: usize): void
       }
 }
 
+/** y[pl·vol … (pl+1)·vol) = b[pl mod c] for pl < planes: the output initialised with its bias. */
+export function fillBias(y: usize, b: usize, planes: i32, c: i32, vol: i32): void {
+  let p = y;
+  for (let pl = 0; pl < planes; pl++) {
+    const v = load<f32>(b + (<usize>(pl % c) << 2)), v4 = f32x4.splat(v);
+    let q = 0;
+    for (; q + 4 <= vol; q += 4) { v128.store(p, v4); p += 16; }
+    for (; q < vol; q++) { store<f32>(p, v); p += 4; }
+  }
+}
+
 /** Packs B (K×N), element (k, j) at b + 4·(k·rs + j·cs), into NR-column panels. */
 export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
   const Np = up(N, NR);
@@ -297,8 +308,58 @@ export function col2im(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, y:
 }
 
 /**
+ * One output row of a depthwise conv: y[ow] += Σ_kw w[kw]·x[ow·s + kw·δ − p], taps in ascending
+ * order on every path (so the result does not depend on which path an element takes). Positions
+ * whose taps all fall inside the row run 16 at a time with 4 accumulators kept in registers.
+ */
+@inline function depthwiseRow(xr: usize, wr: usize, yr: usize, IW: i32, OW: i32, KW: i32, SW: i32, DW: i32, PW: i32): void {
+  let lo = (PW + SW - 1) / SW;
+  if (lo > OW) lo = OW;
+  const last = IW - 1 - (KW - 1) * DW + PW; // largest ow·s with every tap inside
+  let hi = last < 0 ? 0 : last / SW + 1;
+  if (hi > OW) hi = OW;
+  if (hi < lo) hi = lo;
+  let ow = lo;
+  if (SW == 1) {
+    for (; ow + 16 <= hi; ow += 16) {
+      const yp = yr + (<usize>ow << 2);
+      let a0 = v128.load(yp), a1 = v128.load(yp, 16), a2 = v128.load(yp, 32), a3 = v128.load(yp, 48);
+      let xp = xr + (<usize>(ow - PW) << 2);
+      const dstep = <usize>DW << 2;
+      for (let kw = 0; kw < KW; kw++) {
+        const wv = v128.load32_splat(wr + (<usize>kw << 2));
+        a0 = f32x4.add(a0, f32x4.mul(wv, v128.load(xp)));
+        a1 = f32x4.add(a1, f32x4.mul(wv, v128.load(xp, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(wv, v128.load(xp, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(wv, v128.load(xp, 48)));
+        xp += dstep;
+      }
+      v128.store(yp, a0); v128.store(yp, a1, 16); v128.store(yp, a2, 32); v128.store(yp, a3, 48);
+    }
+    for (; ow + 4 <= hi; ow += 4) {
+      const yp = yr + (<usize>ow << 2);
+      let a0 = v128.load(yp);
+      for (let kw = 0; kw < KW; kw++)
+        a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(wr + (<usize>kw << 2)), v128.load(xr + (<usize>(ow + kw * DW - PW) << 2))));
+      v128.store(yp, a0);
+    }
+  }
+  // Everything else (edges, the interior remainder, strided rows): scalar with bounds checks.
+  for (let o = 0; o < OW; o++) {
+    if (o == lo) { o = ow; if (o >= OW) break; }
+    const yp = yr + (<usize>o << 2);
+    let acc = load<f32>(yp);
+    for (let kw = 0; kw < KW; kw++) {
+      const iw = o * SW + kw * DW - PW;
+      if (<u32>iw < <u32>IW) acc += load<f32>(wr + (<usize>kw << 2)) * load<f32>(xr + (<usize>iw << 2));
+    }
+    store<f32>(yp, acc);
+  }
+}
+
+/**
  * Direct depthwise-style convolution for one output channel (cIn/groups = 1): y (outVol) += Σ_taps w·x.
- * x is that channel's input plane, w its kVol taps. Vectorised over the last dim when its stride is 1.
+ * x is that channel's input plane, w its kVol taps.
  */
 export function depthwise(gp: usize, x: usize, w: usize, y: usize): void {
   const ID = gi(gp, 4), IH = gi(gp, 5), IW = gi(gp, 6);
@@ -316,29 +377,7 @@ export function depthwise(gp: usize, x: usize, w: usize, y: usize): void {
         for (let kh = 0; kh < KH; kh++) {
           const ih = oh * SH + kh * DH - PH;
           if (<u32>ih >= <u32>IH) continue;
-          const xr = x + (<usize>((id * IH + ih) * IW) << 2);
-          const wr = w + (<usize>((kd * KH + kh) * KW) << 2);
-          for (let kw = 0; kw < KW; kw++) {
-            const wv = load<f32>(wr + (<usize>kw << 2));
-            const off = kw * DW - PW; // iw = ow·s + off
-            // valid ow: 0 ≤ ow·s + off < IW
-            let lo = off >= 0 ? 0 : (-off + SW - 1) / SW;
-            let hi = IW - off <= 0 ? 0 : (IW - off + SW - 1) / SW;
-            if (hi > OW) hi = OW;
-            if (lo >= hi) continue;
-            let ow = lo;
-            if (SW == 1) {
-              const wv4 = f32x4.splat(wv);
-              for (; ow + 4 <= hi; ow += 4) {
-                const p = yr + (<usize>ow << 2);
-                v128.store(p, f32x4.add(v128.load(p), f32x4.mul(wv4, v128.load(xr + (<usize>(ow + off) << 2)))));
-              }
-            }
-            for (; ow < hi; ow++) {
-              const p = yr + (<usize>ow << 2);
-              store<f32>(p, load<f32>(p) + wv * load<f32>(xr + (<usize>(ow * SW + off) << 2)));
-            }
-          }
+          depthwiseRow(x + (<usize>((id * IH + ih) * IW) << 2), w + (<usize>((kd * KH + kh) * KW) << 2), yr, IW, OW, KW, SW, DW, PW);
         }
       }
     }

@@ -62,8 +62,13 @@ export function convPrimitive(x: Tensor, w: Tensor, b: Tensor | null, g: Geometr
   const yVol = prod(ySize);
   const y = allocate(x.dtype, g.n * yChannels * yVol);
   const run = transposed ? 'convT' : 'conv';
-  selectKernels(g, x.dtype, run)[run](x.data, w.data, y, g);
-  if (b) addBias(y, b.data, g.n, yChannels, yVol);
+  const kernels = selectKernels(g, x.dtype, run);
+  const fused = b ? (transposed ? kernels.convTBias : kernels.convBias) : undefined;
+  if (b && fused) fused.call(kernels, x.data, w.data, b.data, y, g); // bias written with the output, one pass fewer
+  else {
+    kernels[run](x.data, w.data, y, g);
+    if (b) addBias(y, b.data, g.n, yChannels, yVol);
+  }
   const out = new Tensor(y, [g.n, yChannels, ...ySize]);
   const parents = b ? [x, w, b] : [x, w];
   return record(out, op, parents, (gy) => {

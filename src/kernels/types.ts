@@ -11,4 +11,8 @@ export interface ConvKernels {
   convT(x: F, w: F, y: F, g: Geometry): void;
   /** gw += Σ x ⊗ gy over the taps of conv: x is (n, cIn, *inSize), gy is (n, cOut, *outSize). */
   weightGrad(x: F, gy: F, gw: F, g: Geometry): void;
+  /** Optional fused form for a zero-filled y: y = conv(x, w) + b, b (cOut) broadcast over batch and space. */
+  convBias?(x: F, w: F, b: F, y: F, g: Geometry): void;
+  /** Optional fused form for a zero-filled y: y = convTranspose(x, w) + b, b (cIn) broadcast. */
+  convTBias?(x: F, w: F, b: F, y: F, g: Geometry): void;
 }

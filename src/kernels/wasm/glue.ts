@@ -133,15 +133,15 @@ function allocate(e: Engine, sizes: readonly number[]): number[] {
 const f32 = (e: Engine, at: number, len: number) => new Float32Array(e.memory.buffer, at, len);
 
 /** Copies operands into the heap, runs one task and copies `out` back (`packW`: conv weights packed per group first). */
-function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; out: 'y' | 'w' }, t: Tiling & { packW: boolean }): void {
+function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: 'y' | 'w' }, t: Tiling & { packW: boolean }): void {
   const e = wasmEngine()!;
   const threads = currentThreads();
   const cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
   const packed = g.groups * up(cog, 4) * rows * 4;
-  const [xp, wp, rawW, yp, sp] = allocate(e, [ops.x.length * 4, t.packW ? packed : ops.w.length * 4,
-    t.packW ? ops.w.length * 4 : 0, ops.y.length * 4, scratchBytes(kind, g, t) * threads]);
+  const [xp, wp, rawW, yp, bp, sp] = allocate(e, [ops.x.length * 4, t.packW ? packed : ops.w.length * 4,
+    t.packW ? ops.w.length * 4 : 0, ops.y.length * 4, (ops.b?.length ?? 0) * 4, scratchBytes(kind, g, t) * threads]);
   f32(e, xp, ops.x.length).set(ops.x);
-  f32(e, yp, ops.y.length).set(ops.y);
+  initOutput(e, ops.y, yp, ops.b, bp, g.n);
   if (t.packW) {
     f32(e, rawW, ops.w.length).set(ops.w);
     for (let grp = 0; grp < g.groups; grp++)
@@ -152,13 +152,23 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; out: 'y' | 'w
   else (ops.w as Float32Array).set(f32(e, wp, ops.w.length));
 }
 
+/** The output region: a copy of y (kernels accumulate), or, for the fused forms, the bias broadcast (y is zero). */
+function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n: number): void {
+  if (!b) {
+    f32(e, yp, y.length).set(y);
+    return;
+  }
+  f32(e, bp, b.length).set(b);
+  e.exports.fillBias(yp, bp, n * b.length, b.length, y.length / (n * b.length));
+}
+
 /**
  * Transposed convolution as one stride-1 convolution per output phase (see kernels/cpu/polyphase.ts
  * for the index algebra): x, w and y are copied in once, one pass over w packs every phase's
  * weights (packPhases), then each phase runs the conv units into a phase buffer that is added to
  * every s-th output position.
  */
-function polyphase(x: F, w: F, y: F, g: Geometry): void {
+function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
   const e = wasmEngine()!;
   const threads = currentThreads();
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
@@ -168,11 +178,11 @@ function polyphase(x: F, w: F, y: F, g: Geometry): void {
   const tilings = phases.map((p) => ({ nc: tileFor(cog * prod(p.kSize), prod(p.outSize)), cb: 1 }));
   const scratch = Math.max(...phases.map((p, i) => scratchBytes(Kind.Conv, p, tilings[i])));
   const aBytes = phases.map((p) => g.groups * up(cig, 4) * cog * prod(p.kSize) * 4);
-  const [xp, wp, yp, qp, tp, sp, ...aps] = allocate(e, [x.length * 4, w.length * 4, y.length * 4,
-    g.n * g.cIn * maxQ * 4, kVol * 16, scratch * threads, ...aBytes]);
+  const [xp, wp, yp, bp, qp, tp, sp, ...aps] = allocate(e, [x.length * 4, w.length * 4, y.length * 4,
+    (b?.length ?? 0) * 4, g.n * g.cIn * maxQ * 4, kVol * 16, scratch * threads, ...aBytes]);
   f32(e, xp, x.length).set(x);
   f32(e, wp, w.length).set(w);
-  f32(e, yp, y.length).set(y);
+  initOutput(e, y, yp, b, bp, g.n);
   // Tap table for packPhases: tap j → (packed A of its phase, T, flipped tap u).
   const tab = new Int32Array(kVol * 4);
   phases.forEach((p, i) => p.taps.forEach((j, u) => tab.set([aps[i], p.taps.length, u, 0], j * 4)));
@@ -200,30 +210,41 @@ export const currentThreads = (): number => Math.min(threadsFor(), MAX_THREADS);
 /** Output-channel blocks per group for convT / weightGrad: several per thread so the split balances. */
 const blockFor = (cig: number) => Math.max(1, Math.ceil(cig / 8));
 
+function gemmConv(x: F, w: F, y: F, g: Geometry, b?: F): void {
+  const rows = (g.cIn / g.groups) * prod(g.kSize);
+  execute(Kind.Conv, g, { x, w, y, b, out: 'y' }, { nc: tileFor(rows, prod(g.outSize)), cb: 1, packW: true });
+}
+
+function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F): void {
+  // x lives in the conv's output space (cOut, outSize), y in its input space (cIn, inSize).
+  const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize), cb = blockFor(cig);
+  execute(Kind.ConvT, g, { x, w, y, b, out: 'y' }, { nc: tileFor(Math.max(cog, cb * kVol), prod(g.outSize)), cb, packW: false });
+}
+
 /** im2col + packed GEMM (conv), GEMM + col2im (convT), GEMM against the transposed columns (weightGrad). */
 export const wasmGemmKernels: ConvKernels = {
   name: 'wasm-gemm',
-  conv(x, w, y, g) {
-    const rows = (g.cIn / g.groups) * prod(g.kSize);
-    execute(Kind.Conv, g, { x, w, y, out: 'y' }, { nc: tileFor(rows, prod(g.outSize)), cb: 1, packW: true });
-  },
-  convT(x, w, y, g) {
-    // x lives in the conv's output space (cOut, outSize), y in its input space (cIn, inSize).
-    const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize), cb = blockFor(cig);
-    execute(Kind.ConvT, g, { x, w, y, out: 'y' }, { nc: tileFor(Math.max(cog, cb * kVol), prod(g.outSize)), cb, packW: false });
-  },
+  conv: (x, w, y, g) => gemmConv(x, w, y, g),
+  convBias: (x, w, b, y, g) => gemmConv(x, w, y, g, b),
+  convT: (x, w, y, g) => gemmConvT(x, w, y, g),
+  convTBias: (x, w, b, y, g) => gemmConvT(x, w, y, g, b),
   weightGrad(x, gy, gw, g) {
     const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize);
     execute(Kind.WeightGrad, g, { x, w: gw, y: gy, out: 'w' }, { nc: tileFor(Math.max(cog, cig * kVol), prod(g.outSize)), cb: blockFor(cig), packW: false });
   },
 };
 
-/** convT for `usePolyphase` geometries (stride > 1, dilation 1); conv and weightGrad as wasm-gemm. */
-export const wasmPolyphaseKernels: ConvKernels = { ...wasmGemmKernels, name: 'wasm-polyphase', convT: polyphase };
+/** convT for `usePolyphase` geometries, run as phases; conv and weightGrad as wasm-gemm. */
+export const wasmPolyphaseKernels: ConvKernels = {
+  ...wasmGemmKernels, name: 'wasm-polyphase', convT: (x, w, y, g) => polyphase(x, w, y, g), convTBias: (x, w, b, y, g) => polyphase(x, w, y, g, b),
+};
 
 /** Direct kernel for convolutions with one input channel per group (depthwise, any multiplier). */
-export const wasmDepthwiseKernels: Pick<ConvKernels, 'conv'> = {
+export const wasmDepthwiseKernels: Pick<ConvKernels, 'conv' | 'convBias'> = {
   conv(x, w, y, g) {
     execute(Kind.Depthwise, g, { x, w, y, out: 'y' }, { nc: 8, cb: 1, packW: false });
+  },
+  convBias(x, w, b, y, g) {
+    execute(Kind.Depthwise, g, { x, w, y, b, out: 'y' }, { nc: 8, cb: 1, packW: false });
   },
 };

@@ -18,6 +18,7 @@ export interface WasmExports {
   depthwise(gp: number, x: number, w: number, y: number): void;
   packPhases(w: number, groups: number, cig: number, cog: number, kVol: number, tab: number): void;
   scatterPhase(src: number, y: number, planes: number, sp: number): void;
+  fillBias(y: number, b: number, planes: number, c: number, vol: number): void;
 }
 
 /** Byte addresses of the fixed blocks; the heap starts at HEAP. Temps: 128 bytes per thread below TASK. */
