@@ -117,7 +117,7 @@ function run(c: Case, dtype: DType): Run {
   return { y, gx: f64(x), gw: f64(w), gb: b ? f64(b) : null };
 }
 
-const RUNS = Number(process.env.CONVKIT_PROPERTY_RUNS ?? 250);
+const RUNS = Number(process.env.CONVKIT_PROPERTY_RUNS ?? 500);
 /** A fixed seed keeps CI reproducible; CONVKIT_PROPERTY_SEED explores other cases. */
 const SEED = Number(process.env.CONVKIT_PROPERTY_SEED ?? 20240601);
 
