@@ -173,7 +173,11 @@ function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
   const threads = currentThreads();
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
   const phases = phasePlan(g);
-  if (phases.length === 0) return; // every output is cropped padding or untouched by a tap: y gains nothing
+  if (phases.length === 0) {
+    // No tap reaches the output (it is all cropped padding or output padding): y gains only the bias, (n, cIn, …) in conv terms.
+    if (b) for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] += b[Math.floor(i / vol) % g.cIn];
+    return;
+  }
   const maxQ = Math.max(...phases.map((p) => prod(p.outSize)));
   const tilings = phases.map((p) => ({ nc: tileFor(cog * prod(p.kSize), prod(p.outSize)), cb: 1 }));
   const scratch = Math.max(...phases.map((p, i) => scratchBytes(Kind.Conv, p, tilings[i])));
