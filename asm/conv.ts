@@ -22,7 +22,7 @@ const MC: i32 = 128;
 
 let tmp: usize = 0;
 
-/** Per-instance scratch for partial micro-tiles (128 bytes). */
+/** Per-instance scratch for partial micro-tiles (MR·NR·4 bytes). */
 export function setTemp(p: usize): void {
   tmp = p;
 }

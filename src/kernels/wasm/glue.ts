@@ -12,7 +12,7 @@ import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
 import type { ConvKernels, F } from '../types.js';
 import { plainWasm, sharedWasm, maxPages } from './module.generated.js';
-import { GEOM, HEAP, Kind, MAX_THREADS, T, TASK, runUnit, scratchLayout, type WasmExports } from './work.js';
+import { GEOM, HEAP, Kind, MAX_THREADS, MR, T, TASK, runUnit, scratchLayout, type WasmExports } from './work.js';
 import { phasePlan } from '../cpu/polyphase.js';
 
 export interface Engine {
@@ -137,7 +137,7 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: '
   const e = wasmEngine()!;
   const threads = currentThreads();
   const cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
-  const packed = g.groups * up(cog, 4) * rows * 4;
+  const packed = g.groups * up(cog, MR) * rows * 4;
   const [xp, wp, rawW, yp, bp, sp] = allocate(e, [ops.x.length * 4, t.packW ? packed : ops.w.length * 4,
     t.packW ? ops.w.length * 4 : 0, ops.y.length * 4, (ops.b?.length ?? 0) * 4, scratchBytes(kind, g, t) * threads]);
   f32(e, xp, ops.x.length).set(ops.x);
@@ -145,7 +145,7 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: '
   if (t.packW) {
     f32(e, rawW, ops.w.length).set(ops.w);
     for (let grp = 0; grp < g.groups; grp++)
-      e.exports.packA(rawW + grp * cog * rows * 4, rows, 1, cog, rows, wp + grp * up(cog, 4) * rows * 4);
+      e.exports.packA(rawW + grp * cog * rows * 4, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * 4);
   } else f32(e, wp, ops.w.length).set(ops.w);
   runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp }, t, threads);
   if (ops.out === 'y') (ops.y as Float32Array).set(f32(e, yp, ops.y.length));
@@ -181,7 +181,7 @@ function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
   const maxQ = Math.max(...phases.map((p) => prod(p.outSize)));
   const tilings = phases.map((p) => ({ nc: tileFor(cog * prod(p.kSize), prod(p.outSize)), cb: 1 }));
   const scratch = Math.max(...phases.map((p, i) => scratchBytes(Kind.Conv, p, tilings[i])));
-  const aBytes = phases.map((p) => g.groups * up(cig, 4) * cog * prod(p.kSize) * 4);
+  const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * 4);
   const [xp, wp, yp, bp, qp, tp, sp, ...aps] = allocate(e, [x.length * 4, w.length * 4, y.length * 4,
     (b?.length ?? 0) * 4, g.n * g.cIn * maxQ * 4, kVol * 16, scratch * threads, ...aBytes]);
   f32(e, xp, x.length).set(x);

@@ -21,11 +21,14 @@ export interface WasmExports {
   fillBias(y: number, b: number, planes: number, c: number, vol: number): void;
 }
 
-/** Byte addresses of the fixed blocks; the heap starts at HEAP. Temps: 128 bytes per thread below TASK. */
-export const TASK = 2048;
+/** Byte addresses of the fixed blocks; the heap starts at HEAP. Temps: TEMP bytes per thread below TASK. */
+export const TEMP = 256;
+export const TASK = 4096;
 export const GEOM = TASK + 256;
-export const HEAP = 4096;
+export const HEAP = 8192;
 export const MAX_THREADS = 16;
+/** Rows per packed A panel (MR of asm/conv.ts). */
+export const MR = 4;
 
 export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4 }
 
@@ -43,8 +46,8 @@ export function scratchLayout(kind: Kind, t: { nc: number; cb: number; cig: numb
   const table = up(kVol * nc * 4, 64);
   let a = 0, b = 0, col = 0;
   if (kind === Kind.Conv) b = up(cig * kVol * up(nc, 8) * 4, 64);
-  if (kind === Kind.ConvT) { a = up(up(cb * kVol, 4) * cog * 4, 64); b = up(cog * up(nc, 8) * 4, 64); col = cb * kVol * nc * 4; }
-  if (kind === Kind.WeightGrad) { a = up(up(cog, 4) * nc * 4, 64); b = up(up(cb * kVol, 8) * nc * 4, 64); }
+  if (kind === Kind.ConvT) { a = up(up(cb * kVol, MR) * cog * 4, 64); b = up(cog * up(nc, 8) * 4, 64); col = cb * kVol * nc * 4; }
+  if (kind === Kind.WeightGrad) { a = up(up(cog, MR) * nc * 4, 64); b = up(up(cb * kVol, 8) * nc * 4, 64); }
   return { table: 0, a: table, b: table + a, col: table + a + b, bytes: up(table + a + b + col, 64) };
 }
 
@@ -60,7 +63,7 @@ export function runUnit(ex: WasmExports, mem: Int32Array, tid: number, u: number
   const base = mem[t + T.scratch] + tid * mem[t + T.scratchStride];
   const lay = scratchLayout(kind, { nc, cb, cig, cog, kVol });
   const table = base + lay.table, pa = base + lay.a, pb = base + lay.b, col = base + lay.col;
-  ex.setTemp(tid * 128);
+  ex.setTemp(tid * TEMP);
   const end = Math.min(items, (u + 1) * chunk);
   for (let item = u * chunk; item < end; item++) {
     if (kind === Kind.Conv) {
@@ -69,7 +72,7 @@ export function runUnit(ex: WasmExports, mem: Int32Array, tid: number, u: number
       const o0 = tile * nc, m = Math.min(nc, outVol - o0);
       ex.tapTile(GEOM, o0, m, table);
       ex.im2colB(x + (s * cIn + grp * cig) * inVol * 4, inVol, cig, kVol, table, m, pb);
-      ex.gemm(cog, m, rows, w + grp * up(cog, 4) * rows * 4, pb, y + ((s * cOut + grp * cog) * outVol + o0) * 4, outVol);
+      ex.gemm(cog, m, rows, w + grp * up(cog, MR) * rows * 4, pb, y + ((s * cOut + grp * cog) * outVol + o0) * 4, outVol);
     } else if (kind === Kind.ConvT) {
       // item = (group, block of output channels); x lives in the conv's output space, y in its input space.
       const blk = item % cblocks, grp = Math.floor(item / cblocks);
