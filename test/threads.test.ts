@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { conv1d, conv2d, convTranspose1d, convTranspose2d, getNumThreads, manualSeed, randn, setNumThreads, withBackend, ConvError, type Tensor } from '../src/index.js';
 import { runTaskInMemory, wasmEngine } from '../src/kernels/wasm/glue.js';
-import { poolWorkers } from '../src/kernels/threads/pool.js';
+import { poolReady, poolWorkers, unitsByWorkers } from '../src/kernels/threads/pool.js';
 import { T, TASK, Kind } from '../src/kernels/wasm/work.js';
 
 function workload(): () => Tensor[] {
@@ -43,11 +43,18 @@ test('setNumThreads validates and defaults to min(2, cores)', () => {
   assert.throws(() => setNumThreads(1.5), ConvError);
 });
 
-test('results are bitwise identical for 1, 2 and 3 threads', () => {
+test('results are bitwise identical for 1, 2 and 3 threads, and the workers take units', async () => {
   const run = workload();
+  setNumThreads(3);
+  withBackend('wasm', run); // starts the pool
+  await poolReady();
   const per = [1, 2, 3].map((t) => {
     setNumThreads(t);
-    return withBackend('wasm', run).map((y) => Array.from(y.data));
+    const before = unitsByWorkers();
+    const out = withBackend('wasm', run).map((y) => Array.from(y.data));
+    if (t > 1) assert.ok(unitsByWorkers() > before, `workers ran units with ${t} threads`);
+    else assert.equal(unitsByWorkers(), before, 'one thread: no worker runs units');
+    return out;
   });
   setNumThreads(0);
   for (let t = 1; t < per.length; t++)
@@ -74,11 +81,16 @@ test('a worker that is killed does not break later calls', async () => {
   setNumThreads(2);
   const run = workload();
   const good = withBackend('wasm', run).map((y) => Array.from(y.data));
+  await poolReady();
   await poolWorkers()[0].terminate();
-  await new Promise((r) => setTimeout(r, 20)); // let the exit event arrive
+  await new Promise((r) => setTimeout(r, 50)); // let the exit event arrive
   const again = withBackend('wasm', run).map((y) => Array.from(y.data));
   again.forEach((a, i) => assert.deepEqual(a, good[i]));
   assert.equal(poolWorkers().length, 1, 'a fresh worker replaced the dead one');
+  await poolReady();
+  const before = unitsByWorkers();
+  withBackend('wasm', run).forEach((y, i) => assert.deepEqual(Array.from(y.data), good[i]));
+  assert.ok(unitsByWorkers() > before, 'the fresh worker takes units');
   setNumThreads(0);
 });
 

@@ -17,7 +17,7 @@ import { C, drain } from './protocol.js';
 const STALL_MS = 20000;
 
 interface NodeWorker { unref(): void; terminate(): Promise<number>; on(ev: string, f: (a: unknown) => void): void }
-interface WorkerThreads { Worker: new (url: URL, opts: object) => NodeWorker }
+interface WorkerThreads { Worker: new (script: URL | string, opts: object) => NodeWorker }
 
 type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
 const builtin = <M>(id: string): M | null =>
@@ -27,6 +27,7 @@ let requested = 0; // 0 = automatic
 let workers: NodeWorker[] = [];
 let ctrl: Int32Array | null = null;
 let failure: string | null = null;
+const ready = new WeakMap<NodeWorker, Promise<void>>();
 
 function autoThreads(): number {
   const os = builtin<{ availableParallelism?: () => number; cpus: () => unknown[] }>('node:os');
@@ -63,16 +64,20 @@ function spawn(e: Engine, count: number): void {
   const url = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here);
   while (workers.length < count) {
     const tid = workers.length + 1;
-    const w = new wt.Worker(url, { workerData: { module: e.module, memory: e.memory, ctrl, tid } });
-    w.unref();
+    const workerData = { module: e.module, memory: e.memory, ctrl, tid };
+    // From the TypeScript sources (tests, tsx) the worker registers tsx's loader before importing itself.
+    const w = here.endsWith('.ts')
+      ? new wt.Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData })
+      : new wt.Worker(url, { workerData });
+    ready.set(w, new Promise((resolve) => w.on('message', (m) => { if (m === 'ready') resolve(); })));
     w.on('error', (err) => { failure = `worker ${tid} failed: ${String((err as Error)?.message ?? err)}`; });
     w.on('exit', (code) => { if (workers.includes(w)) failure ??= `worker ${tid} exited with code ${String(code)}`; });
+    w.unref(); // after the listeners: attaching a 'message' listener refs the worker again
     workers.push(w);
   }
 }
 
-function runParallel(e: Engine, units: number): void {
-  const threads = getNumThreads();
+function runParallel(e: Engine, units: number, threads: number): void {
   if (failure) { shutdown(); failure = null; }
   spawn(e, threads - 1);
   const c = ctrl!;
@@ -80,6 +85,7 @@ function runParallel(e: Engine, units: number): void {
   Atomics.store(c, C.DONE, 0);
   Atomics.store(c, C.ERROR, 0);
   Atomics.store(c, C.UNITS, units);
+  Atomics.store(c, C.THREADS, threads);
   Atomics.store(c, C.NEXT, (epoch & 0x7fff) << 16);
   Atomics.store(c, C.EPOCH, epoch);
   Atomics.notify(c, C.EPOCH);
@@ -105,5 +111,15 @@ function runParallel(e: Engine, units: number): void {
 
 /** Test hook: the live workers (to kill one and watch the pool recover). */
 export const poolWorkers = (): readonly NodeWorker[] => workers;
+
+/** Units run by worker threads since the pool started (0 while the workers are still starting). */
+export const unitsByWorkers = (): number => (ctrl ? Atomics.load(ctrl, C.WORKED) : 0);
+
+/** Resolves once every worker of the pool has its module instance (calls before that run on fewer threads). */
+export function poolReady(): Promise<void> {
+  // The workers are unref()'d; a timer keeps the event loop alive while someone awaits them.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  return Promise.all(workers.map((w) => ready.get(w))).then(() => clearInterval(keepAlive));
+}
 
 if (builtin('node:worker_threads') && wasmEngine()?.shared) setRunner(runParallel, getNumThreads);

@@ -2,7 +2,8 @@
 import { runUnit, type WasmExports } from '../wasm/work.js';
 
 /** Control words (Int32 over a SharedArrayBuffer). NEXT = (epoch tag << 16) | next unit. */
-export const enum C { EPOCH, NEXT, DONE, UNITS, ERROR, LENGTH }
+/** WORKED counts units run by worker threads (tid > 0), for tests and diagnostics. */
+export const enum C { EPOCH, NEXT, DONE, UNITS, ERROR, WORKED, THREADS, LENGTH }
 /**
  * Claims and runs units of epoch `e` until none are left (shared by this thread and the workers).
  * Returns the first error a unit threw on this thread (the ERROR word names the first thread that failed).
@@ -10,6 +11,8 @@ export const enum C { EPOCH, NEXT, DONE, UNITS, ERROR, LENGTH }
 export function drain(ex: WasmExports, mem: () => Int32Array, c: Int32Array, e: number, tid: number): unknown {
   let failed: unknown = null;
   const tag = e & 0x7fff, units = Atomics.load(c, C.UNITS);
+  // Scratch exists for THREADS threads only: workers beyond (the pool was larger) sit this task out.
+  if (tid >= Atomics.load(c, C.THREADS)) return failed;
   for (;;) {
     const v = Atomics.load(c, C.NEXT);
     if (v >>> 16 !== tag || (v & 0xffff) >= units) return failed;
@@ -21,6 +24,7 @@ export function drain(ex: WasmExports, mem: () => Int32Array, c: Int32Array, e: 
       Atomics.compareExchange(c, C.ERROR, 0, tid + 1);
       failed ??= err;
     }
+    if (tid > 0) Atomics.add(c, C.WORKED, 1);
     Atomics.add(c, C.DONE, 1);
     Atomics.notify(c, C.DONE);
   }

@@ -1,5 +1,5 @@
 /** Worker thread (Node only): waits for a new epoch in the control words and runs units of the task. */
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { WasmExports } from '../wasm/work.js';
 import { C, drain } from './protocol.js';
 
@@ -9,6 +9,7 @@ const ex = instance.exports as unknown as WasmExports;
 let view = new Int32Array(memory.buffer);
 const mem = () => (view.buffer.byteLength === memory.buffer.byteLength ? view : (view = new Int32Array(memory.buffer)));
 
+parentPort?.postMessage('ready');
 let seen = Atomics.load(ctrl, C.EPOCH);
 if (seen >= 0) drain(ex, mem, ctrl, seen, tid); // joins a call already in flight
 for (;;) {

@@ -23,7 +23,7 @@ export interface Engine {
 }
 
 /** Runs `units` units of the task in memory; the thread pool replaces the default (this thread only). */
-export type Runner = (engine: Engine, units: number) => void;
+export type Runner = (engine: Engine, units: number, threads: number) => void;
 
 const decode = (b64: string): Uint8Array<ArrayBuffer> => {
   const s = atob(b64), out = new Uint8Array(s.length);
@@ -118,7 +118,7 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   task[T.tiles] = tiles; task[T.cblocks] = cblocks; task[T.n] = g.n; task[T.cIn] = g.cIn; task[T.cOut] = g.cOut;
   task[T.groups] = g.groups; task[T.inVol] = prod(g.inSize); task[T.outVol] = prod(g.outSize); task[T.kVol] = prod(g.kSize);
   mem.set(task, TASK >> 2);
-  (threads > 1 ? runner : serial)(e, units);
+  (threads > 1 ? runner : serial)(e, units, threads);
 }
 
 /** Bump allocation of 64-byte aligned regions from HEAP; grows memory once for the total. */
@@ -205,7 +205,8 @@ function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
 /** Runs the task block currently in memory as `units` units on the configured threads (tests use it to inject faults). */
 export function runTaskInMemory(units: number): void {
   const e = wasmEngine()!;
-  (threadsFor() > 1 ? runner : serial)(e, units);
+  const threads = currentThreads();
+  (threads > 1 ? runner : serial)(e, units, threads);
 }
 
 /** The number of threads the next call may use. */
