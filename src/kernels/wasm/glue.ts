@@ -118,7 +118,8 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   task[T.tiles] = tiles; task[T.cblocks] = cblocks; task[T.n] = g.n; task[T.cIn] = g.cIn; task[T.cOut] = g.cOut;
   task[T.groups] = g.groups; task[T.inVol] = prod(g.inSize); task[T.outVol] = prod(g.outSize); task[T.kVol] = prod(g.kSize);
   mem.set(task, TASK >> 2);
-  (threads > 1 ? runner : serial)(e, units, threads);
+  // One unit (tiny calls): waking the workers would cost more than it shares.
+  (threads > 1 && units > 1 ? runner : serial)(e, units, threads);
 }
 
 /** Bump allocation of 64-byte aligned regions from HEAP; grows memory once for the total. */
