@@ -11,7 +11,7 @@
 import { ConvError, fmt } from '../../spec/errors.js';
 import { setRunner, wasmEngine, type Engine } from '../wasm/glue.js';
 import { MAX_THREADS } from '../wasm/work.js';
-import { C, drain } from './protocol.js';
+import { C, controlBlock, drain, failureMessage } from './protocol.js';
 
 /** How long a call waits without progress before it declares a worker lost. */
 const STALL_MS = 20000;
@@ -59,7 +59,7 @@ function shutdown(): void {
 
 function spawn(e: Engine, count: number): void {
   const wt = builtin<WorkerThreads>('node:worker_threads')!;
-  if (!ctrl) ctrl = new Int32Array(new SharedArrayBuffer(C.LENGTH * 4));
+  if (!ctrl) ctrl = controlBlock();
   const here = import.meta.url;
   const url = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here);
   while (workers.length < count) {
@@ -84,6 +84,7 @@ function runParallel(e: Engine, units: number, threads: number): void {
   const epoch = (Atomics.load(c, C.EPOCH) + 1) & 0x7fffffff;
   Atomics.store(c, C.DONE, 0);
   Atomics.store(c, C.ERROR, 0);
+  Atomics.store(c, C.ERRLEN, 0);
   Atomics.store(c, C.UNITS, units);
   Atomics.store(c, C.THREADS, threads);
   Atomics.store(c, C.NEXT, (epoch & 0x7fff) << 16);
@@ -102,7 +103,7 @@ function runParallel(e: Engine, units: number, threads: number): void {
   }
   const who = Atomics.load(c, C.ERROR);
   if (who) {
-    const why = mine ? String((mine as Error).message ?? mine) : failure ?? 'a unit threw';
+    const why = failureMessage(c) ?? (mine ? String((mine as Error).message ?? mine) : failure ?? 'a unit threw');
     shutdown();
     failure = null;
     throw new ConvError('wasm', 'threads', `failed in thread ${who - 1}: ${why}; the pool restarts on the next call`);

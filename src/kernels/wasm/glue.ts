@@ -80,6 +80,8 @@ function ensure(e: Engine, bytes: number): void {
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
+/** Multiply-adds below which a task runs on the calling thread alone (about 20 µs of work). */
+const MIN_PARALLEL_MACS = 1 << 20;
 /** KC of asm/conv.ts: the depth of one packed GEMM block. */
 export const GEMM_DEPTH_BLOCK = 256;
 /** Column tile: about 2^18 scratch floats for a panel of `depth` rows, a multiple of 8, at most the whole plane. */
@@ -111,15 +113,17 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   const mem = new Int32Array(e.memory.buffer);
   writeGeometry(mem, g);
   const { items, tiles, cblocks } = itemsOf(kind, g, t);
-  const chunk = Math.ceil(items / 1024), units = Math.ceil(items / chunk);
+  // At most 256 units: enough to balance threads, few enough that claiming one stays cheap.
+  const chunk = Math.ceil(items / 256), units = Math.ceil(items / chunk);
   const task: number[] = [];
   task[T.kind] = kind; task[T.items] = items; task[T.chunk] = chunk; task[T.x] = p.x; task[T.w] = p.w; task[T.y] = p.y;
   task[T.scratch] = p.scratch; task[T.scratchStride] = scratchBytes(kind, g, t); task[T.nc] = t.nc; task[T.cb] = t.cb;
   task[T.tiles] = tiles; task[T.cblocks] = cblocks; task[T.n] = g.n; task[T.cIn] = g.cIn; task[T.cOut] = g.cOut;
   task[T.groups] = g.groups; task[T.inVol] = prod(g.inSize); task[T.outVol] = prod(g.outSize); task[T.kVol] = prod(g.kSize);
   mem.set(task, TASK >> 2);
-  // One unit (tiny calls): waking the workers would cost more than it shares.
-  (threads > 1 && units > 1 ? runner : serial)(e, units, threads);
+  // Small tasks stay on this thread: waking the workers (~20 µs) would cost more than they share.
+  const macs = g.n * g.cOut * prod(g.outSize) * (g.cIn / g.groups) * prod(g.kSize);
+  (threads > 1 && units > 1 && macs >= MIN_PARALLEL_MACS ? runner : serial)(e, units, threads);
 }
 
 /** Bump allocation of 64-byte aligned regions from HEAP; grows memory once for the total. */
