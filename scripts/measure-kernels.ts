@@ -35,7 +35,7 @@ const args = process.argv.slice(2);
 const oi = args.indexOf('--only'), only = oi >= 0 ? args[oi + 1].split(',') : null;
 const bi = args.indexOf('--backend');
 if (bi >= 0) setBackend(args[bi + 1]);
-const threads = args.filter((a, i) => /^\d+$/.test(a) && i !== oi + 1).map(Number);
+const threads = args.filter((a, i) => /^\d+$/.test(a) && !(oi >= 0 && i === oi + 1)).map(Number);
 for (const t of threads.length ? threads : [1, 2]) {
   setNumThreads(t);
   for (const w of all) {
