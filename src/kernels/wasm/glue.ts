@@ -86,6 +86,15 @@ const MIN_PARALLEL_MACS = 1 << 20;
 export const GEMM_DEPTH_BLOCK = 256;
 /** Column tile: about 2^18 scratch floats for a panel of `depth` rows, a multiple of 8, at most the whole plane. */
 const tileFor = (depth: number, outVol: number) => Math.max(8, Math.min(up(outVol, 8), Math.floor((1 << 18) / Math.max(1, depth) / 8) * 8));
+/**
+ * Column tile of a conv task: the cache-sized tile, cut down (to 64 columns at least) until there
+ * are 4 units per thread. A conv's sums run over its rows, never across columns, so the tiling
+ * does not change any result.
+ */
+const convTile = (depth: number, outVol: number, planes: number, threads: number): number => {
+  const nc = tileFor(depth, outVol), perPlane = Math.ceil((4 * threads) / planes);
+  return Math.min(nc, Math.max(64, up(Math.ceil(outVol / perPlane), 8)));
+};
 
 const pad3 = (v: readonly number[], fill: number): number[] => [...new Array<number>(3 - v.length).fill(fill), ...v];
 
@@ -184,7 +193,7 @@ function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
     return;
   }
   const maxQ = Math.max(...phases.map((p) => prod(p.outSize)));
-  const tilings = phases.map((p) => ({ nc: tileFor(cog * prod(p.kSize), prod(p.outSize)), cb: 1 }));
+  const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads), cb: 1 }));
   const scratch = Math.max(...phases.map((p, i) => scratchBytes(Kind.Conv, p, tilings[i])));
   const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * 4);
   const [xp, wp, yp, bp, qp, tp, sp, ...aps] = allocate(e, [x.length * 4, w.length * 4, y.length * 4,
@@ -222,7 +231,7 @@ const blockFor = (cig: number) => Math.max(1, Math.ceil(cig / 8));
 
 function gemmConv(x: F, w: F, y: F, g: Geometry, b?: F): void {
   const rows = (g.cIn / g.groups) * prod(g.kSize);
-  execute(Kind.Conv, g, { x, w, y, b, out: 'y' }, { nc: tileFor(rows, prod(g.outSize)), cb: 1, packW: true });
+  execute(Kind.Conv, g, { x, w, y, b, out: 'y' }, { nc: convTile(rows, prod(g.outSize), g.n * g.groups, currentThreads()), cb: 1, packW: true });
 }
 
 function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F): void {
