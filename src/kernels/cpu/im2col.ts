@@ -4,29 +4,10 @@
  * at a time, so scratch is cIn/g · prod(k) · prod(outSize) elements.
  */
 import type { Geometry } from '../../spec/types.js';
-import { prod, unravel } from '../../util/shape.js';
+import { prod } from '../../util/shape.js';
+import { tapTable } from '../ref/taps.js';
 import type { ConvKernels, F } from '../types.js';
 import { gemmNN, gemmNT, gemmTN } from './gemm.js';
-
-/** (tap kq, output position oq) → flat input offset within a plane, −1 for padding. i = o·s + j·δ − p0. */
-export function tapTable(g: Geometry): Int32Array {
-  const d = g.inSize.length, outVol = prod(g.outSize), kVol = prod(g.kSize);
-  const table = new Int32Array(kVol * outVol);
-  const o = new Array<number>(d), j = new Array<number>(d);
-  for (let kq = 0; kq < kVol; kq++) {
-    unravel(kq, g.kSize, j);
-    for (let oq = 0; oq < outVol; oq++) {
-      unravel(oq, g.outSize, o);
-      let off = 0;
-      for (let a = 0; a < d && off >= 0; a++) {
-        const i = o[a] * g.stride[a] + j[a] * g.dilation[a] - g.padBefore[a];
-        off = i < 0 || i >= g.inSize[a] ? -1 : off * g.inSize[a] + i;
-      }
-      table[kq * outVol + oq] = off;
-    }
-  }
-  return table;
-}
 
 const scratch = (x: F, n: number): F => (x instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
 

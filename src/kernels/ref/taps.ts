@@ -6,33 +6,41 @@ import type { Geometry } from '../../spec/types.js';
 import { prod, unravel } from '../../util/shape.js';
 import type { ConvKernels, F } from '../types.js';
 
-/** Calls `visit(xi, wi, yi)` for every (input, weight, output) triple of the convolution `g`. */
-export function forEachTap(g: Geometry, visit: (xi: number, wi: number, yi: number) => void): void {
-  const d = g.inSize.length;
-  const inVol = prod(g.inSize), outVol = prod(g.outSize), kVol = prod(g.kSize);
-  const cig = g.cIn / g.groups, cog = g.cOut / g.groups;
-  // (output position oq, tap kq) → flat input offset, or −1 where the tap reads padding.
-  const inOffset = new Int32Array(outVol * kVol);
+/**
+ * For every (tap kq, output position oq) of the convolution `g`, the flat input offset within one
+ * channel plane, or −1 where the tap reads padding. Laid out `[kq · prod(outSize) + oq]`.
+ */
+export function tapTable(g: Geometry): Int32Array {
+  const d = g.inSize.length, outVol = prod(g.outSize), kVol = prod(g.kSize);
+  const table = new Int32Array(kVol * outVol);
   const o = new Array<number>(d), j = new Array<number>(d);
-  for (let oq = 0; oq < outVol; oq++) {
-    unravel(oq, g.outSize, o);
-    for (let kq = 0; kq < kVol; kq++) {
-      unravel(kq, g.kSize, j);
+  for (let kq = 0; kq < kVol; kq++) {
+    unravel(kq, g.kSize, j);
+    for (let oq = 0; oq < outVol; oq++) {
+      unravel(oq, g.outSize, o);
       let off = 0;
       for (let a = 0; a < d && off >= 0; a++) {
         const i = o[a] * g.stride[a] + j[a] * g.dilation[a] - g.padBefore[a]; // i = o·s + j·δ − p0
         off = i < 0 || i >= g.inSize[a] ? -1 : off * g.inSize[a] + i;
       }
-      inOffset[oq * kVol + kq] = off;
+      table[kq * outVol + oq] = off;
     }
   }
+  return table;
+}
+
+/** Calls `visit(xi, wi, yi)` for every (input, weight, output) triple of the convolution `g`. */
+export function forEachTap(g: Geometry, visit: (xi: number, wi: number, yi: number) => void): void {
+  const inVol = prod(g.inSize), outVol = prod(g.outSize), kVol = prod(g.kSize);
+  const cig = g.cIn / g.groups, cog = g.cOut / g.groups;
+  const table = tapTable(g);
   for (let n = 0; n < g.n; n++)
     for (let co = 0; co < g.cOut; co++) {
       const ci0 = Math.floor(co / cog) * cig;
       for (let c = 0; c < cig; c++)
         for (let oq = 0; oq < outVol; oq++)
           for (let kq = 0; kq < kVol; kq++) {
-            const off = inOffset[oq * kVol + kq];
+            const off = table[kq * outVol + oq];
             if (off >= 0) visit((n * g.cIn + ci0 + c) * inVol + off, (co * cig + c) * kVol + kq, (n * g.cOut + co) * outVol + oq);
           }
     }
