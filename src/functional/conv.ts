@@ -5,11 +5,12 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import { convSpec, convTransposeSpec, type ConvOptions, type ConvTransposeOptions } from '../spec/normalize.js';
 import type { ConvSpec, Rank } from '../spec/types.js';
-import { planConv, type ConvPlan } from '../plan/plan.js';
+import type { ConvPlan } from '../plan/plan.js';
+import { planConvCached } from '../plan/cache.js';
 import { selectKernels } from '../plan/select.js';
 import { addBias, biasGrad, pad, padAdjoint, permute as permuteKernel } from '../kernels/ref/layout.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
-import { record } from '../autograd/graph.js';
+import { isGradEnabled, record } from '../autograd/graph.js';
 import type { Geometry } from '../spec/types.js';
 import { prod } from '../util/shape.js';
 
@@ -70,6 +71,8 @@ export function convPrimitive(x: Tensor, w: Tensor, b: Tensor | null, g: Geometr
     if (b) addBias(y, b.data, g.n, yChannels, yVol);
   }
   const out = new Tensor(y, [g.n, yChannels, ...ySize]);
+  // Nothing to record (inference, noGrad): no parents list, no closure.
+  if (!isGradEnabled() || !(x.requiresGrad || w.requiresGrad || (b !== null && b.requiresGrad))) return out;
   const parents = b ? [x, w, b] : [x, w];
   return record(out, op, parents, (gy) => {
     const gx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
@@ -119,22 +122,70 @@ export function runPlanned(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | nul
 /** Validates, plans and runs one call. */
 export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[]): Tensor {
   checkTensors(spec.op, x, w, b);
-  const plan = planConv(spec, x.shape, w.shape, b ? b.shape : null, outputSize);
+  const plan = planConvCached(spec, x.shape, w.shape, b ? b.shape : null, outputSize);
   return runPlanned(plan, x, w, b ?? null);
 }
 
+/**
+ * The options of the last call of one functional op and the spec they gave. A call whose options
+ * hold the same values (compared in full, nested arrays included) reuses that spec: parsing is a
+ * pure function of those values, and the same spec object lets the plan cache answer.
+ */
+interface LastSpec { readonly keys: string; readonly values: readonly unknown[]; readonly spec: ConvSpec }
+
+/** A copy of plain option values (numbers, strings, nested arrays of them); null for anything else. */
+function snapshot(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return typeof v === 'function' || typeof v === 'symbol' ? null : v;
+  if (!Array.isArray(v)) return null;
+  const out = new Array<unknown>(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const e = snapshot(v[i]);
+    if (e === null && v[i] !== null) return null;
+    out[i] = e;
+  }
+  return out;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  return Object.is(a, b);
+}
+
+/** Parses options into a spec, reusing the previous call's spec when every option value is the same. */
+function specCache<O extends object>(fields: readonly string[], parse: (o: O) => ConvSpec): (o: O) => ConvSpec {
+  let last: LastSpec | null = null;
+  return (o) => {
+    if (o === null || typeof o !== 'object') return parse(o);
+    const keys = Object.keys(o).join(',');
+    const rec = o as Record<string, unknown>;
+    if (last && last.keys === keys && fields.every((f, i) => sameValue(rec[f], last!.values[i]))) return last.spec;
+    const spec = parse(o);
+    const values = fields.map((f) => snapshot(rec[f]));
+    last = values.every((v, i) => v !== null || rec[fields[i]] === null) ? { keys, values, spec } : null;
+    return spec;
+  };
+}
+
+const CONV_FIELDS = ['stride', 'padding', 'dilation', 'groups', 'paddingMode', 'dataFormat'];
+const CONVT_FIELDS = ['stride', 'padding', 'outputPadding', 'dilation', 'groups', 'paddingMode', 'dataFormat'];
+
 function makeConv(rank: Rank) {
   const op = `conv${rank}d`;
+  const specOf = specCache<ConvOptions>(CONV_FIELDS, (o) => convSpec(op, rank, o));
   return (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions = {}): Tensor =>
-    applyConv(convSpec(op, rank, options), input, weight, bias);
+    applyConv(specOf(options), input, weight, bias);
 }
 
 function makeConvTranspose(rank: Rank) {
   const op = `convTranspose${rank}d`;
-  return (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTransposeOptions = {}): Tensor => {
-    const spec = convTransposeSpec(op, rank, options);
-    return applyConv(spec, input, weight, bias, options.outputSize);
-  };
+  // outputSize is not part of the spec: plan/ checks it on every call (its cache compares it too).
+  const specOf = specCache<ConvTransposeOptions>(CONVT_FIELDS, (o) => convTransposeSpec(op, rank, o));
+  return (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTransposeOptions = {}): Tensor =>
+    applyConv(specOf(options), input, weight, bias, options.outputSize);
 }
 
 /**

@@ -1,0 +1,91 @@
+/**
+ * Per-call overhead, channels-last cost and peak memory of the public API (Node only; not library code).
+ *
+ *   node --import tsx scripts/measure-overhead.ts                 # tiny calls T3, C2: µs/call over a warm loop of 20k calls
+ *   node --import tsx scripts/measure-overhead.ts --calls 5000    # fewer calls
+ *   node --import tsx scripts/measure-overhead.ts --layout        # C4 and T1, channels-last vs channels-first (ms/call)
+ *   node --import tsx scripts/measure-overhead.ts --rss C4        # peak RSS of one call in this (fresh) process
+ *   node --cpu-prof --import tsx scripts/measure-overhead.ts      # profile the tiny calls
+ *
+ * Operands are float32 with bias, as in bench/workloads.ts; calls run under noGrad like the benchmark.
+ */
+import * as ck from '../src/index.js';
+import { workloads, xShape, wShape, type Workload } from '../bench/workloads.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const byId = (id: string): Workload => {
+  const wl = workloads.find((w) => w.id === id);
+  if (!wl) throw new Error(`unknown workload ${id}; known: ${workloads.map((w) => w.id).join(', ')}`);
+  return wl;
+};
+
+/** Seeded operands in the workload's layout ('last': channels moved to the end of x). */
+function prepare(wl: Workload, layout: 'first' | 'last'): () => InstanceType<typeof ck.Tensor> {
+  const xs = xShape(wl);
+  const shape = layout === 'first' ? xs : [xs[0], ...xs.slice(2), xs[1]];
+  const x = ck.randn(shape, { seed: 1 }), w = ck.randn(wShape(wl), { seed: 2 }), b = ck.randn([wl.cOut], { seed: 3 });
+  const dataFormat = layout === 'first' ? 'channelsFirst' : 'channelsLast';
+  const o = { stride: wl.stride, padding: wl.padding, dilation: wl.dilation, groups: wl.groups, dataFormat } as const;
+  const ot = { ...o, outputPadding: wl.outputPadding };
+  const f = {
+    conv1d: () => ck.conv1d(x, w, b, o),
+    conv2d: () => ck.conv2d(x, w, b, o),
+    convTranspose1d: () => ck.convTranspose1d(x, w, b, ot),
+    convTranspose2d: () => ck.convTranspose2d(x, w, b, ot),
+  }[wl.op];
+  return () => ck.noGrad(f);
+}
+
+/** Median over `rounds` of the mean time per call of `calls` calls (ms), after a warm-up. */
+function time(f: () => unknown, calls: number, rounds: number, warm = true): number {
+  if (warm) for (let i = 0; i < Math.min(calls, 2000); i++) f();
+  const per: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) f();
+    per.push((performance.now() - t0) / calls);
+  }
+  per.sort((a, b) => a - b);
+  return per[Math.floor(per.length / 2)];
+}
+
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+if (args.includes('--rss')) {
+  const wl = byId(flag('--rss') ?? 'C4');
+  const before = process.memoryUsage().rss;
+  const f = prepare(wl, 'first');
+  f();
+  const y = f();
+  const peakKB = process.resourceUsage().maxRSS;
+  console.log(`${wl.id}: peak RSS ${mb(peakKB * 1024)} MB (RSS before operands ${mb(before)} MB, heap used ${mb(process.memoryUsage().heapUsed)} MB, output ${y.size} elements)`);
+} else if (args.includes('--layout')) {
+  const ids = (flag('--only') ?? 'C4,T1').split(',');
+  const rounds = Number(flag('--rounds') ?? 5);
+  for (const id of ids) {
+    const wl = byId(id);
+    const first = prepare(wl, 'first'), last = prepare(wl, 'last');
+    // Interleave the two so that machine noise hits both alike.
+    const a: number[] = [], b: number[] = [];
+    for (let r = 0; r < rounds; r++) { a.push(time(first, 3, 1)); b.push(time(last, 3, 1)); }
+    const med = (v: number[]) => v.sort((p, q) => p - q)[Math.floor(v.length / 2)];
+    const mf = med(a), ml = med(b);
+    console.log(`${wl.id} ${wl.op}: channels-first ${mf.toFixed(2)} ms, channels-last ${ml.toFixed(2)} ms (+${((ml / mf - 1) * 100).toFixed(1)}%)`);
+  }
+} else {
+  // 20k warm calls split into 10 rounds: the median and the fastest round (least disturbed by other processes).
+  const calls = Number(flag('--calls') ?? 20000), rounds = 10;
+  const ids = (flag('--only') ?? 'T3,C2').split(',');
+  for (const id of ids) {
+    const f = prepare(byId(id), 'first');
+    for (let i = 0; i < 2000; i++) f();
+    const per: number[] = [];
+    for (let r = 0; r < rounds; r++) per.push(time(f, Math.ceil(calls / rounds), 1, false) * 1000);
+    per.sort((a, b) => a - b);
+    console.log(`${id}: ${per[rounds >> 1].toFixed(2)} µs/call median, ${per[0].toFixed(2)} fastest (${rounds} rounds × ${Math.ceil(calls / rounds)} calls)`);
+  }
+}
