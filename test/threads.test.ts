@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { conv1d, conv2d, convTranspose1d, convTranspose2d, getNumThreads, manualSeed, randn, setNumThreads, withBackend, ConvError, type Tensor } from '../src/index.js';
 import { runTaskInMemory, wasmEngine } from '../src/kernels/wasm/glue.js';
-import { poolReady, poolWorkers, unitsByWorkers } from '../src/kernels/threads/pool.js';
+import { injectWorkerFault, poolReady, poolSize, unitsByWorkers } from '../src/kernels/threads/pool.js';
 import { T, TASK, Kind } from '../src/kernels/wasm/work.js';
 
 function workload(): () => Tensor[] {
@@ -59,7 +59,7 @@ test('results are bitwise identical for 1, 2 and 3 threads, and the workers take
   setNumThreads(0);
   for (let t = 1; t < per.length; t++)
     per[t].forEach((a, i) => assert.deepEqual(a, per[0][i], `output ${i} with ${t + 1} threads`));
-  assert.equal(poolWorkers().length, 2, 'three threads: two workers beside the caller');
+  assert.equal(poolSize(), 2, 'three threads: two workers beside the caller');
 });
 
 test('a unit that fails fails its call with a clear error, and the pool recovers', () => {
@@ -77,20 +77,48 @@ test('a unit that fails fails its call with a clear error, and the pool recovers
   setNumThreads(0);
 });
 
-test('a worker that is killed does not break later calls', async () => {
-  setNumThreads(2);
+for (const kind of ['exit', 'throw'] as const)
+  test(`a worker that dies mid-unit (${kind}) fails the call within a second, and fresh workers take over`, async () => {
+    setNumThreads(2);
+    const run = workload();
+    const good = withBackend('wasm', run).map((y) => Array.from(y.data));
+    await poolReady();
+    manualSeed(5);
+    const x = randn([4, 64, 4000]), w = randn([64, 64, 5]);
+    withBackend('wasm', () => conv1d(x, w, null, { padding: 2 })); // the worker is warm
+    injectWorkerFault(kind);
+    const t0 = performance.now();
+    assert.throws(() => withBackend('wasm', () => conv1d(x, w, null, { padding: 2 })),
+      (e: unknown) => e instanceof ConvError && /^wasm: threads stopped: worker 1 (exited with code 70|failed: .*test fault)/.test(e.message)
+        && /restarts with fresh workers/.test(e.message));
+    const ms = performance.now() - t0;
+    assert.ok(ms < 1000, `failed after ${ms.toFixed(0)} ms`);
+    const again = withBackend('wasm', run).map((y) => Array.from(y.data));
+    again.forEach((a, i) => assert.deepEqual(a, good[i]));
+    assert.equal(poolSize(), 1, 'a fresh worker replaced the dead one');
+    await poolReady();
+    const before = unitsByWorkers();
+    withBackend('wasm', run).forEach((y, i) => assert.deepEqual(Array.from(y.data), good[i]));
+    assert.ok(unitsByWorkers() > before, 'the fresh worker takes units');
+    setNumThreads(0);
+  });
+
+test('the thread count goes up and down between calls with the same results', async () => {
   const run = workload();
-  const good = withBackend('wasm', run).map((y) => Array.from(y.data));
-  await poolReady();
-  await poolWorkers()[0].terminate();
-  await new Promise((r) => setTimeout(r, 50)); // let the exit event arrive
-  const again = withBackend('wasm', run).map((y) => Array.from(y.data));
-  again.forEach((a, i) => assert.deepEqual(a, good[i]));
-  assert.equal(poolWorkers().length, 1, 'a fresh worker replaced the dead one');
-  await poolReady();
-  const before = unitsByWorkers();
-  withBackend('wasm', run).forEach((y, i) => assert.deepEqual(Array.from(y.data), good[i]));
-  assert.ok(unitsByWorkers() > before, 'the fresh worker takes units');
+  const counts = [2, 4, 1, 3, 2];
+  const outs = [];
+  for (const t of counts) {
+    setNumThreads(t);
+    assert.equal(getNumThreads(), t);
+    outs.push(withBackend('wasm', run).map((y) => Array.from(y.data)));
+    await poolReady();
+  }
+  assert.ok(poolSize() >= 3, 'four threads started three workers');
+  outs.forEach((o) => o.forEach((a, i) => assert.deepEqual(a, outs[0][i])));
+  assert.throws(() => setNumThreads(17), (e: unknown) => e instanceof ConvError && /got 17/.test(e.message));
+  assert.throws(() => setNumThreads(Number.NaN), ConvError);
+  assert.throws(() => setNumThreads('2' as never), ConvError);
+  assert.equal(getNumThreads(), 2, 'a rejected count leaves the setting as it was');
   setNumThreads(0);
 });
 
@@ -100,7 +128,9 @@ test('a program that used two threads exits on its own', () => {
     setNumThreads(2);
     const y = conv1d(randn([4, 64, 2000]), randn([64, 64, 5]), null, { padding: 2 });
     console.log('done', y.shape.join('x'));`;
+  const t0 = performance.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 30000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /done 4x64x2000/);
+  assert.ok(performance.now() - t0 < 10000, 'exited within a few seconds');
 });

@@ -1,47 +1,72 @@
 /**
- * Worker-thread pool for the WebAssembly kernels (Node): the workers instantiate the same module on
- * the same shared memory; a call stays synchronous because this thread takes units itself and then
- * blocks in Atomics.wait until the workers' units are done. Units write disjoint outputs, so the
- * results do not depend on the thread count. Workers are unref()'d: a program exits without
- * calling anything.
+ * Thread pool for the WebAssembly kernels: workers instantiate the same module on the same shared
+ * memory; a call stays synchronous because this thread takes units itself and then blocks in
+ * Atomics.wait until the workers' units are done. Units write disjoint outputs, so the results do
+ * not depend on the thread count.
  *
- * Browsers: the main thread may not block in Atomics.wait and Web Workers could share the memory
- * only when crossOriginIsolated, so there convkit runs on one thread (no pool is started).
+ * Node: a supervisor thread starts the unit workers and reports a worker's death in the control
+ * words at once (this thread, blocked, could not hear the 'exit' event): the call fails within
+ * milliseconds with a ConvError and the next call starts fresh workers. The supervisor is
+ * unref()'d, so a program exits without calling anything.
+ *
+ * Browsers: the main thread may not block in Atomics.wait, so the synchronous API runs on one
+ * thread there. Inside a dedicated Web Worker of a crossOriginIsolated page (the async API's
+ * driver, or a user's own worker) the pool starts module Web Workers instead.
  */
 import { ConvError, fmt } from '../../spec/errors.js';
 import { setRunner, wasmEngine, type Engine } from '../wasm/glue.js';
 import { MAX_THREADS } from '../wasm/work.js';
-import { C, controlBlock, drain, failureMessage } from './protocol.js';
+import { C, controlBlock, drain, failureMessage, Fault, markDead } from './protocol.js';
+import { startNodeWorker, type NodeWorker, type WorkerThreads } from './node-worker.js';
 
-/** How long a call waits without progress before it declares a worker lost. */
+/** How long a call waits without progress before it declares a worker lost (a hung, not a dead, worker). */
 const STALL_MS = 20000;
-
-interface NodeWorker { unref(): void; terminate(): Promise<number>; on(ev: string, f: (a: unknown) => void): void }
-interface WorkerThreads { Worker: new (script: URL | string, opts: object) => NodeWorker }
+/** How long a failed call waits for the live workers to finish the units they hold. */
+const SETTLE_MS = 2000;
 
 type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
 const builtin = <M>(id: string): M | null =>
   ((globalThis as { process?: NodeProcess }).process?.getBuiltinModule?.(id) as M | undefined) ?? null;
 
-let requested = 0; // 0 = automatic
-let workers: NodeWorker[] = [];
-let ctrl: Int32Array | null = null;
-let failure: string | null = null;
-const ready = new WeakMap<NodeWorker, Promise<void>>();
+interface WebWorker { postMessage(m: unknown): void; terminate(): void; addEventListener(ev: string, f: (e: { message?: string }) => void): void }
+type WebWorkerCtor = new (url: URL, opts: { type: 'module'; name?: string }) => WebWorker;
+const g = globalThis as unknown as { Worker?: WebWorkerCtor; WorkerGlobalScope?: unknown; DedicatedWorkerGlobalScope?: new () => unknown;
+  navigator?: { hardwareConcurrency?: number } };
 
-function autoThreads(): number {
-  const os = builtin<{ availableParallelism?: () => number; cpus: () => unknown[] }>('node:os');
-  return os ? Math.min(2, os.availableParallelism?.() ?? os.cpus().length) : 1;
+/** Where worker threads can run units for a blocking caller: Node, or a dedicated Web Worker. */
+export type ThreadHost = 'node' | 'web-worker' | 'none';
+export function threadHost(): ThreadHost {
+  if (builtin('node:worker_threads')) return 'node';
+  const D = g.DedicatedWorkerGlobalScope;
+  if (typeof D === 'function' && globalThis instanceof D && typeof g.Worker === 'function') return 'web-worker';
+  return 'none';
 }
 
-/** Threads per call: `setNumThreads(n)`, or min(2, cores) by default; 1 where no worker threads exist. */
+/** The workers of the pool and their control words. */
+interface Crew { readonly ctrl: Int32Array; spawned: number; grow(count: number): void; stop(): void }
+
+let requested = 0; // 0 = automatic
+let crew: Crew | null = null;
+let workedBefore = 0;
+
+/** min(2, cores) where the host tells the core count, else 2. */
+export function autoThreads(): number {
+  const os = builtin<{ availableParallelism?: () => number; cpus: () => unknown[] }>('node:os');
+  const cores = os ? os.availableParallelism?.() ?? os.cpus().length : g.navigator?.hardwareConcurrency ?? 2;
+  return Math.max(1, Math.min(2, cores));
+}
+
+/** The thread count asked for: `setNumThreads(n)`, or the default min(2, cores). */
+export const requestedThreads = (): number => Math.min(MAX_THREADS, requested || autoThreads());
+
+/** Threads per synchronous call: `setNumThreads(n)`, or min(2, cores) by default; 1 where no thread can block (a browser's main thread). */
 export function getNumThreads(): number {
-  if (!builtin('node:worker_threads')) return 1;
-  return Math.min(MAX_THREADS, requested || autoThreads());
+  return threadHost() === 'none' ? 1 : requestedThreads();
 }
 
 /**
  * Sets the threads the WebAssembly kernels use (1 … 16); 0 restores the default min(2, cores).
+ * The count may go up (workers start on the next call) and down (extra workers sit calls out).
  * @example setNumThreads(1) // single-threaded, e.g. to time one core
  */
 export function setNumThreads(n: number): void {
@@ -50,37 +75,71 @@ export function setNumThreads(n: number): void {
   requested = n;
 }
 
-function shutdown(): void {
-  if (ctrl) { Atomics.store(ctrl, C.EPOCH, -1); Atomics.notify(ctrl, C.EPOCH); }
-  for (const w of workers) void w.terminate();
-  workers = [];
-  ctrl = null;
+function nodeCrew(e: Engine): Crew {
+  const wt = builtin<WorkerThreads>('node:worker_threads')!;
+  const ctrl = controlBlock();
+  const sup = startNodeWorker(wt, import.meta.url, 'supervisor', { module: e.module, memory: e.memory, ctrl });
+  // The supervisor itself failing (it never should) is reported like a worker's death.
+  const lost = (why: string) => markDead(ctrl, MAX_THREADS, `the pool supervisor ${why}`);
+  let stopping = false;
+  sup.on('error', (err) => lost(`failed: ${String((err as Error)?.message ?? err)}`));
+  sup.on('exit', () => { if (!stopping) lost('exited'); });
+  sup.unref(); // after the listeners
+  return {
+    ctrl, spawned: 0,
+    grow(count) { if (count > this.spawned) { this.spawned = count; sup.postMessage({ spawn: count }); } },
+    stop() { stopping = true; void sup.terminate(); },
+  };
 }
 
-function spawn(e: Engine, count: number): void {
-  const wt = builtin<WorkerThreads>('node:worker_threads')!;
-  if (!ctrl) ctrl = controlBlock();
-  const here = import.meta.url;
-  const url = new URL(here.endsWith('.ts') ? './worker.ts' : './worker.js', here);
-  while (workers.length < count) {
-    const tid = workers.length + 1;
-    const workerData = { module: e.module, memory: e.memory, ctrl, tid };
-    // From the TypeScript sources (tests, tsx) the worker registers tsx's loader before importing itself.
-    const w = here.endsWith('.ts')
-      ? new wt.Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData })
-      : new wt.Worker(url, { workerData });
-    ready.set(w, new Promise((resolve) => w.on('message', (m) => { if (m === 'ready') resolve(); })));
-    w.on('error', (err) => { failure = `worker ${tid} failed: ${String((err as Error)?.message ?? err)}`; });
-    w.on('exit', (code) => { if (workers.includes(w)) failure ??= `worker ${tid} exited with code ${String(code)}`; });
-    w.unref(); // after the listeners: attaching a 'message' listener refs the worker again
-    workers.push(w);
-  }
+function webCrew(e: Engine): Crew {
+  const ctrl = controlBlock();
+  const workers: WebWorker[] = [];
+  return {
+    ctrl, spawned: 0,
+    grow(count) {
+      while (workers.length < count) {
+        const tid = workers.length + 1;
+        // A literal URL: bundlers (Vite) emit the worker and rewrite the address; native ESM loads it as is.
+        const w = new g.Worker!(new URL('./browser-worker.js', import.meta.url), { type: 'module', name: `convkit-unit-${tid}` });
+        w.postMessage({ module: e.module, memory: e.memory, ctrl, tid });
+        workers.push(w);
+      }
+      this.spawned = workers.length;
+    },
+    stop() { for (const w of workers) w.terminate(); },
+  };
+}
+
+function shutdown(): void {
+  if (!crew) return;
+  const c = crew.ctrl;
+  workedBefore += Atomics.load(c, C.WORKED);
+  Atomics.store(c, C.EPOCH, -1);
+  Atomics.notify(c, C.EPOCH);
+  crew.stop();
+  crew = null;
+}
+
+/** Stops claims for the task in flight and waits (bounded) for the live threads to finish the units they hold. */
+function settle(c: Int32Array, epoch: number, dead: number): void {
+  Atomics.store(c, C.NEXT, ((epoch + 1) & 0x7fff) << 16);
+  const until = Date.now() + SETTLE_MS;
+  for (let t = 1; t < MAX_THREADS; t++)
+    while (t + 1 !== dead && Atomics.load(c, C.BUSY + t) && Date.now() < until) Atomics.wait(c, C.BUSY + t, 1, 10);
+}
+
+function fail(c: Int32Array, epoch: number, what: string): never {
+  settle(c, epoch, Atomics.load(c, C.DEAD));
+  shutdown();
+  throw new ConvError('wasm', 'threads', `${what}; the pool restarts with fresh workers on the next call`);
 }
 
 function runParallel(e: Engine, units: number, threads: number): void {
-  if (failure) { shutdown(); failure = null; }
-  spawn(e, threads - 1);
-  const c = ctrl!;
+  if (crew && Atomics.load(crew.ctrl, C.DEAD)) shutdown(); // a worker died between calls
+  crew ??= threadHost() === 'node' ? nodeCrew(e) : webCrew(e);
+  crew.grow(threads - 1);
+  const c = crew.ctrl;
   const epoch = (Atomics.load(c, C.EPOCH) + 1) & 0x7fffffff;
   Atomics.store(c, C.DONE, 0);
   Atomics.store(c, C.ERROR, 0);
@@ -93,34 +152,43 @@ function runParallel(e: Engine, units: number, threads: number): void {
   const mine = drain(e.exports, () => new Int32Array(e.memory.buffer), c, epoch, 0);
   let done = Atomics.load(c, C.DONE), since = Date.now();
   while (done < units) {
+    const dead = Atomics.load(c, C.DEAD);
+    if (dead) {
+      const who = dead > MAX_THREADS ? 'the pool supervisor' : `worker ${dead - 1}`;
+      fail(c, epoch, `stopped: ${failureMessage(c) ?? `${who} died`} (${done} of ${units} units done)`);
+    }
     Atomics.wait(c, C.DONE, done, 100);
     const now = Atomics.load(c, C.DONE);
     if (now !== done) { done = now; since = Date.now(); continue; }
-    if (Date.now() - since > STALL_MS) {
-      shutdown();
-      throw new ConvError('wasm', 'threads', `stopped: a worker made no progress for ${STALL_MS} ms (${done} of ${units} units done); the pool restarts on the next call`);
-    }
+    if (Date.now() - since > STALL_MS)
+      fail(c, epoch, `stopped: a worker made no progress for ${STALL_MS} ms (${done} of ${units} units done)`);
   }
   const who = Atomics.load(c, C.ERROR);
   if (who) {
-    const why = failureMessage(c) ?? (mine ? String((mine as Error).message ?? mine) : failure ?? 'a unit threw');
-    shutdown();
-    failure = null;
-    throw new ConvError('wasm', 'threads', `failed in thread ${who - 1}: ${why}; the pool restarts on the next call`);
+    const why = failureMessage(c) ?? (mine ? String((mine as Error).message ?? mine) : 'a unit threw');
+    fail(c, epoch, `failed in thread ${who - 1}: ${why}`);
   }
 }
 
-/** Test hook: the live workers (to kill one and watch the pool recover). */
-export const poolWorkers = (): readonly NodeWorker[] => workers;
+/** Workers the pool has started (0 before the first parallel call). */
+export const poolSize = (): number => crew?.spawned ?? 0;
 
-/** Units run by worker threads since the pool started (0 while the workers are still starting). */
-export const unitsByWorkers = (): number => (ctrl ? Atomics.load(ctrl, C.WORKED) : 0);
+/** Units run by worker threads since the first call (0 while the workers are still starting). */
+export const unitsByWorkers = (): number => workedBefore + (crew ? Atomics.load(crew.ctrl, C.WORKED) : 0);
 
-/** Resolves once every worker of the pool has its module instance (calls before that run on fewer threads). */
-export function poolReady(): Promise<void> {
-  // The workers are unref()'d; a timer keeps the event loop alive while someone awaits them.
-  const keepAlive = setInterval(() => undefined, 60_000);
-  return Promise.all(workers.map((w) => ready.get(w))).then(() => clearInterval(keepAlive));
+/** Resolves once every started worker has its module instance (calls before that run on fewer threads). */
+export async function poolReady(): Promise<void> {
+  while (crew && Atomics.load(crew.ctrl, C.READY) < crew.spawned && !Atomics.load(crew.ctrl, C.DEAD))
+    await new Promise((r) => setTimeout(r, 5));
 }
 
-if (builtin('node:worker_threads') && wasmEngine()?.shared) setRunner(runParallel, getNumThreads);
+/**
+ * Test hook: the next worker to claim a unit dies in the middle of it, by `process.exit` ('exit')
+ * or an uncaught error ('throw'). The call in flight then fails with a ConvError.
+ */
+export function injectWorkerFault(kind: 'exit' | 'throw'): void {
+  if (!crew) throw new ConvError('injectWorkerFault', 'pool', 'has not started; run a parallel call first');
+  Atomics.store(crew.ctrl, C.FAULT, kind === 'exit' ? Fault.Exit : Fault.Throw);
+}
+
+if (threadHost() !== 'none' && wasmEngine()?.shared) setRunner(runParallel, getNumThreads);

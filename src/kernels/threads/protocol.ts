@@ -1,27 +1,54 @@
 /** The control words shared by the calling thread and the workers, and the unit-claiming loop. */
-import { runUnit, type WasmExports } from '../wasm/work.js';
+import { runUnit, MAX_THREADS, type WasmExports } from '../wasm/work.js';
 
-/** Control words (Int32 over a SharedArrayBuffer). NEXT = (epoch tag << 16) | next unit. */
-/** WORKED counts units run by worker threads (tid > 0), for tests and diagnostics. */
-export const enum C { EPOCH, NEXT, DONE, UNITS, ERROR, WORKED, THREADS, ERRLEN, LENGTH }
-/** Bytes after the control words that hold the first failing unit's message (ASCII). */
+/**
+ * Control words (Int32 over a SharedArrayBuffer). NEXT = (epoch tag << 16) | next unit.
+ * WORKED counts units run by worker threads (tid > 0), for tests and diagnostics.
+ * DEAD = tid + 1 of a worker that died (written by whoever saw it die), READY = workers with their
+ * module instance, FAULT = a test-only fault the next worker to claim a unit acts out (see Fault).
+ * BUSY + tid is 1 while thread tid runs a unit, so a failed call can wait for the live threads.
+ */
+export const enum C { EPOCH, NEXT, DONE, UNITS, ERROR, WORKED, THREADS, ERRLEN, DEAD, READY, FAULT, BUSY, LENGTH = BUSY + MAX_THREADS }
+/** Bytes after the control words that hold the first failure's message (ASCII). */
 export const MESSAGE_BYTES = 400;
+
+/** Test-only faults a worker acts out in the middle of a unit (`FAULT` word). */
+export const enum Fault { None, Exit, Throw }
 
 /** Control words plus the message area, over one SharedArrayBuffer. */
 export const controlBlock = (): Int32Array => new Int32Array(new SharedArrayBuffer(C.LENGTH * 4 + MESSAGE_BYTES));
 
-/** The message the first failing thread left, or null. */
+/** The message the first failure left, or null. */
 export function failureMessage(c: Int32Array): string | null {
   const len = Atomics.load(c, C.ERRLEN);
-  if (!len) return null;
+  if (len <= 0) return null; // -1: a message is being written
   const bytes = new Uint8Array(c.buffer, C.LENGTH * 4, len);
   return String.fromCharCode(...bytes);
 }
+
+/** Leaves `text` as the failure message unless one is there already (ERRLEN is claimed atomically). */
+export function writeMessage(c: Int32Array, text: string): void {
+  const len = Math.max(1, Math.min(text.length, MESSAGE_BYTES));
+  if (Atomics.compareExchange(c, C.ERRLEN, 0, -1) !== 0) return;
+  const bytes = new Uint8Array(c.buffer, C.LENGTH * 4, MESSAGE_BYTES);
+  for (let i = 0; i < len; i++) bytes[i] = Math.min(text.charCodeAt(i) || 0x20, 0x7f);
+  Atomics.store(c, C.ERRLEN, len);
+}
+
+/** Marks worker `tid` dead with a reason and wakes a caller waiting for units. */
+export function markDead(c: Int32Array, tid: number, why: string): void {
+  writeMessage(c, why);
+  Atomics.compareExchange(c, C.DEAD, 0, tid + 1);
+  Atomics.notify(c, C.DONE);
+}
+
 /**
  * Claims and runs units of epoch `e` until none are left (shared by this thread and the workers).
  * Returns the first error a unit threw on this thread (the ERROR word names the first thread that failed).
+ * `onClaim` runs after a unit is claimed and before it runs, outside the unit's error handling
+ * (workers use it to act out test faults).
  */
-export function drain(ex: WasmExports, mem: () => Int32Array, c: Int32Array, e: number, tid: number): unknown {
+export function drain(ex: WasmExports, mem: () => Int32Array, c: Int32Array, e: number, tid: number, onClaim?: () => void): unknown {
   let failed: unknown = null;
   const tag = e & 0x7fff, units = Atomics.load(c, C.UNITS);
   // Scratch exists for THREADS threads only: workers beyond (the pool was larger) sit this task out.
@@ -29,22 +56,30 @@ export function drain(ex: WasmExports, mem: () => Int32Array, c: Int32Array, e: 
   for (;;) {
     const v = Atomics.load(c, C.NEXT);
     if (v >>> 16 !== tag || (v & 0xffff) >= units) return failed;
-    if (Atomics.compareExchange(c, C.NEXT, v, v + 1) !== v) continue;
+    Atomics.store(c, C.BUSY + tid, 1);
+    if (Atomics.compareExchange(c, C.NEXT, v, v + 1) !== v) {
+      Atomics.store(c, C.BUSY + tid, 0);
+      continue;
+    }
+    onClaim?.();
     try {
       runUnit(ex, mem(), tid, v & 0xffff);
     } catch (err) {
       // Recorded, not thrown: the unit still counts as done so the caller never waits forever.
-      if (Atomics.compareExchange(c, C.ERROR, 0, tid + 1) === 0) {
-        const text = String((err as Error)?.message ?? err), bytes = new Uint8Array(c.buffer, C.LENGTH * 4, MESSAGE_BYTES);
-        const len = Math.min(text.length, MESSAGE_BYTES);
-        for (let i = 0; i < len; i++) bytes[i] = Math.min(text.charCodeAt(i), 0x7f);
-        Atomics.store(c, C.ERRLEN, len);
-      }
+      if (Atomics.compareExchange(c, C.ERROR, 0, tid + 1) === 0) writeMessage(c, String((err as Error)?.message ?? err));
       failed ??= err;
     }
+    Atomics.store(c, C.BUSY + tid, 0);
+    Atomics.notify(c, C.BUSY + tid);
     if (tid > 0) Atomics.add(c, C.WORKED, 1);
     Atomics.add(c, C.DONE, 1);
     Atomics.notify(c, C.DONE);
   }
 }
 
+/** Runs the test fault armed in FAULT, if any (called by workers once they hold a unit). */
+export function actOutFault(c: Int32Array, exit: (code: number) => void): void {
+  const f = Atomics.exchange(c, C.FAULT, Fault.None) as Fault;
+  if (f === Fault.Exit) exit(70);
+  if (f === Fault.Throw) throw new Error('test fault: uncaught error in the middle of a unit');
+}

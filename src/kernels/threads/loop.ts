@@ -1,0 +1,27 @@
+/**
+ * The body of a unit worker, the same for Node worker threads and browser Web Workers: instantiate
+ * the module on the shared memory, report ready, then run the units of each new epoch until the
+ * epoch word turns negative.
+ */
+import type { WasmExports } from '../wasm/work.js';
+import { actOutFault, C, drain } from './protocol.js';
+
+export interface UnitWorkerData { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrl: Int32Array; tid: number }
+
+export function unitLoop({ module, memory, ctrl, tid }: UnitWorkerData, exit: (code: number) => void): void {
+  const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
+  const ex = instance.exports as unknown as WasmExports;
+  let view = new Int32Array(memory.buffer);
+  const mem = () => (view.buffer.byteLength === memory.buffer.byteLength ? view : (view = new Int32Array(memory.buffer)));
+  const onClaim = () => actOutFault(ctrl, exit);
+  Atomics.add(ctrl, C.READY, 1);
+  Atomics.notify(ctrl, C.READY);
+  let seen = Atomics.load(ctrl, C.EPOCH);
+  if (seen >= 0) drain(ex, mem, ctrl, seen, tid, onClaim); // joins a call already in flight
+  for (;;) {
+    Atomics.wait(ctrl, C.EPOCH, seen);
+    seen = Atomics.load(ctrl, C.EPOCH);
+    if (seen < 0) break;
+    drain(ex, mem, ctrl, seen, tid, onClaim);
+  }
+}
