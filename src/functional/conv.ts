@@ -12,9 +12,10 @@ import { addBias, biasGrad, pad, padAdjoint, permute as permuteKernel } from '..
 import { allocate, Tensor } from '../autograd/tensor.js';
 import { isGradEnabled, record } from '../autograd/graph.js';
 import type { Geometry } from '../spec/types.js';
+import type { F } from '../kernels/types.js';
 import { prod } from '../util/shape.js';
 
-function checkTensors(op: string, x: unknown, w: unknown, b: unknown): void {
+export function checkTensors(op: string, x: unknown, w: unknown, b: unknown): void {
   if (!(x instanceof Tensor)) throw new ConvError(op, 'input', `must be a Tensor; got ${fmt(typeof x)}`);
   if (!(w instanceof Tensor)) throw new ConvError(op, 'weight', `must be a Tensor; got ${fmt(typeof w)}`);
   if (b !== null && b !== undefined && !(b instanceof Tensor)) throw new ConvError(op, 'bias', `must be a Tensor or null; got ${fmt(typeof b)}`);
@@ -37,7 +38,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
 }
 
 /** Differentiable padding of the trailing `inSize.length` dims with a padding mode. */
-function padInput(x: Tensor, p: NonNullable<ConvPlan['inputPad']>): Tensor {
+export function padInput(x: Tensor, p: NonNullable<ConvPlan['inputPad']>): Tensor {
   const d = p.inSize.length;
   const lead = x.shape.slice(0, x.shape.length - d);
   const outSize = p.inSize.map((L, a) => L + p.pads[a][0] + p.pads[a][1]);
@@ -52,24 +53,30 @@ function padInput(x: Tensor, p: NonNullable<ConvPlan['inputPad']>): Tensor {
   });
 }
 
+/** y (zero-filled) = conv or convT of x with w, plus the bias: the forward kernels of convPrimitive. */
+export function convForward(x: F, w: F, b: F | null, y: F, g: Geometry, transposed: boolean): void {
+  const run = transposed ? 'convT' : 'conv';
+  const kernels = selectKernels(g, x instanceof Float64Array ? 'float64' : 'float32', run);
+  const fused = b ? (transposed ? kernels.convTBias : kernels.convBias) : undefined;
+  if (b && fused) fused.call(kernels, x, w, b, y, g); // bias written with the output, one pass fewer
+  else {
+    kernels[run](x, w, y, g);
+    if (b) addBias(y, b, g.n, transposed ? g.cIn : g.cOut, prod(transposed ? g.inSize : g.outSize));
+  }
+}
+
 /**
  * The convolution primitive on channels-first batched tensors. `transposed` picks the direction:
  * conv maps (n, cIn, *inSize) → (n, cOut, *outSize); convT maps back. Gradients are the other
- * direction and the one weight-gradient kernel (SPEC, Gradients).
+ * direction and the one weight-gradient kernel (SPEC, Gradients). `computed`: the output (bias
+ * included) already computed elsewhere (the async API), so only the autograd node is recorded.
  */
-export function convPrimitive(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry, transposed: boolean, op: string): Tensor {
+export function convPrimitive(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry, transposed: boolean, op: string, computed?: F): Tensor {
   const yChannels = transposed ? g.cIn : g.cOut;
   const ySize = transposed ? g.inSize : g.outSize;
   const yVol = prod(ySize);
-  const y = allocate(x.dtype, g.n * yChannels * yVol);
-  const run = transposed ? 'convT' : 'conv';
-  const kernels = selectKernels(g, x.dtype, run);
-  const fused = b ? (transposed ? kernels.convTBias : kernels.convBias) : undefined;
-  if (b && fused) fused.call(kernels, x.data, w.data, b.data, y, g); // bias written with the output, one pass fewer
-  else {
-    kernels[run](x.data, w.data, y, g);
-    if (b) addBias(y, b.data, g.n, yChannels, yVol);
-  }
+  const y = computed ?? allocate(x.dtype, g.n * yChannels * yVol);
+  if (!computed) convForward(x.data, w.data, b?.data ?? null, y, g, transposed);
   const out = new Tensor(y, [g.n, yChannels, ...ySize]);
   // Nothing to record (inference, noGrad): no parents list, no closure.
   if (!isGradEnabled() || !(x.requiresGrad || w.requiresGrad || (b !== null && b.requiresGrad))) return out;
@@ -96,12 +103,12 @@ export function convPrimitive(x: Tensor, w: Tensor, b: Tensor | null, g: Geometr
 }
 
 /** Layout permutations between the user's layout and channels-first. */
-function toChannelsFirst(x: Tensor, rank: number): Tensor {
+export function toChannelsFirst(x: Tensor, rank: number): Tensor {
   const lead = x.shape.length - rank - 1; // 1 when batched
   const perm = [...Array(lead).keys(), x.shape.length - 1, ...Array.from({ length: rank }, (_, a) => lead + a)];
   return permute(x, perm);
 }
-function fromChannelsFirst(y: Tensor, rank: number): Tensor {
+export function fromChannelsFirst(y: Tensor, rank: number): Tensor {
   const lead = y.shape.length - rank - 1;
   const perm = [...Array(lead).keys(), ...Array.from({ length: rank }, (_, a) => lead + 1 + a), lead];
   return permute(y, perm);

@@ -6,6 +6,7 @@ import { convSpec, convTransposeSpec, perDim, type DataFormat, type IntOrTuple, 
 import type { ConvSpec, DType, PaddingMode, Rank } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
 import { applyConv } from '../functional/conv.js';
+import { applyConvAsync } from '../async/conv.js';
 import { Generator, generatorFor } from '../util/random.js';
 import { prod } from '../util/shape.js';
 import { Module } from './module.js';
@@ -80,6 +81,14 @@ export abstract class ConvNdBase extends Module {
   get dilation(): readonly number[] { return this.spec.dilation; }
   get groups(): number { return this.spec.groups; }
   get paddingMode(): PaddingMode { return this.spec.paddingMode; }
+
+  /**
+   * `forward` without blocking the calling thread: the same result and autograd node, as a Promise
+   * (see src/async/). `outputSize` applies to transposed convolutions, as in their `forward`.
+   */
+  forwardAsync(x: Tensor, outputSize?: readonly number[]): Promise<Tensor> {
+    return applyConvAsync(this.spec, x, this.weight, this.bias, this.spec.transposed ? outputSize : undefined);
+  }
 
   /** Re-draws weight and bias from the module's generator (PyTorch's rule unless a subclass says otherwise). */
   resetParameters(): void {

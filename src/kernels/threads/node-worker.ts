@@ -1,5 +1,6 @@
 /** Starting a Node worker thread on a sibling module, from the compiled .js or (tests, tsx) the .ts sources. */
 export interface NodeWorker {
+  ref(): void;
   unref(): void;
   terminate(): Promise<number>;
   postMessage(m: unknown): void;

@@ -51,6 +51,11 @@ let workedBefore = 0;
 
 /** min(2, cores) where the host tells the core count, else 2. */
 export function autoThreads(): number {
+  return (autoCount ||= countThreads());
+}
+// Counted once: every kernel call asks, and availableParallelism is a system call (a third of a tiny call's time).
+let autoCount = 0;
+function countThreads(): number {
   const os = builtin<{ availableParallelism?: () => number; cpus: () => unknown[] }>('node:os');
   const cores = os ? os.availableParallelism?.() ?? os.cpus().length : g.navigator?.hardwareConcurrency ?? 2;
   return Math.max(1, Math.min(2, cores));

@@ -1,0 +1,39 @@
+/**
+ * The async API's driver (a Node worker thread or a browser module Web Worker): runs the forward
+ * kernels of one call at a time with the synchronous code, and so with the thread pool of this
+ * worker where it has one (Node; a crossOriginIsolated page), blocking only itself.
+ */
+import { convForward } from '../functional/conv.js';
+import { selectKernels, withBackend } from '../plan/select.js';
+import { getNumThreads, setNumThreads, unitsByWorkers } from '../kernels/threads/pool.js';
+import { ConvError } from '../spec/errors.js';
+import type { DriverReply, DriverRequest } from './protocol.js';
+
+type Port = { postMessage(m: unknown, transfer?: unknown[]): void };
+type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
+const nodePort = ((globalThis as { process?: NodeProcess }).process?.getBuiltinModule?.('node:worker_threads') as
+  { parentPort: Port & { on(ev: 'message', f: (m: DriverRequest) => void): void } } | undefined)?.parentPort;
+
+function handle(req: DriverRequest): { reply: DriverReply; transfer: ArrayBuffer[] } {
+  try {
+    setNumThreads(req.threads);
+    const before = unitsByWorkers();
+    const yLen = req.g.n * (req.transposed ? req.g.cIn : req.g.cOut) *
+      (req.transposed ? req.g.inSize : req.g.outSize).reduce((a, v) => a * v, 1);
+    const y = new Float32Array(yLen);
+    const kernels = withBackend(req.backend, () => {
+      convForward(req.x, req.w, req.b, y, req.g, req.transposed);
+      return selectKernels(req.g, 'float32', req.transposed ? 'convT' : 'conv').name;
+    });
+    return { reply: { id: req.id, y, threads: getNumThreads(), worked: unitsByWorkers() - before, kernels }, transfer: [y.buffer] };
+  } catch (err) {
+    const e = err as Partial<ConvError> & Error;
+    return { reply: { id: req.id, error: { name: e?.name ?? 'Error', op: e?.op, param: e?.param, message: String(e?.message ?? err) } }, transfer: [] };
+  }
+}
+
+if (nodePort) nodePort.on('message', (req) => { const { reply, transfer } = handle(req); nodePort.postMessage(reply, transfer); });
+else {
+  const scope = globalThis as unknown as Port & { onmessage: (e: { data: DriverRequest }) => void };
+  scope.onmessage = (e) => { const { reply, transfer } = handle(e.data); scope.postMessage(reply, transfer); };
+}

@@ -1,0 +1,119 @@
+/**
+ * The calling side of the async API: one driver worker runs the forward kernels of async calls,
+ * one at a time, so this thread never blocks. Node: a worker thread whose pool gives the call
+ * `setNumThreads(n)` threads. Browsers: a module Web Worker; where the page is crossOriginIsolated
+ * its pool runs units on further Web Workers over shared memory, elsewhere it runs on one thread
+ * (SharedArrayBuffer and shared WebAssembly memory exist only in isolated pages).
+ */
+import { ConvError } from '../spec/errors.js';
+import type { Geometry } from '../spec/types.js';
+import type { F } from '../kernels/types.js';
+import { convForward } from '../functional/conv.js';
+import { getBackend, selectKernels } from '../plan/select.js';
+import { requestedThreads } from '../kernels/threads/pool.js';
+import { startNodeWorker, type WorkerThreads } from '../kernels/threads/node-worker.js';
+import { prod } from '../util/shape.js';
+import type { DriverReply, DriverRequest } from './protocol.js';
+
+/** Multiply-adds below which an async call runs inline: the round trip to the driver would cost more. */
+const MIN_OFFLOAD_MACS = 1 << 20;
+
+interface Driver { post(req: DriverRequest): void; busy(on: boolean): void; stop(): void }
+interface Waiter { resolve(y: Float32Array): void; reject(e: Error): void }
+
+type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
+const nodeThreads = () => (globalThis as { process?: NodeProcess }).process?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
+type WebWorker = { postMessage(m: unknown): void; terminate(): void; onmessage: ((e: { data: DriverReply }) => void) | null; onerror: ((e: { message?: string; preventDefault?(): void }) => void) | null };
+const web = globalThis as unknown as { Worker?: new (url: URL, o: { type: 'module'; name: string }) => WebWorker; crossOriginIsolated?: boolean };
+
+let driver: Driver | null = null;
+const pending = new Map<number, Waiter>();
+let nextId = 1;
+
+/** What the async calls did: calls sent to the driver, its thread count and kernels on the last one, units its pool's workers ran. */
+export interface AsyncStats { offloaded: number; threads: number; kernels: string; unitsByWorkers: number }
+const stats: AsyncStats = { offloaded: 0, threads: 0, kernels: '', unitsByWorkers: 0 };
+export const asyncStats = (): Readonly<AsyncStats> => ({ ...stats });
+
+/** Threads an async call uses: setNumThreads(n) (default min(2, cores)); 1 in a browser page that is not crossOriginIsolated. */
+export function asyncThreads(): number {
+  if (nodeThreads()) return requestedThreads();
+  return web.crossOriginIsolated ? requestedThreads() : 1;
+}
+
+function settle(reply: DriverReply): void {
+  const w = pending.get(reply.id);
+  if (!w) return;
+  pending.delete(reply.id);
+  if (!pending.size) driver?.busy(false);
+  if ('error' in reply) {
+    const { name, op, param, message } = reply.error;
+    const err = name === 'ConvError' && op && param ? new ConvError(op, param, message.slice(op.length + param.length + 3)) : new Error(message);
+    w.reject(err);
+    return;
+  }
+  stats.offloaded++;
+  stats.threads = reply.threads;
+  stats.kernels = reply.kernels;
+  stats.unitsByWorkers += reply.worked;
+  w.resolve(reply.y);
+}
+
+/** The driver died: every waiting call fails with a ConvError, and the next call starts a fresh driver. */
+function lost(why: string): void {
+  driver = null;
+  const waiting = [...pending.values()];
+  pending.clear();
+  for (const w of waiting) w.reject(new ConvError('async', 'driver', `stopped: ${why}; the next call starts a fresh driver`));
+}
+
+function startDriver(): Driver | null {
+  const wt = nodeThreads();
+  if (wt) {
+    const w = startNodeWorker(wt, import.meta.url, 'driver-worker', null);
+    let stopping = false;
+    w.on('message', (m) => settle(m as DriverReply));
+    w.on('error', (err) => lost(`the driver failed: ${String((err as Error)?.message ?? err)}`));
+    w.on('exit', (code) => { if (!stopping) lost(`the driver exited with code ${String(code)}`); });
+    w.unref(); // only a call in flight keeps a program alive
+    return { post: (r) => w.postMessage(r), busy: (on) => (on ? w.ref() : w.unref()), stop: () => { stopping = true; void w.terminate(); } };
+  }
+  if (typeof web.Worker !== 'function') return null;
+  // A literal URL: bundlers (Vite) emit the worker and rewrite the address; native ESM loads it as is.
+  const w = new web.Worker(new URL('./driver-worker.js', import.meta.url), { type: 'module', name: 'convkit-driver' });
+  w.onmessage = (e) => settle(e.data);
+  w.onerror = (e) => { e.preventDefault?.(); w.terminate(); lost(`the driver failed: ${e.message ?? 'error'}`); };
+  return { post: (r) => w.postMessage(r), busy: () => undefined, stop: () => w.terminate() };
+}
+
+/**
+ * y = conv or convT of x with w, plus the bias (the forward of convPrimitive), computed by the
+ * driver when the kernels are WebAssembly ones and the work is large enough, else here.
+ */
+export function forwardAsync(x: F, w: F, b: F | null, g: Geometry, transposed: boolean): Promise<F> {
+  const dir = transposed ? 'convT' : 'conv';
+  const yLen = g.n * (transposed ? g.cIn : g.cOut) * prod(transposed ? g.inSize : g.outSize);
+  const macs = g.n * g.cOut * prod(g.outSize) * (g.cIn / g.groups) * prod(g.kSize);
+  const offload = x instanceof Float32Array && macs >= MIN_OFFLOAD_MACS && selectKernels(g, 'float32', dir).name.startsWith('wasm');
+  if (offload) driver ??= startDriver();
+  if (!offload || !driver) {
+    const y = x instanceof Float32Array ? new Float32Array(yLen) : new Float64Array(yLen);
+    convForward(x, w, b, y, g, transposed);
+    return Promise.resolve(y);
+  }
+  const id = nextId++;
+  const req: DriverRequest = { id, g, transposed, x: x as Float32Array, w: w as Float32Array, b: b as Float32Array | null, threads: asyncThreads(), backend: getBackend() };
+  const d = driver;
+  return new Promise<Float32Array>((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    d.busy(true);
+    d.post(req); // copies the operands: later in-place updates (an optimiser step) do not reach this call
+  });
+}
+
+/** Stops the driver (the next async call starts a fresh one); calls in flight fail. */
+export function stopAsyncDriver(): void {
+  const d = driver;
+  d?.stop();
+  lost('the driver was stopped');
+}

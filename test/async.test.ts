@@ -1,0 +1,154 @@
+/**
+ * The async API: results and gradients bitwise equal to the synchronous calls for several
+ * workloads and thread counts, the event loop stays responsive during a long call, argument
+ * errors reject with the synchronous call's ConvError, a lost driver fails its calls and the next
+ * call starts a fresh one, and a program that awaited an async call exits on its own.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  conv1d, conv1dAsync, conv2d, conv2dAsync, conv3d, conv3dAsync, convTranspose1d, convTranspose1dAsync, convTranspose2d,
+  convTranspose2dAsync, convTranspose3d, convTranspose3dAsync, ConvTranspose1d, Conv2d, paddle, asyncStats, manualSeed, noGrad, randn,
+  setNumThreads, withBackend, ConvError, type Tensor,
+} from '../src/index.js';
+import { stopAsyncDriver } from '../src/async/index.js';
+
+type Case = { name: string; inputs: Tensor[]; sync: () => Tensor; async: () => Promise<Tensor> };
+
+function cases(): Case[] {
+  manualSeed(11);
+  const r = (s: number[]) => randn(s, { requiresGrad: true });
+  const x1 = r([2, 24, 700]), w1 = r([32, 24, 5]), b1 = r([32]);
+  const xt = r([2, 32, 300]), wt = r([32, 16, 8]);
+  const x2 = r([2, 16, 40, 36]), wd = r([32, 1, 3, 3]), bd = r([32]);
+  const wt2 = r([16, 8, 4, 4]);
+  const x3 = r([1, 8, 12, 14, 16]), w3 = r([8, 8, 3, 3, 3]), wt3 = r([8, 4, 2, 3, 2]);
+  const xl = r([2, 300, 24]); // channels-last for Paddle
+  const pm = new paddle.Conv1D(24, 32, 5, { stride: 2, padding: 'SAME', dataFormat: 'NLC', seed: 3 } as never);
+  const o1 = { padding: 2, dilation: 2, paddingMode: 'reflect' as const };
+  const ot = { stride: 4, padding: 2, outputPadding: 1 };
+  const od = { padding: 1, groups: 16 }, ot2 = { stride: 2, padding: 1 }, o3 = { padding: 1 }, ot3 = { stride: [2, 1, 2], groups: 2 };
+  return [
+    { name: 'conv1d reflect, bias', inputs: [x1, w1, b1], sync: () => conv1d(x1, w1, b1, o1), async: () => conv1dAsync(x1, w1, b1, o1) },
+    { name: 'convTranspose1d stride 4', inputs: [xt, wt], sync: () => convTranspose1d(xt, wt, null, ot), async: () => convTranspose1dAsync(xt, wt, null, ot) },
+    { name: 'conv2d depthwise ×2, bias', inputs: [x2, wd, bd], sync: () => conv2d(x2, wd, bd, od), async: () => conv2dAsync(x2, wd, bd, od) },
+    { name: 'convTranspose2d', inputs: [x2, wt2], sync: () => convTranspose2d(x2, wt2, null, ot2), async: () => convTranspose2dAsync(x2, wt2, null, ot2) },
+    { name: 'conv3d', inputs: [x3, w3], sync: () => conv3d(x3, w3, null, o3), async: () => conv3dAsync(x3, w3, null, o3) },
+    { name: 'convTranspose3d groups 2', inputs: [x3, wt3], sync: () => convTranspose3d(x3, wt3, null, ot3), async: () => convTranspose3dAsync(x3, wt3, null, ot3) },
+    { name: 'Paddle Conv1D NLC SAME stride 2', inputs: [xl, pm.weight, pm.bias!], sync: () => pm.forward(xl), async: () => pm.forwardAsync(xl) },
+  ];
+}
+
+/** Runs async calls until the driver's workers (started by the first parallel call) take units. */
+async function driverWorkersReady(): Promise<void> {
+  const x = randn([2, 64, 4000], { seed: 1 } as never), w = randn([64, 64, 5], { seed: 2 } as never);
+  for (const t0 = Date.now(); Date.now() - t0 < 20000;) {
+    const before = asyncStats().unitsByWorkers;
+    await conv1dAsync(x, w);
+    if (asyncStats().unitsByWorkers > before) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail("the driver's workers never took units");
+}
+
+/** Output and the gradients of every input, as plain arrays. */
+function outcome(y: Tensor, inputs: Tensor[]): number[][] {
+  for (const p of inputs) p.grad = null;
+  y.backward(randn(y.shape, { seed: 5 } as never));
+  return [Array.from(y.data), ...inputs.map((p) => Array.from(p.grad!.data))];
+}
+
+test('async results and gradients equal the synchronous ones bitwise, for 1, 2 and 3 threads', async () => {
+  const all = cases();
+  for (const t of [1, 2, 3]) {
+    setNumThreads(t);
+    const before = asyncStats();
+    if (t > 1) await driverWorkersReady(); // on a busy machine the workers may still be starting
+    for (const c of all) {
+      const want = withBackend('wasm', () => outcome(c.sync(), c.inputs));
+      const y = await c.async();
+      assert.ok(y.gradFn, `${c.name}: the async result records an autograd node`);
+      const got = withBackend('wasm', () => outcome(y, c.inputs));
+      got.forEach((a, i) => assert.deepEqual(a, want[i], `${c.name}, ${t} threads, ${i ? `gradient ${i}` : 'output'}`));
+    }
+    const after = asyncStats();
+    assert.ok(after.offloaded > before.offloaded, 'the driver ran the calls');
+    assert.equal(after.threads, t);
+    if (t > 1) assert.ok(after.unitsByWorkers > before.unitsByWorkers, `the driver's workers ran units with ${t} threads`);
+    else assert.equal(after.unitsByWorkers, before.unitsByWorkers);
+  }
+  setNumThreads(0);
+});
+
+test('forwardAsync of PyTorch and Paddle modules equals forward', async () => {
+  const x = randn([2, 16, 200], { seed: 1 } as never), x2 = randn([1, 8, 40, 40], { seed: 2 } as never);
+  const m = new ConvTranspose1d(16, 24, 5, { stride: 3, padding: 1, seed: 4 });
+  assert.deepEqual(Array.from((await m.forwardAsync(x, [600])).data), Array.from(m.forward(x, [600]).data));
+  const c = new Conv2d(8, 32, 3, { padding: 'same', seed: 5 });
+  assert.deepEqual(Array.from((await c.forwardAsync(x2)).data), Array.from(c.forward(x2).data));
+  const p = new paddle.Conv1DTranspose(16, 24, 4, { stride: 2, padding: 'SAME', seed: 6 } as never);
+  const py = await p.forwardAsync(x);
+  assert.deepEqual(py.shape, p.forward(x).shape);
+  assert.deepEqual(Array.from(py.data), Array.from(p.forward(x).data));
+  const q = new paddle.Conv2D(8, 16, 3, { padding: 1, dataFormat: 'NHWC', seed: 7 } as never);
+  const xh = randn([1, 40, 40, 8], { seed: 3 } as never);
+  assert.deepEqual(Array.from((await q.forwardAsync(xh)).data), Array.from(q.forward(xh).data));
+});
+
+test('the event loop keeps ticking during a long async call', async () => {
+  setNumThreads(2);
+  manualSeed(2);
+  const x = randn([4, 64, 20000]), w = randn([64, 64, 9]);
+  await conv1dAsync(randn([1, 64, 4000]), w, null, { padding: 4 }); // the driver is warm
+  let ticks = 0, last = performance.now(), worst = 0;
+  const timer = setInterval(() => { const now = performance.now(); worst = Math.max(worst, now - last); last = now; ticks++; }, 5);
+  const t0 = performance.now();
+  const y = await conv1dAsync(x, w, null, { padding: 4 });
+  const ms = performance.now() - t0;
+  clearInterval(timer);
+  const want = withBackend('wasm', () => conv1d(x, w, null, { padding: 4 }));
+  assert.deepEqual(Array.from(y.data), Array.from(want.data));
+  assert.ok(ms > 40, `the call took ${ms.toFixed(0)} ms: long enough to watch`);
+  assert.ok(ticks >= Math.floor(ms / 5 / 4), `${ticks} ticks of 5 ms in ${ms.toFixed(0)} ms (worst gap ${worst.toFixed(0)} ms)`);
+  setNumThreads(0);
+});
+
+test('argument errors reject with the synchronous ConvError; noGrad at call time holds for the result', async () => {
+  const x = randn([1, 4, 10]), w = randn([6, 3, 3]);
+  const sync = (() => { try { conv1d(x, w); } catch (e) { return e as ConvError; } })()!;
+  assert.ok(sync instanceof ConvError);
+  await assert.rejects(conv1dAsync(x, w), (e: unknown) => e instanceof ConvError && e.message === sync.message);
+  await assert.rejects(convTranspose1dAsync(randn([1, 4, 10]), randn([4, 2, 3]), null, { stride: 2, outputSize: [40] }), ConvError);
+  const xg = randn([2, 32, 400], { requiresGrad: true }), wg = randn([32, 32, 5], { requiresGrad: true });
+  const pending = noGrad(() => conv1dAsync(xg, wg));
+  const y = await pending;
+  assert.equal(y.gradFn, null);
+  assert.deepEqual(Array.from(y.data), Array.from(noGrad(() => conv1d(xg, wg)).data));
+});
+
+test('a lost driver fails its calls with a ConvError and the next call starts a fresh one', async () => {
+  setNumThreads(2);
+  const x = randn([4, 64, 20000], { seed: 8 } as never), w = randn([64, 64, 9], { seed: 9 } as never);
+  const call = conv1dAsync(x, w, null, { padding: 4 });
+  stopAsyncDriver();
+  await assert.rejects(call, (e: unknown) => e instanceof ConvError && /^async: driver stopped: .*next call starts a fresh driver/.test(e.message));
+  const y = await conv1dAsync(x, w, null, { padding: 4 });
+  assert.deepEqual(Array.from(y.data), Array.from(withBackend('wasm', () => conv1d(x, w, null, { padding: 4 })).data));
+  setNumThreads(0);
+});
+
+test('a program that awaited async calls exits on its own', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const script = `import { conv1dAsync, convTranspose1dAsync, randn, setNumThreads } from './src/index.ts';
+    setNumThreads(2);
+    const y = await conv1dAsync(randn([4, 64, 2000]), randn([64, 64, 5]), null, { padding: 2 });
+    const z = await convTranspose1dAsync(y, randn([64, 32, 4]), null, { stride: 2 });
+    console.log('done', y.shape.join('x'), z.shape.join('x'));`;
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /done 4x64x2000 4x32x4002/);
+  assert.ok(performance.now() - t0 < 10000, 'exited within a few seconds');
+});
