@@ -8,8 +8,8 @@ import type { ConvSpec, Rank } from '../spec/types.js';
 import type { ConvPlan } from '../plan/plan.js';
 import { planConvCached } from '../plan/cache.js';
 import { selectKernels } from '../plan/select.js';
-import { addBias, biasGrad, pad, padAdjoint, permute as permuteKernel } from '../kernels/ref/layout.js';
-import { allocate, Tensor } from '../autograd/tensor.js';
+import { addBias, biasGrad, pad, padAdjoint, permute as permuteKernel, transposePlanes } from '../kernels/ref/layout.js';
+import { allocate, Tensor, type TypedArray } from '../autograd/tensor.js';
 import { isGradEnabled, record } from '../autograd/graph.js';
 import type { Geometry } from '../spec/types.js';
 import type { F } from '../kernels/types.js';
@@ -114,9 +114,47 @@ export function fromChannelsFirst(y: Tensor, rank: number): Tensor {
   return permute(y, perm);
 }
 
+/** Largest scratch buffer kept between calls (elements): 2^24, 64 MiB as float32. */
+const MAX_SCRATCH = 2 ** 24;
+const scratchBuffers: Record<string, (TypedArray | null)[]> = { float32: [null, null], float64: [null, null] };
+
+/**
+ * A buffer of n elements (zero-filled where `zero`) that lives only during one call (slot 0: the channels-first
+ * input, slot 1: the channels-first output). Reusing it spares a channels-last call two fresh
+ * allocations, whose page faults cost more than the transposes themselves.
+ */
+function scratch(dtype: Tensor['dtype'], slot: number, n: number, zero: boolean): TypedArray {
+  if (n > MAX_SCRATCH) return allocate(dtype, n);
+  let buf = scratchBuffers[dtype][slot];
+  if (!buf || buf.length < n) scratchBuffers[dtype][slot] = buf = allocate(dtype, n);
+  else if (zero) buf.fill(0, 0, n);
+  return buf.length === n ? buf : buf.subarray(0, n);
+}
+
+/**
+ * A channels-last call that records no autograd node: x is transposed (N, S, C) → (N, C, S) into
+ * scratch, convolved into scratch, and only the result, transposed back, is a fresh array.
+ */
+function runChannelsLast(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  const { spec, geometry: g } = plan;
+  const xs = x.shape, c = xs[xs.length - 1], n = plan.batched ? xs[0] : 1;
+  const inSize = xs.slice(xs.length - 1 - spec.rank, xs.length - 1);
+  let h = new Tensor(scratch(x.dtype, 0, x.size, false), [n, c, ...inSize]); // every element is written
+  transposePlanes(x.data, n, prod(inSize), c, h.data);
+  if (plan.inputPad) h = padInput(h, plan.inputPad);
+  const yChannels = spec.transposed ? g.cIn : g.cOut, ySize = spec.transposed ? g.inSize : g.outSize;
+  const y = scratch(x.dtype, 1, n * yChannels * prod(ySize), true); // kernels accumulate into y
+  convForward(h.data, w.data, b ? b.data : null, y, g, spec.transposed);
+  const out = allocate(x.dtype, y.length);
+  transposePlanes(y, n, yChannels, prod(ySize), out);
+  return new Tensor(out, plan.outShape);
+}
+
 /** Runs a planned convolution on tensors (shared by the functional API, modules and Paddle's API). */
 export function runPlanned(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const { spec, geometry: g } = plan;
+  if (spec.layout === 'channelsLast' && !(isGradEnabled() && (x.requiresGrad || w.requiresGrad || (b !== null && b.requiresGrad))))
+    return runChannelsLast(plan, x, w, b);
   let h = spec.layout === 'channelsLast' ? toChannelsFirst(x, spec.rank) : x;
   if (!plan.batched) h = h.reshape([1, ...h.shape]);
   if (plan.inputPad) h = padInput(h, plan.inputPad);
@@ -138,7 +176,7 @@ export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null
  * hold the same values (compared in full, nested arrays included) reuses that spec: parsing is a
  * pure function of those values, and the same spec object lets the plan cache answer.
  */
-interface LastSpec { readonly keys: string; readonly values: readonly unknown[]; readonly spec: ConvSpec }
+interface LastSpec { readonly keys: readonly string[]; readonly values: readonly unknown[]; readonly spec: ConvSpec }
 
 /** A copy of plain option values (numbers, strings, nested arrays of them); null for anything else. */
 function snapshot(v: unknown): unknown {
@@ -167,9 +205,13 @@ function specCache<O extends object>(fields: readonly string[], parse: (o: O) =>
   let last: LastSpec | null = null;
   return (o) => {
     if (o === null || typeof o !== 'object') return parse(o);
-    const keys = Object.keys(o).join(',');
+    const keys = Object.keys(o); // unknown keys make parse throw, so they must match too
     const rec = o as Record<string, unknown>;
-    if (last && last.keys === keys && fields.every((f, i) => sameValue(rec[f], last!.values[i]))) return last.spec;
+    if (last && sameValue(keys, last.keys)) {
+      let same = true;
+      for (let i = 0; i < fields.length && same; i++) same = sameValue(rec[fields[i]], last.values[i]);
+      if (same) return last.spec;
+    }
     const spec = parse(o);
     const values = fields.map((f) => snapshot(rec[f]));
     last = values.every((v, i) => v !== null || rec[fields[i]] === null) ? { keys, values, spec } : null;

@@ -57,7 +57,7 @@ export function perDim(op: string, param: string, v: unknown, rank: number, min:
     throw new ConvError(op, param, `must be an integer or a list of ${rank} integers; got ${fmt(v)}`);
   if (list.some((x) => x < min))
     throw new ConvError(op, param, min === 1 ? `must be positive; got ${fmt(v)}` : `must be non-negative; got ${fmt(v)}`);
-  return list;
+  return [...list]; // a copy: the spec never shares an array with the caller's options
 }
 
 /** PyTorch's padding forms → PadRule. `same` is allowed only where `allowSame`. */

@@ -3,8 +3,77 @@ import type { Pair, PaddingMode } from '../../spec/types.js';
 import { prod, unravel } from '../../util/shape.js';
 import type { F } from '../types.js';
 
+/**
+ * Merges axes that stay adjacent and in order under `perm` (their block moves as one), and drops
+ * size-1 axes: (N, H, W, C) with perm [0, 3, 1, 2] becomes (N, H·W, C) with perm [0, 2, 1].
+ */
+export function collapsePermutation(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+  // Source axes numbered among the kept ones, so that axes around a dropped one count as adjacent.
+  const compact = new Array<number>(shape.length);
+  let next = 0;
+  shape.forEach((s, a) => (compact[a] = s === 1 ? -1 : next++));
+  const sizes = shape.filter((s) => s !== 1);
+  const kept = perm.filter((p) => shape[p] !== 1).map((p) => compact[p]);
+  const runs: number[][] = [];
+  for (const p of kept) {
+    const run = runs[runs.length - 1];
+    if (run && run[run.length - 1] + 1 === p) run.push(p);
+    else runs.push([p]);
+  }
+  // Source order of the runs: runs[k] is output axis k of the collapsed permutation.
+  const bySource = runs.map((_, k) => k).sort((a, b) => runs[a][0] - runs[b][0]);
+  const outPerm = new Array<number>(runs.length);
+  bySource.forEach((k, src) => (outPerm[k] = src));
+  return { shape: bySource.map((k) => runs[k].reduce((v, a) => v * sizes[a], 1)), perm: outPerm };
+}
+
+/** Tile edge of the blocked transpose: a 64 × 64 f32 tile (16 KiB) of source and target stays in L1. */
+const TILE = 64;
+
+/**
+ * out[b, j, i] = x[b, i, j] for `batch` planes of rows × cols, tile by tile so that reads and writes
+ * both stay near. Eight source rows move together: each target row then gets 8 consecutive writes
+ * per source column (measured at about twice the speed of one row at a time).
+ */
+export function transposePlanes(x: F, batch: number, rows: number, cols: number, out: F): void {
+  const plane = rows * cols, c = cols;
+  for (let b = 0; b < batch; b++) {
+    const base = b * plane;
+    for (let i0 = 0; i0 < rows; i0 += TILE) {
+      const i1 = Math.min(i0 + TILE, rows);
+      for (let j0 = 0; j0 < cols; j0 += TILE) {
+        const j1 = Math.min(j0 + TILE, cols);
+        let i = i0;
+        for (; i + 8 <= i1; i += 8) {
+          let xi = base + i * c + j0, yi = base + j0 * rows + i;
+          for (let j = j0; j < j1; j++, xi++, yi += rows) {
+            out[yi] = x[xi]; out[yi + 1] = x[xi + c]; out[yi + 2] = x[xi + 2 * c]; out[yi + 3] = x[xi + 3 * c];
+            out[yi + 4] = x[xi + 4 * c]; out[yi + 5] = x[xi + 5 * c]; out[yi + 6] = x[xi + 6 * c]; out[yi + 7] = x[xi + 7 * c];
+          }
+        }
+        for (; i < i1; i++) {
+          let xi = base + i * c + j0, yi = base + j0 * rows + i;
+          for (let j = j0; j < j1; j++, xi++, yi += rows) out[yi] = x[xi];
+        }
+      }
+    }
+  }
+}
+
 /** out = x permuted: out.shape[i] = shape[perm[i]]. */
 export function permute(x: F, shape: readonly number[], perm: readonly number[], out: F): void {
+  if (x.length > 0) {
+    // Layout changes between channels-first and channels-last are a batch of 2-D transposes.
+    const c = collapsePermutation(shape, perm);
+    if (c.perm.length <= 1) { out.set(x); return; }
+    if (c.perm.length === 2) { transposePlanes(x, 1, c.shape[0], c.shape[1], out); return; }
+    if (c.perm.length === 3 && c.perm[0] === 0 && c.perm[1] === 2) { transposePlanes(x, c.shape[0], c.shape[1], c.shape[2], out); return; }
+  }
+  permuteStrided(x, shape, perm, out);
+}
+
+/** Any permutation: walks the output in order with an odometer over the source offsets (also the tests' model). */
+export function permuteStrided(x: F, shape: readonly number[], perm: readonly number[], out: F): void {
   const d = shape.length;
   const strides = new Array<number>(d);
   let s = 1;
