@@ -5,7 +5,7 @@
  */
 import { convForward } from '../functional/conv.js';
 import { selectKernels, withBackend } from '../plan/select.js';
-import { getNumThreads, setNumThreads, unitsByWorkers } from '../kernels/threads/pool.js';
+import { getNumThreads, poolReady, setNumThreads, startPool, unitsByWorkers } from '../kernels/threads/pool.js';
 import { ConvError } from '../spec/errors.js';
 import type { DriverReply, DriverRequest } from './protocol.js';
 
@@ -32,8 +32,23 @@ function handle(req: DriverRequest): { reply: DriverReply; transfer: ArrayBuffer
   }
 }
 
-if (nodePort) nodePort.on('message', (req) => { const { reply, transfer } = handle(req); nodePort.postMessage(reply, transfer); });
+/** How long a call waits for new workers to load before it runs with those that have. */
+const LOAD_MS = 10000;
+
+// Calls run in order: each waits for the one before (a worker's messages may arrive while one awaits).
+let queue: Promise<void> = Promise.resolve();
+function receive(req: DriverRequest, port: Port): void {
+  queue = queue.then(async () => {
+    // New workers load while this thread is free, then the call blocks this thread only.
+    startPool(req.threads);
+    await poolReady(LOAD_MS);
+    const { reply, transfer } = handle(req);
+    port.postMessage(reply, transfer);
+  });
+}
+
+if (nodePort) nodePort.on('message', (req) => receive(req, nodePort));
 else {
   const scope = globalThis as unknown as Port & { onmessage: (e: { data: DriverRequest }) => void };
-  scope.onmessage = (e) => { const { reply, transfer } = handle(e.data); scope.postMessage(reply, transfer); };
+  scope.onmessage = (e) => receive(e.data, scope);
 }

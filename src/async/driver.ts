@@ -24,7 +24,9 @@ interface Waiter { resolve(y: Float32Array): void; reject(e: Error): void }
 type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
 const nodeThreads = () => (globalThis as { process?: NodeProcess }).process?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
 type WebWorker = { postMessage(m: unknown): void; terminate(): void; onmessage: ((e: { data: DriverReply }) => void) | null; onerror: ((e: { message?: string; preventDefault?(): void }) => void) | null };
-const web = globalThis as unknown as { Worker?: new (url: URL, o: { type: 'module'; name: string }) => WebWorker; crossOriginIsolated?: boolean };
+type WebWorkerCtor = new (url: URL, o: { type: 'module'; name: string }) => WebWorker;
+const web = globalThis as unknown as { Worker?: WebWorkerCtor; crossOriginIsolated?: boolean };
+declare const Worker: WebWorkerCtor; // the browser's, where typeof Worker === 'function'
 
 let driver: Driver | null = null;
 const pending = new Map<number, Waiter>();
@@ -79,8 +81,9 @@ function startDriver(): Driver | null {
     return { post: (r) => w.postMessage(r), busy: (on) => (on ? w.ref() : w.unref()), stop: () => { stopping = true; void w.terminate(); } };
   }
   if (typeof web.Worker !== 'function') return null;
-  // A literal URL: bundlers (Vite) emit the worker and rewrite the address; native ESM loads it as is.
-  const w = new web.Worker(new URL('./driver-worker.js', import.meta.url), { type: 'module', name: 'convkit-driver' });
+  // Written out as `new Worker(new URL('./….js', import.meta.url), { type: 'module' })`: bundlers
+  // (Vite) recognise that form, emit the worker and rewrite the address; native ESM loads it as is.
+  const w = new Worker(new URL('./driver-worker.js', import.meta.url), { type: 'module', name: 'convkit-driver' });
   w.onmessage = (e) => settle(e.data);
   w.onerror = (e) => { e.preventDefault?.(); w.terminate(); lost(`the driver failed: ${e.message ?? 'error'}`); };
   return { post: (r) => w.postMessage(r), busy: () => undefined, stop: () => w.terminate() };

@@ -30,6 +30,7 @@ const builtin = <M>(id: string): M | null =>
 
 interface WebWorker { postMessage(m: unknown): void; terminate(): void; addEventListener(ev: string, f: (e: { message?: string }) => void): void }
 type WebWorkerCtor = new (url: URL, opts: { type: 'module'; name?: string }) => WebWorker;
+declare const Worker: WebWorkerCtor; // the browser's, where threadHost() is 'web-worker'
 const g = globalThis as unknown as { Worker?: WebWorkerCtor; WorkerGlobalScope?: unknown; DedicatedWorkerGlobalScope?: new () => unknown;
   navigator?: { hardwareConcurrency?: number } };
 
@@ -105,8 +106,9 @@ function webCrew(e: Engine): Crew {
     grow(count) {
       while (workers.length < count) {
         const tid = workers.length + 1;
-        // A literal URL: bundlers (Vite) emit the worker and rewrite the address; native ESM loads it as is.
-        const w = new g.Worker!(new URL('./browser-worker.js', import.meta.url), { type: 'module', name: `convkit-unit-${tid}` });
+        // Written out as `new Worker(new URL('./….js', import.meta.url), { type: 'module' })`: bundlers
+        // (Vite) recognise that form, emit the worker and rewrite the address; native ESM loads it as is.
+        const w = new Worker(new URL('./browser-worker.js', import.meta.url), { type: 'module', name: `convkit-unit-${tid}` });
         w.postMessage({ module: e.module, memory: e.memory, ctrl, tid });
         workers.push(w);
       }
@@ -140,11 +142,24 @@ function fail(c: Int32Array, epoch: number, what: string): never {
   throw new ConvError('wasm', 'threads', `${what}; the pool restarts with fresh workers on the next call`);
 }
 
-function runParallel(e: Engine, units: number, threads: number): void {
+function ensureCrew(e: Engine, threads: number): Crew {
   if (crew && Atomics.load(crew.ctrl, C.DEAD)) shutdown(); // a worker died between calls
   crew ??= threadHost() === 'node' ? nodeCrew(e) : webCrew(e);
   crew.grow(threads - 1);
-  const c = crew.ctrl;
+  return crew;
+}
+
+/**
+ * Starts the workers of `threads` threads now, where a pool can run: they load while this thread
+ * is free (a browser worker cannot start while the thread that created it blocks).
+ */
+export function startPool(threads: number): void {
+  const e = wasmEngine();
+  if (threadHost() !== 'none' && e?.shared && threads > 1) ensureCrew(e, Math.min(threads, MAX_THREADS));
+}
+
+function runParallel(e: Engine, units: number, threads: number): void {
+  const c = ensureCrew(e, threads).ctrl;
   const epoch = (Atomics.load(c, C.EPOCH) + 1) & 0x7fffffff;
   Atomics.store(c, C.DONE, 0);
   Atomics.store(c, C.ERROR, 0);
@@ -181,9 +196,13 @@ export const poolSize = (): number => crew?.spawned ?? 0;
 /** Units run by worker threads since the first call (0 while the workers are still starting). */
 export const unitsByWorkers = (): number => workedBefore + (crew ? Atomics.load(crew.ctrl, C.WORKED) : 0);
 
-/** Resolves once every started worker has its module instance (calls before that run on fewer threads). */
-export async function poolReady(): Promise<void> {
-  while (crew && Atomics.load(crew.ctrl, C.READY) < crew.spawned && !Atomics.load(crew.ctrl, C.DEAD))
+/**
+ * Resolves once every started worker has its module instance (calls before that run on fewer
+ * threads), once one died, or after `timeoutMs`.
+ */
+export async function poolReady(timeoutMs = Infinity): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (crew && Atomics.load(crew.ctrl, C.READY) < crew.spawned && !Atomics.load(crew.ctrl, C.DEAD) && Date.now() < until)
     await new Promise((r) => setTimeout(r, 5));
 }
 
