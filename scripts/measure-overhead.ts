@@ -5,12 +5,16 @@
  *   node --import tsx scripts/measure-overhead.ts --calls 5000    # fewer calls
  *   node --import tsx scripts/measure-overhead.ts --layout        # C4 and T1, channels-last vs channels-first (ms/call)
  *   node --import tsx scripts/measure-overhead.ts --rss C4        # peak RSS of one call in this (fresh) process
+ *   node --import tsx scripts/measure-overhead.ts --split         # tiny calls: the API against its forward kernels alone
  *   node --cpu-prof --import tsx scripts/measure-overhead.ts      # profile the tiny calls
  *
  * Operands are float32 with bias, as in bench/workloads.ts; calls run under noGrad like the benchmark.
  */
 import * as ck from '../src/index.js';
 import { workloads, xShape, wShape, type Workload } from '../bench/workloads.js';
+import { convForward } from '../src/functional/conv.js';
+import { planConv } from '../src/plan/plan.js';
+import { convSpec, convTransposeSpec } from '../src/spec/normalize.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -75,6 +79,24 @@ if (args.includes('--rss')) {
     const med = (v: number[]) => v.sort((p, q) => p - q)[Math.floor(v.length / 2)];
     const mf = med(a), ml = med(b);
     console.log(`${wl.id} ${wl.op}: channels-first ${mf.toFixed(2)} ms, channels-last ${ml.toFixed(2)} ms (+${((ml / mf - 1) * 100).toFixed(1)}%)`);
+  }
+} else if (args.includes('--split')) {
+  // The same operands through the public API and through the forward kernels alone (plan made once,
+  // output buffer reused): the difference is what the layers above the kernels cost per call.
+  const calls = Number(flag('--calls') ?? 20000), rounds = 10;
+  for (const id of (flag('--only') ?? 'T3,C2').split(',')) {
+    const wl = byId(id), api = prepare(wl, 'first');
+    const x = ck.randn(xShape(wl), { seed: 1 }), w = ck.randn(wShape(wl), { seed: 2 }), b = ck.randn([wl.cOut], { seed: 3 });
+    const o = { stride: wl.stride, padding: wl.padding, dilation: wl.dilation, groups: wl.groups };
+    const t = wl.op.startsWith('convTranspose');
+    const spec = t ? convTransposeSpec(wl.op, wl.inSize.length as 1 | 2, { ...o, outputPadding: wl.outputPadding }) : convSpec(wl.op, wl.inSize.length as 1 | 2, o);
+    const plan = planConv(spec, x.shape, w.shape, b.shape);
+    const y = new Float32Array(plan.outShape.reduce((p, v) => p * v, 1));
+    const kernel = () => { y.fill(0); convForward(x.data, w.data, b.data, y, plan.geometry, t); };
+    const a: number[] = [], k: number[] = [];
+    for (let r = 0; r < rounds; r++) { a.push(time(api, calls / rounds, 1) * 1000); k.push(time(kernel, calls / rounds, 1) * 1000); }
+    a.sort((p, q) => p - q); k.sort((p, q) => p - q);
+    console.log(`${id}: API ${a[rounds >> 1].toFixed(2)} µs (fastest ${a[0].toFixed(2)}), kernels alone ${k[rounds >> 1].toFixed(2)} µs (fastest ${k[0].toFixed(2)}): layers ${(a[0] - k[0]).toFixed(2)} µs`);
   }
 } else {
   // 20k warm calls split into 10 rounds: the median and the fastest round (least disturbed by other processes).
