@@ -36,7 +36,11 @@ const g = globalThis as unknown as { Worker?: WebWorkerCtor; WorkerGlobalScope?:
 
 /** Where worker threads can run units for a blocking caller: Node, or a dedicated Web Worker. */
 export type ThreadHost = 'node' | 'web-worker' | 'none';
+let host: ThreadHost | undefined; // fixed for the life of this thread: found once
 export function threadHost(): ThreadHost {
+  return (host ??= findHost());
+}
+function findHost(): ThreadHost {
   if (builtin('node:worker_threads')) return 'node';
   const D = g.DedicatedWorkerGlobalScope;
   if (typeof D === 'function' && globalThis instanceof D && typeof g.Worker === 'function') return 'web-worker';
@@ -65,9 +69,12 @@ function countThreads(): number {
 /** The thread count asked for: `setNumThreads(n)`, or the default min(2, cores). */
 export const requestedThreads = (): number => Math.min(MAX_THREADS, requested || autoThreads());
 
-/** Threads per synchronous call: `setNumThreads(n)`, or min(2, cores) by default; 1 where no thread can block (a browser's main thread). */
+/**
+ * Threads per synchronous call: `setNumThreads(n)`, or min(2, cores) by default; 1 where no thread
+ * can block (a browser's main thread) or no memory can be shared (a page that is not crossOriginIsolated).
+ */
 export function getNumThreads(): number {
-  return threadHost() === 'none' ? 1 : requestedThreads();
+  return threadHost() === 'none' || !wasmEngine()?.shared ? 1 : requestedThreads();
 }
 
 /**
