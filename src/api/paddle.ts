@@ -7,7 +7,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import { checkOutputPadding, convSpec, convTransposeSpec, parseLayout, type DataFormat, type IntOrTuple } from '../spec/normalize.js';
 import type { ConvSpec, Layout, Pair, PaddingMode, PadRule, Rank, DType } from '../spec/types.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { applyConv } from '../functional/conv.js';
+import { applyConv, specCache } from '../functional/conv.js';
 import { ConvNdBase, type Init } from '../nn/conv.js';
 
 /** int | [p] | [p1, …, pd] | [b1, a1, …, bd, ad] | [[0,0],[0,0],[b1,a1],…] | 'SAME' | 'VALID' (any case). */
@@ -78,15 +78,21 @@ function paddleSpec(op: string, rank: Rank, transposed: boolean, o: PaddleConvTr
   return { ...base, padding: rule, dilation, paddleRules: true };
 }
 
+const CONV_FIELDS = ['stride', 'padding', 'dilation', 'groups', 'dataFormat'];
+const CONVT_FIELDS = [...CONV_FIELDS, 'outputPadding'];
+
 function makeConv(rank: Rank) {
   const op = `conv${rank}d`;
+  const specOf = specCache<PaddleConvOptions>(CONV_FIELDS, (o) => paddleSpec(op, rank, false, o));
   return (x: Tensor, weight: Tensor, bias?: Tensor | null, options: PaddleConvOptions = {}): Tensor =>
-    applyConv(paddleSpec(op, rank, false, options), x, weight, bias);
+    applyConv(specOf(options), x, weight, bias);
 }
 function makeConvTranspose(rank: Rank) {
   const op = `conv${rank}dTranspose`;
+  // outputSize is not part of the spec: plan/ checks it on every call.
+  const specOf = specCache<PaddleConvTransposeOptions>(CONVT_FIELDS, (o) => paddleSpec(op, rank, true, o));
   return (x: Tensor, weight: Tensor, bias?: Tensor | null, options: PaddleConvTransposeOptions = {}): Tensor =>
-    applyConv(paddleSpec(op, rank, true, options), x, weight, bias, options.outputSize);
+    applyConv(specOf(options), x, weight, bias, options.outputSize);
 }
 
 /** `paddle.nn.functional.conv1d` (x, weight, bias, { stride, padding, dilation, groups, dataFormat }). */

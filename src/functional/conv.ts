@@ -201,7 +201,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /** Parses options into a spec, reusing the previous call's spec when every option value is the same. */
-function specCache<O extends object>(fields: readonly string[], parse: (o: O) => ConvSpec): (o: O) => ConvSpec {
+export function specCache<O extends object>(fields: readonly string[], parse: (o: O) => ConvSpec): (o: O) => ConvSpec {
   let last: LastSpec | null = null;
   return (o) => {
     if (o === null || typeof o !== 'object') return parse(o);
