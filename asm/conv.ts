@@ -1,5 +1,6 @@
 /**
- * convkit WebAssembly kernels (AssemblyScript, 128-bit SIMD, f32).
+ * convkit WebAssembly kernels (AssemblyScript, 128-bit SIMD), generic over the element type T
+ * (f32 with f32x4, f64 with f64x2): every export exists as `name` (f32) and `name64` (f64).
  *
  * Everything here works on raw byte addresses in linear memory; the TypeScript glue
  * (src/kernels/wasm/) owns allocation and the loops over samples, groups and column tiles.
@@ -10,19 +11,31 @@
  *   0 n, 1 cIn, 2 cOut, 3 groups, 4..6 inSize, 7..9 outSize, 10..12 kSize, 13..15 stride,
  *   16..18 dilation, 19..21 padBefore.
  *
- * Packed panels (GotoBLAS layout): A (M×K) as MR-row panels, B (K×N) as NR-column panels,
+ * Packed panels (GotoBLAS layout): A (M×K) as MR-row panels, B (K×N) as NR-column panels (NR<T>
+ * elements = 32 bytes: two vectors per row of a micro-tile, 8 f32 or 4 f64),
  * both cut into KC-deep blocks: element (i, k) of A lives at k0·Mp + i0·kc + (k−k0)·MR + (i−i0),
  * with k0 = ⌊k/KC⌋·KC, kc the block depth, i0 = ⌊i/MR⌋·MR and Mp = M rounded up to MR.
  */
 
 const MR: i32 = 4;
-const NR: i32 = 8;
 const KC: i32 = 256;
 const MC: i32 = 128;
 
+/** Columns of a packed B panel: 32 bytes of T. */
+@inline function NR<T>(): i32 { return 32 / <i32>sizeof<T>(); }
+/** Byte offset of element index i. */
+@inline function at<T>(i: i32): usize { return <usize>i * sizeof<T>(); }
+/** Lane-wise a + b, a · b and a splat load for T's vector shape (the branch is resolved at compile time). */
+@inline function vadd<T>(a: v128, b: v128): v128 { return sizeof<T>() == 4 ? f32x4.add(a, b) : f64x2.add(a, b); }
+@inline function vmul<T>(a: v128, b: v128): v128 { return sizeof<T>() == 4 ? f32x4.mul(a, b) : f64x2.mul(a, b); }
+@inline function vsplatAt<T>(p: usize, off: usize): v128 {
+  return sizeof<T>() == 4 ? v128.load32_splat(p + off) : v128.load64_splat(p + off);
+}
+@inline function vsplat<T>(v: T): v128 { return sizeof<T>() == 4 ? f32x4.splat(<f32>v) : f64x2.splat(<f64>v); }
+
 let tmp: usize = 0;
 
-/** Per-instance scratch for partial micro-tiles (MR·NR·4 bytes). */
+/** Per-instance scratch for partial micro-tiles (MR·32 bytes). */
 export function setTemp(p: usize): void {
   tmp = p;
 }
@@ -35,58 +48,62 @@ export function setTemp(p: usize): void {
   return load<i32>(gp + (<usize>i << 2));
 }
 
-/** Packs A (M×K), element (i, k) at a + 4·(i·rs + k·cs), into MR-row panels. */
-export function packA(a: usize, rs: i32, cs: i32, M: i32, K: i32, dst: usize): void {
+/** Packs A (M×K), element (i, k) at a + (i·rs + k·cs) elements, into MR-row panels. */
+function packAT<T>(a: usize, rs: i32, cs: i32, M: i32, K: i32, dst: usize): void {
   const Mp = up(M, MR);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     for (let i0 = 0; i0 < M; i0 += MR) {
-      let d = dst + (<usize>(k0 * Mp + i0 * kc) << 2);
+      let d = dst + at<T>(k0 * Mp + i0 * kc);
       const mr = min(MR, M - i0);
       for (let k = 0; k < kc; k++) {
-        const src = a + (<usize>(i0 * rs + (k0 + k) * cs) << 2);
+        const src = a + at<T>(i0 * rs + (k0 + k) * cs);
         for (let ii = 0; ii < MR; ii++) {
-          store<f32>(d, ii < mr ? load<f32>(src + (<usize>(ii * rs) << 2)) : 0);
-          d += 4;
+          store<T>(d, ii < mr ? load<T>(src + at<T>(ii * rs)) : <T>0);
+          d += sizeof<T>();
         }
       }
     }
   }
 }
+export function packA(a: usize, rs: i32, cs: i32, M: i32, K: i32, dst: usize): void { packAT<f32>(a, rs, cs, M, K, dst); }
+export function packA64(a: usize, rs: i32, cs: i32, M: i32, K: i32, dst: usize): void { packAT<f64>(a, rs, cs, M, K, dst); }
 
 /**
  * Packs the weights of every polyphase phase in one pass over w (cOut, cig, kVol) (conv layout).
  * Phase φ's A (per group: M = cig rows, K = cog·T columns, k = co·T + u) gets w[grp·cog + co, ci, j]
  * for each tap j with tab[4j..4j+3] = (A_φ address, T_φ, u, unused); T_φ = 0 marks a tap no phase
  * uses. Four consecutive input channels (one MR panel) are read together, so w is read once, in
- * runs of 4·kVol floats, and each phase receives runs of 4·T floats.
+ * runs of 4·kVol elements, and each phase receives runs of 4·T elements.
  */
-export function packPhases(w: usize, groups: i32, cig: i32, cog: i32, kVol: i32, tab: usize): void {
+function packPhasesT<T>(w: usize, groups: i32, cig: i32, cog: i32, kVol: i32, tab: usize): void {
   const Mp = up(cig, MR);
   for (let grp = 0; grp < groups; grp++)
     for (let i0 = 0; i0 < cig; i0 += MR) {
       const mr = min(MR, cig - i0);
       for (let co = 0; co < cog; co++) {
-        const src = w + (<usize>(((grp * cog + co) * cig + i0) * kVol) << 2);
+        const src = w + at<T>(((grp * cog + co) * cig + i0) * kVol);
         for (let j = 0; j < kVol; j++) {
           const te = tab + (<usize>j << 4);
-          const T = load<i32>(te, 4);
-          if (T == 0) continue;
-          const K = cog * T, k = co * T + load<i32>(te, 8);
+          const T_ = load<i32>(te, 4);
+          if (T_ == 0) continue;
+          const K = cog * T_, k = co * T_ + load<i32>(te, 8);
           const k0 = k / KC * KC, kc = min(KC, K - k0);
-          const d = load<i32>(te) + (<usize>(grp * Mp * K + k0 * Mp + i0 * kc + (k - k0) * MR) << 2);
+          const d = <usize>load<i32>(te) + at<T>(grp * Mp * K + k0 * Mp + i0 * kc + (k - k0) * MR);
           for (let ii = 0; ii < MR; ii++)
-            store<f32>(d + (<usize>ii << 2), ii < mr ? load<f32>(src + (<usize>(ii * kVol + j) << 2)) : 0);
+            store<T>(d + at<T>(ii), ii < mr ? load<T>(src + at<T>(ii * kVol + j)) : <T>0);
         }
       }
     }
 }
+export function packPhases(w: usize, groups: i32, cig: i32, cog: i32, kVol: i32, tab: usize): void { packPhasesT<f32>(w, groups, cig, cog, kVol, tab); }
+export function packPhases64(w: usize, groups: i32, cig: i32, cog: i32, kVol: i32, tab: usize): void { packPhasesT<f64>(w, groups, cig, cog, kVol, tab); }
 
 /**
  * y[pl, (b0 + s0·q0, b1 + s1·q1, b2 + s2·q2)] += src[pl, q] for planes pl < planes: one polyphase
  * phase's output written to every s-th position. Block at sp (i32): Q0..Q2, I0..I2, s0..s2, b0..b2.
  */
-export function scatterPhase(src: usize, y: usize, planes: i32, sp: usize): void {
+function scatterPhaseT<T>(src: usize, y: usize, planes: i32, sp: usize): void {
   const Q0 = gi(sp, 0), Q1 = gi(sp, 1), Q2 = gi(sp, 2), I0 = gi(sp, 3), I1 = gi(sp, 4), I2 = gi(sp, 5);
   const S0 = gi(sp, 6), S1 = gi(sp, 7), S2 = gi(sp, 8), B0 = gi(sp, 9), B1 = gi(sp, 10), B2 = gi(sp, 11);
   const inVol = I0 * I1 * I2;
@@ -94,86 +111,98 @@ export function scatterPhase(src: usize, y: usize, planes: i32, sp: usize): void
   for (let pl = 0; pl < planes; pl++)
     for (let q0 = 0; q0 < Q0; q0++)
       for (let q1 = 0; q1 < Q1; q1++) {
-        let yp = y + (<usize>(pl * inVol + ((B0 + S0 * q0) * I1 + B1 + S1 * q1) * I2 + B2) << 2);
-        const step = <usize>S2 << 2;
+        let yp = y + at<T>(pl * inVol + ((B0 + S0 * q0) * I1 + B1 + S1 * q1) * I2 + B2);
+        const step = at<T>(S2);
         for (let q2 = 0; q2 < Q2; q2++) {
-          store<f32>(yp, load<f32>(yp) + load<f32>(p));
+          store<T>(yp, load<T>(yp) + load<T>(p));
           yp += step;
-          p += 4;
+          p += sizeof<T>();
         }
       }
 }
+export function scatterPhase(src: usize, y: usize, planes: i32, sp: usize): void { scatterPhaseT<f32>(src, y, planes, sp); }
+export function scatterPhase64(src: usize, y: usize, planes: i32, sp: usize): void { scatterPhaseT<f64>(src, y, planes, sp); }
 
 /** y[pl·vol … (pl+1)·vol) = b[pl mod c] for pl < planes: the output initialised with its bias. */
-export function fillBias(y: usize, b: usize, planes: i32, c: i32, vol: i32): void {
+function fillBiasT<T>(y: usize, b: usize, planes: i32, c: i32, vol: i32): void {
+  const lanes = 16 / <i32>sizeof<T>();
   let p = y;
   for (let pl = 0; pl < planes; pl++) {
-    const v = load<f32>(b + (<usize>(pl % c) << 2)), v4 = f32x4.splat(v);
+    const v = load<T>(b + at<T>(pl % c)), vv = vsplat<T>(v);
     let q = 0;
-    for (; q + 4 <= vol; q += 4) { v128.store(p, v4); p += 16; }
-    for (; q < vol; q++) { store<f32>(p, v); p += 4; }
+    for (; q + lanes <= vol; q += lanes) { v128.store(p, vv); p += 16; }
+    for (; q < vol; q++) { store<T>(p, v); p += sizeof<T>(); }
   }
 }
+export function fillBias(y: usize, b: usize, planes: i32, c: i32, vol: i32): void { fillBiasT<f32>(y, b, planes, c, vol); }
+export function fillBias64(y: usize, b: usize, planes: i32, c: i32, vol: i32): void { fillBiasT<f64>(y, b, planes, c, vol); }
 
-/** Packs B (K×N), element (k, j) at b + 4·(k·rs + j·cs), into NR-column panels. */
-export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
-  const Np = up(N, NR);
+/** Packs B (K×N), element (k, j) at b + (k·rs + j·cs) elements, into NR-column panels. */
+function packBT<T>(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
+  const nrT = NR<T>(), Np = up(N, nrT);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
-    for (let j0 = 0; j0 < N; j0 += NR) {
-      let d = dst + (<usize>(k0 * Np + j0 * kc) << 2);
-      const nr = min(NR, N - j0);
-      if (cs == 1 && nr == NR) {
+    for (let j0 = 0; j0 < N; j0 += nrT) {
+      let d = dst + at<T>(k0 * Np + j0 * kc);
+      const nr = min(nrT, N - j0);
+      if (cs == 1 && nr == nrT) {
         for (let k = 0; k < kc; k++) {
-          const src = b + (<usize>((k0 + k) * rs + j0) << 2);
+          const src = b + at<T>((k0 + k) * rs + j0);
           v128.store(d, v128.load(src));
           v128.store(d, v128.load(src, 16), 16);
           d += 32;
         }
       } else {
         for (let k = 0; k < kc; k++) {
-          const src = b + (<usize>((k0 + k) * rs + j0 * cs) << 2);
-          for (let jj = 0; jj < NR; jj++) {
-            store<f32>(d, jj < nr ? load<f32>(src + (<usize>(jj * cs) << 2)) : 0);
-            d += 4;
+          const src = b + at<T>((k0 + k) * rs + j0 * cs);
+          for (let jj = 0; jj < nrT; jj++) {
+            store<T>(d, jj < nr ? load<T>(src + at<T>(jj * cs)) : <T>0);
+            d += sizeof<T>();
           }
         }
       }
     }
   }
 }
+export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void { packBT<f32>(b, rs, cs, K, N, dst); }
+export function packB64(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void { packBT<f64>(b, rs, cs, K, N, dst); }
 
-/** C[mr×nr] += (packed A panel) · (packed B panel) over kc steps; 4×8 accumulators in 8 v128 registers. */
-@inline function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, mr: i32, nr: i32): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+/**
+ * C[mr×nr] += (packed A panel) · (packed B panel) over kc steps: MR rows × two vectors (NR<T>
+ * columns) of accumulators, 8 v128 registers for either type.
+ */
+@inline function micro<T>(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, mr: i32, nr: i32): void {
+  const z = vsplat<T>(<T>0);
+  let c00 = z, c01 = z;
+  let c10 = z, c11 = z;
+  let c20 = z, c21 = z;
+  let c30 = z, c31 = z;
+  const es = sizeof<T>();
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
-    let a = v128.load32_splat(pa);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
-    a = v128.load32_splat(pa, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
-    a = v128.load32_splat(pa, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
-    a = v128.load32_splat(pa, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
-    pa += 16;
+    let a = vsplatAt<T>(pa, 0);
+    c00 = vadd<T>(c00, vmul<T>(a, b0));
+    c01 = vadd<T>(c01, vmul<T>(a, b1));
+    a = vsplatAt<T>(pa, es);
+    c10 = vadd<T>(c10, vmul<T>(a, b0));
+    c11 = vadd<T>(c11, vmul<T>(a, b1));
+    a = vsplatAt<T>(pa, 2 * es);
+    c20 = vadd<T>(c20, vmul<T>(a, b0));
+    c21 = vadd<T>(c21, vmul<T>(a, b1));
+    a = vsplatAt<T>(pa, 3 * es);
+    c30 = vadd<T>(c30, vmul<T>(a, b0));
+    c31 = vadd<T>(c31, vmul<T>(a, b1));
+    pa += MR * es;
     pb += 32;
   }
-  if (mr == MR && nr == NR) {
-    const ld = <usize>ldc << 2;
+  if (mr == MR && nr == NR<T>()) {
+    const ld = at<T>(ldc);
     let p = c;
-    v128.store(p, f32x4.add(v128.load(p), c00)); v128.store(p, f32x4.add(v128.load(p, 16), c01), 16); p += ld;
-    v128.store(p, f32x4.add(v128.load(p), c10)); v128.store(p, f32x4.add(v128.load(p, 16), c11), 16); p += ld;
-    v128.store(p, f32x4.add(v128.load(p), c20)); v128.store(p, f32x4.add(v128.load(p, 16), c21), 16); p += ld;
-    v128.store(p, f32x4.add(v128.load(p), c30)); v128.store(p, f32x4.add(v128.load(p, 16), c31), 16);
+    v128.store(p, vadd<T>(v128.load(p), c00)); v128.store(p, vadd<T>(v128.load(p, 16), c01), 16); p += ld;
+    v128.store(p, vadd<T>(v128.load(p), c10)); v128.store(p, vadd<T>(v128.load(p, 16), c11), 16); p += ld;
+    v128.store(p, vadd<T>(v128.load(p), c20)); v128.store(p, vadd<T>(v128.load(p, 16), c21), 16); p += ld;
+    v128.store(p, vadd<T>(v128.load(p), c30)); v128.store(p, vadd<T>(v128.load(p, 16), c31), 16);
   } else {
     v128.store(tmp, c00); v128.store(tmp, c01, 16);
     v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
@@ -181,28 +210,30 @@ export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): v
     v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
     for (let i = 0; i < mr; i++)
       for (let j = 0; j < nr; j++) {
-        const p = c + (<usize>(i * ldc + j) << 2);
-        store<f32>(p, load<f32>(p) + load<f32>(tmp + (<usize>(i * NR + j) << 2)));
+        const p = c + at<T>(i * ldc + j);
+        store<T>(p, load<T>(p) + load<T>(tmp + at<T>(i * NR<T>() + j)));
       }
   }
 }
 
 /** C (M×N, row stride ldc) += A·B from packed panels (packA, packB layouts). */
-export function gemm(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void {
-  const Mp = up(M, MR), Np = up(N, NR);
+function gemmT<T>(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void {
+  const nrT = NR<T>(), Mp = up(M, MR), Np = up(N, nrT);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     for (let i0 = 0; i0 < M; i0 += MC) {
       const i1 = min(M, i0 + MC);
-      for (let j0 = 0; j0 < N; j0 += NR) {
-        const pbp = pb + (<usize>(k0 * Np + j0 * kc) << 2);
-        const nr = min(NR, N - j0);
+      for (let j0 = 0; j0 < N; j0 += nrT) {
+        const pbp = pb + at<T>(k0 * Np + j0 * kc);
+        const nr = min(nrT, N - j0);
         for (let i = i0; i < i1; i += MR)
-          micro(kc, pa + (<usize>(k0 * Mp + i * kc) << 2), pbp, c + (<usize>(i * ldc + j0) << 2), ldc, min(MR, M - i), nr);
+          micro<T>(kc, pa + at<T>(k0 * Mp + i * kc), pbp, c + at<T>(i * ldc + j0), ldc, min(MR, M - i), nr);
       }
     }
   }
 }
+export function gemm(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f32>(M, N, K, pa, pb, c, ldc); }
+export function gemm64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f64>(M, N, K, pa, pb, c, ldc); }
 
 /**
  * Tap table for output positions o0 … o0+nc−1: table[kq·nc + j] = flat input offset of tap kq
@@ -231,88 +262,95 @@ export function tapTile(gp: usize, o0: i32, nc: i32, table: usize): void {
 }
 
 /** im2col of channels x[0 … cn) (plane size inVol) straight into packed B (K = cn·kVol rows, N = nc). */
-export function im2colB(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void {
-  const K = cn * kVol, Np = up(nc, NR);
+function im2colBT_<T>(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void {
+  const nrT = NR<T>(), K = cn * kVol, Np = up(nc, nrT);
   for (let r = 0; r < K; r++) {
     const c = r / kVol, kq = r - c * kVol;
     const k0 = r / KC * KC, kc = min(KC, K - k0);
-    const xc = x + (<usize>(c * inVol) << 2), trow = table + (<usize>(kq * nc) << 2);
-    let d = dst + (<usize>(k0 * Np + (r - k0) * NR) << 2);
-    const step = <usize>(kc * NR) << 2;
-    for (let j0 = 0; j0 < Np; j0 += NR) {
-      if (j0 + NR <= nc) {
-        // Eight valid, consecutive offsets (the common case at stride 1): one vector copy.
+    const xc = x + at<T>(c * inVol), trow = table + (<usize>(kq * nc) << 2);
+    let d = dst + at<T>(k0 * Np + (r - k0) * nrT);
+    const step = at<T>(kc * nrT);
+    for (let j0 = 0; j0 < Np; j0 += nrT) {
+      if (j0 + nrT <= nc) {
+        // NR valid, consecutive offsets (the common case at stride 1): one 32-byte copy.
         const tp = trow + (<usize>j0 << 2), o0 = load<i32>(tp), base = i32x4.splat(o0);
         if (o0 >= 0
           && i32x4.all_true(i32x4.eq(v128.load(tp), i32x4.add(base, i32x4(0, 1, 2, 3))))
-          && i32x4.all_true(i32x4.eq(v128.load(tp, 16), i32x4.add(base, i32x4(4, 5, 6, 7))))) {
-          const src = xc + (<usize>o0 << 2);
+          && (nrT == 4 || i32x4.all_true(i32x4.eq(v128.load(tp, 16), i32x4.add(base, i32x4(4, 5, 6, 7)))))) {
+          const src = xc + at<T>(o0);
           v128.store(d, v128.load(src));
           v128.store(d, v128.load(src, 16), 16);
           d += step;
           continue;
         }
       }
-      for (let jj = 0; jj < NR; jj++) {
+      for (let jj = 0; jj < nrT; jj++) {
         const j = j0 + jj;
-        let v: f32 = 0;
+        let v: T = <T>0;
         if (j < nc) {
           const off = load<i32>(trow + (<usize>j << 2));
-          if (off >= 0) v = load<f32>(xc + (<usize>off << 2));
+          if (off >= 0) v = load<T>(xc + at<T>(off));
         }
-        store<f32>(d + (<usize>jj << 2), v);
+        store<T>(d + at<T>(jj), v);
       }
       d += step;
     }
   }
 }
+export function im2colB(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void { im2colBT_<f32>(x, inVol, cn, kVol, table, nc, dst); }
+export function im2colB64(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void { im2colBT_<f64>(x, inVol, cn, kVol, table, nc, dst); }
 
 /** im2col transposed into packed B (K = nc output positions, N = cn·kVol rows), for the weight gradient. */
-export function im2colBT(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void {
-  const N = cn * kVol, Np = up(N, NR);
+function im2colTransT<T>(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void {
+  const nrT = NR<T>(), N = cn * kVol, Np = up(N, nrT);
   for (let r = 0; r < Np; r++) {
-    const j0 = r & ~(NR - 1), jj = r & (NR - 1);
+    const j0 = r & ~(nrT - 1), jj = r & (nrT - 1);
     const c = r / kVol, kq = r - c * kVol;
-    const xc = x + (<usize>(c * inVol) << 2), trow = table + (<usize>(kq * nc) << 2);
+    const xc = x + at<T>(c * inVol), trow = table + (<usize>(kq * nc) << 2);
     for (let k0 = 0; k0 < nc; k0 += KC) {
       const kc = min(KC, nc - k0);
-      let d = dst + (<usize>(k0 * Np + j0 * kc + jj) << 2);
+      let d = dst + at<T>(k0 * Np + j0 * kc + jj);
       for (let k = 0; k < kc; k++) {
-        let v: f32 = 0;
+        let v: T = <T>0;
         if (r < N) {
           const off = load<i32>(trow + (<usize>(k0 + k) << 2));
-          if (off >= 0) v = load<f32>(xc + (<usize>off << 2));
+          if (off >= 0) v = load<T>(xc + at<T>(off));
         }
-        store<f32>(d, v);
-        d += NR << 2;
+        store<T>(d, v);
+        d += 32;
       }
     }
   }
 }
+export function im2colBT(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void { im2colTransT<f32>(x, inVol, cn, kVol, table, nc, dst); }
+export function im2colBT64(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void { im2colTransT<f64>(x, inVol, cn, kVol, table, nc, dst); }
 
 /** col2im: y[c, table[kq, j]] += col[(c·kVol + kq)·nc + j] for channels c < cn. */
-export function col2im(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, y: usize, inVol: i32): void {
+function col2imT<T>(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, y: usize, inVol: i32): void {
   for (let c = 0; c < cn; c++) {
-    const yc = y + (<usize>(c * inVol) << 2);
+    const yc = y + at<T>(c * inVol);
     for (let kq = 0; kq < kVol; kq++) {
-      const row = col + (<usize>((c * kVol + kq) * nc) << 2), trow = table + (<usize>(kq * nc) << 2);
+      const row = col + at<T>((c * kVol + kq) * nc), trow = table + (<usize>(kq * nc) << 2);
       for (let j = 0; j < nc; j++) {
         const off = load<i32>(trow + (<usize>j << 2));
         if (off >= 0) {
-          const p = yc + (<usize>off << 2);
-          store<f32>(p, load<f32>(p) + load<f32>(row + (<usize>j << 2)));
+          const p = yc + at<T>(off);
+          store<T>(p, load<T>(p) + load<T>(row + at<T>(j)));
         }
       }
     }
   }
 }
+export function col2im(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, y: usize, inVol: i32): void { col2imT<f32>(col, nc, cn, kVol, table, y, inVol); }
+export function col2im64(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, y: usize, inVol: i32): void { col2imT<f64>(col, nc, cn, kVol, table, y, inVol); }
 
 /**
  * One output row of a depthwise conv: y[ow] += Σ_kw w[kw]·x[ow·s + kw·δ − p], taps in ascending
  * order on every path (so the result does not depend on which path an element takes). Positions
- * whose taps all fall inside the row run 16 at a time with 4 accumulators kept in registers.
+ * whose taps all fall inside the row run four vectors at a time with 4 accumulators kept in registers.
  */
-@inline function depthwiseRow(xr: usize, wr: usize, yr: usize, IW: i32, OW: i32, KW: i32, SW: i32, DW: i32, PW: i32): void {
+@inline function depthwiseRow<T>(xr: usize, wr: usize, yr: usize, IW: i32, OW: i32, KW: i32, SW: i32, DW: i32, PW: i32): void {
+  const lanes = 16 / <i32>sizeof<T>();
   let lo = (PW + SW - 1) / SW;
   if (lo > OW) lo = OW;
   const last = IW - 1 - (KW - 1) * DW + PW; // largest ow·s with every tap inside
@@ -321,39 +359,39 @@ export function col2im(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, y:
   if (hi < lo) hi = lo;
   let ow = lo;
   if (SW == 1) {
-    for (; ow + 16 <= hi; ow += 16) {
-      const yp = yr + (<usize>ow << 2);
+    for (; ow + 4 * lanes <= hi; ow += 4 * lanes) {
+      const yp = yr + at<T>(ow);
       let a0 = v128.load(yp), a1 = v128.load(yp, 16), a2 = v128.load(yp, 32), a3 = v128.load(yp, 48);
-      let xp = xr + (<usize>(ow - PW) << 2);
-      const dstep = <usize>DW << 2;
+      let xp = xr + at<T>(ow - PW);
+      const dstep = at<T>(DW);
       for (let kw = 0; kw < KW; kw++) {
-        const wv = v128.load32_splat(wr + (<usize>kw << 2));
-        a0 = f32x4.add(a0, f32x4.mul(wv, v128.load(xp)));
-        a1 = f32x4.add(a1, f32x4.mul(wv, v128.load(xp, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(wv, v128.load(xp, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(wv, v128.load(xp, 48)));
+        const wv = vsplatAt<T>(wr, at<T>(kw));
+        a0 = vadd<T>(a0, vmul<T>(wv, v128.load(xp)));
+        a1 = vadd<T>(a1, vmul<T>(wv, v128.load(xp, 16)));
+        a2 = vadd<T>(a2, vmul<T>(wv, v128.load(xp, 32)));
+        a3 = vadd<T>(a3, vmul<T>(wv, v128.load(xp, 48)));
         xp += dstep;
       }
       v128.store(yp, a0); v128.store(yp, a1, 16); v128.store(yp, a2, 32); v128.store(yp, a3, 48);
     }
-    for (; ow + 4 <= hi; ow += 4) {
-      const yp = yr + (<usize>ow << 2);
+    for (; ow + lanes <= hi; ow += lanes) {
+      const yp = yr + at<T>(ow);
       let a0 = v128.load(yp);
       for (let kw = 0; kw < KW; kw++)
-        a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(wr + (<usize>kw << 2)), v128.load(xr + (<usize>(ow + kw * DW - PW) << 2))));
+        a0 = vadd<T>(a0, vmul<T>(vsplatAt<T>(wr, at<T>(kw)), v128.load(xr + at<T>(ow + kw * DW - PW))));
       v128.store(yp, a0);
     }
   }
   // Everything else (edges, the interior remainder, strided rows): scalar with bounds checks.
   for (let o = 0; o < OW; o++) {
     if (o == lo) { o = ow; if (o >= OW) break; }
-    const yp = yr + (<usize>o << 2);
-    let acc = load<f32>(yp);
+    const yp = yr + at<T>(o);
+    let acc = load<T>(yp);
     for (let kw = 0; kw < KW; kw++) {
       const iw = o * SW + kw * DW - PW;
-      if (<u32>iw < <u32>IW) acc += load<f32>(wr + (<usize>kw << 2)) * load<f32>(xr + (<usize>iw << 2));
+      if (<u32>iw < <u32>IW) acc += load<T>(wr + at<T>(kw)) * load<T>(xr + at<T>(iw));
     }
-    store<f32>(yp, acc);
+    store<T>(yp, acc);
   }
 }
 
@@ -361,7 +399,7 @@ export function col2im(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, y:
  * Direct depthwise-style convolution for one output channel (cIn/groups = 1): y (outVol) += Σ_taps w·x.
  * x is that channel's input plane, w its kVol taps.
  */
-export function depthwise(gp: usize, x: usize, w: usize, y: usize): void {
+function depthwiseT<T>(gp: usize, x: usize, w: usize, y: usize): void {
   const ID = gi(gp, 4), IH = gi(gp, 5), IW = gi(gp, 6);
   const OD = gi(gp, 7), OH = gi(gp, 8), OW = gi(gp, 9);
   const KD = gi(gp, 10), KH = gi(gp, 11), KW = gi(gp, 12);
@@ -370,15 +408,17 @@ export function depthwise(gp: usize, x: usize, w: usize, y: usize): void {
   const PD = gi(gp, 19), PH = gi(gp, 20), PW = gi(gp, 21);
   for (let od = 0; od < OD; od++)
     for (let oh = 0; oh < OH; oh++) {
-      const yr = y + (<usize>((od * OH + oh) * OW) << 2);
+      const yr = y + at<T>((od * OH + oh) * OW);
       for (let kd = 0; kd < KD; kd++) {
         const id = od * SD + kd * DD - PD;
         if (<u32>id >= <u32>ID) continue;
         for (let kh = 0; kh < KH; kh++) {
           const ih = oh * SH + kh * DH - PH;
           if (<u32>ih >= <u32>IH) continue;
-          depthwiseRow(x + (<usize>((id * IH + ih) * IW) << 2), w + (<usize>((kd * KH + kh) * KW) << 2), yr, IW, OW, KW, SW, DW, PW);
+          depthwiseRow<T>(x + at<T>((id * IH + ih) * IW), w + at<T>((kd * KH + kh) * KW), yr, IW, OW, KW, SW, DW, PW);
         }
       }
     }
 }
+export function depthwise(gp: usize, x: usize, w: usize, y: usize): void { depthwiseT<f32>(gp, x, w, y); }
+export function depthwise64(gp: usize, x: usize, w: usize, y: usize): void { depthwiseT<f64>(gp, x, w, y); }

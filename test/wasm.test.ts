@@ -8,17 +8,21 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, randn, withBackend, manualSeed, type Tensor } from '../src/index.js';
+import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, randn, withBackend, manualSeed, setNumThreads, type Tensor } from '../src/index.js';
+import { poolReady } from '../src/kernels/threads/pool.js';
 import { refKernels } from '../src/kernels/ref/taps.js';
 import { wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels, wasmPolyphaseKernels } from '../src/kernels/wasm/glue.js';
-import { useDepthwise, useWasm, usePolyphaseConvT } from '../src/plan/select.js';
+import { selectKernels, useDepthwise, useDepthwiseFloat64, useWasm, useWasmFloat64, usePolyphaseConvT } from '../src/plan/select.js';
 import type { Geometry } from '../src/spec/types.js';
 
 const prod = (a: readonly number[]) => a.reduce((p, q) => p * q, 1);
 
 /** Random data from a seeded LCG so failures replay with fast-check's seed. */
-function data(len: number, seed: number): Float32Array {
-  const out = new Float32Array(len);
+function data(len: number, seed: number): Float32Array;
+function data(len: number, seed: number, dtype: 'float64'): Float64Array;
+function data(len: number, seed: number, dtype: 'float32' | 'float64'): Float32Array | Float64Array;
+function data(len: number, seed: number, dtype: 'float32' | 'float64' = 'float32'): Float32Array | Float64Array {
+  const out = dtype === 'float64' ? new Float64Array(len) : new Float32Array(len);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < len; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -27,13 +31,13 @@ function data(len: number, seed: number): Float32Array {
   return out;
 }
 
-/** |a − b| ≤ tol · (Σ|terms| bound): the scale is the largest |ref| plus one. */
-function assertNear(a: Float32Array, b: Float32Array, what: string): void {
+/** |a − b| ≤ tol · (Σ|terms| bound): the scale is the largest |ref| plus one (tol 2e-5 for f32, 1e-12 for f64). */
+function assertNear(a: Float32Array | Float64Array, b: Float32Array | Float64Array, what: string, tol = 2e-5): void {
   assert.equal(a.length, b.length);
   let scale = 1;
   for (const v of b) scale = Math.max(scale, Math.abs(v));
   for (let i = 0; i < a.length; i++)
-    if (!(Math.abs(a[i] - b[i]) <= 2e-5 * scale)) assert.fail(`${what}: element ${i} is ${a[i]}, reference ${b[i]}`);
+    if (!(Math.abs(a[i] - b[i]) <= tol * scale)) assert.fail(`${what}: element ${i} is ${a[i]}, reference ${b[i]}`);
 }
 
 const geometry = fc.integer({ min: 1, max: 3 }).chain((rank) =>
@@ -57,11 +61,11 @@ const geometry = fc.integer({ min: 1, max: 3 }).chain((rank) =>
     return { g, seed };
   });
 
-function operands(g: Geometry, seed: number) {
+function operands(g: Geometry, seed: number, dtype: 'float32' | 'float64' = 'float32') {
   return {
-    x: data(g.n * g.cIn * prod(g.inSize), seed),
-    w: data(g.cOut * (g.cIn / g.groups) * prod(g.kSize), seed + 1),
-    gy: data(g.n * g.cOut * prod(g.outSize), seed + 2),
+    x: data(g.n * g.cIn * prod(g.inSize), seed, dtype),
+    w: data(g.cOut * (g.cIn / g.groups) * prod(g.kSize), seed + 1, dtype),
+    gy: data(g.n * g.cOut * prod(g.outSize), seed + 2, dtype),
   };
 }
 
@@ -69,7 +73,10 @@ test('the WebAssembly SIMD module validates and loads here', () => {
   assert.equal(wasmAvailable(), true);
   const g: Geometry = { n: 1, cIn: 2, cOut: 2, groups: 1, inSize: [9], outSize: [7], kSize: [3], stride: [1], dilation: [1], padBefore: [0] };
   assert.equal(useWasm(g, 'float32'), true);
-  assert.equal(useWasm(g, 'float64'), false, 'float64 stays on the TypeScript kernels');
+  assert.equal(useWasm(g, 'float64'), false, 'float64 has its own candidates');
+  assert.equal(useWasmFloat64(g, 'float64'), true);
+  assert.equal(useWasmFloat64(g, 'float32'), false);
+  assert.equal(useDepthwiseFloat64({ ...g, groups: 2 }, 'float64', 'conv'), true);
 });
 
 test('the committed module matches a fresh build of asm/', () => {
@@ -78,29 +85,40 @@ test('the committed module matches a fresh build of asm/', () => {
   assert.equal(r.status, 0, r.stderr + r.stdout);
 });
 
-test('wasm conv, convT and weightGrad equal the reference on random geometries', () => {
+for (const dtype of ['float32', 'float64'] as const)
+test(`wasm conv, convT and weightGrad equal the reference on random geometries (${dtype})`, () => {
+  const tol = dtype === 'float64' ? 1e-12 : 2e-5;
   fc.assert(fc.property(geometry, ({ g, seed }) => {
-    const { x, w, gy } = operands(g, seed);
+    const { x, w, gy } = operands(g, seed, dtype);
     // Start from non-zero outputs: kernels accumulate (y += …).
-    const y0 = data(gy.length, seed + 3), x0 = data(x.length, seed + 4), w0 = data(w.length, seed + 5);
+    const y0 = data(gy.length, seed + 3, dtype), x0 = data(x.length, seed + 4, dtype), w0 = data(w.length, seed + 5, dtype);
     const run = (k: typeof refKernels, dir: 'conv' | 'convT' | 'weightGrad') => {
       if (dir === 'conv') { const y = y0.slice(); k.conv(x, w, y, g); return y; }
       if (dir === 'convT') { const t = x0.slice(); k.convT(gy, w, t, g); return t; }
       const gw = w0.slice(); k.weightGrad(x, gy, gw, g); return gw;
     };
-    for (const dir of ['conv', 'convT', 'weightGrad'] as const)
-      assertNear(run(wasmGemmKernels, dir) as Float32Array, run(refKernels, dir) as Float32Array, `${dir} ${JSON.stringify(g)}`);
+    for (const dir of ['conv', 'convT', 'weightGrad'] as const) {
+      const fast = run(wasmGemmKernels, dir);
+      assert.equal(fast.constructor, y0.constructor, 'the output keeps its dtype');
+      assertNear(fast, run(refKernels, dir), `${dir} ${JSON.stringify(g)}`, tol);
+    }
     if (g.cIn === g.groups) {
       const y = y0.slice();
       wasmDepthwiseKernels.conv(x, w, y, g);
-      assertNear(y, run(refKernels, 'conv') as Float32Array, `depthwise ${JSON.stringify(g)}`);
+      assertNear(y, run(refKernels, 'conv'), `depthwise ${JSON.stringify(g)}`, tol);
+      const b = data(g.cOut, seed + 6, dtype), yb = new (y0.constructor as Float64ArrayConstructor)(y0.length), ref = yb.slice();
+      wasmDepthwiseKernels.convBias(x, w, b, yb, g);
+      refKernels.conv(x, w, ref, g);
+      const vol = prod(g.outSize);
+      ref.forEach((v, i) => { ref[i] = v + b[Math.floor(i / vol) % g.cOut]; });
+      assertNear(yb, ref, `depthwise + bias ${JSON.stringify(g)}`, tol);
     }
-  }), { numRuns: 150, seed: 20260 });
+  }), { numRuns: dtype === 'float64' ? 120 : 150, seed: dtype === 'float64' ? 6402 : 20260 });
 });
 
 test('polyphase convT equals the reference (strided dims undilated, unstrided dims any dilation)', () => {
   const wasmPoly = wasmPolyphaseKernels.convT;
-  fc.assert(fc.property(geometry, fc.integer({ min: 2, max: 4 }), ({ g: g0, seed }, s) => {
+  fc.assert(fc.property(geometry, fc.integer({ min: 2, max: 4 }), fc.constantFrom('float32', 'float64'), ({ g: g0, seed }, s, dtype) => {
     // Dim 0 strided; a dim keeps its dilation only where its stride is 1 (one phase, flipped kernel).
     const stride = g0.stride.map((v, a) => (a === 0 ? s : v)), dilation = stride.map((v, a) => (v === 1 ? g0.dilation[a] : 1));
     const span = g0.kSize.map((k, a) => dilation[a] * (k - 1) + 1);
@@ -108,13 +126,13 @@ test('polyphase convT equals the reference (strided dims undilated, unstrided di
     const inSize = g0.inSize.map((L, a) => Math.max(L, span[a]));
     const outSize = inSize.map((L, a) => Math.floor((L + 2 * padBefore[a] - span[a]) / stride[a]) + 1);
     const g: Geometry = { ...g0, stride, dilation, padBefore, inSize, outSize };
-    assert.equal(usePolyphaseConvT(g, 'float32', 'convT'), true);
-    const { x, w, gy } = operands(g, seed);
-    const t0 = data(x.length, seed + 4);
+    assert.equal(usePolyphaseConvT(g, dtype, 'convT'), true);
+    const { x, w, gy } = operands(g, seed, dtype);
+    const t0 = data(x.length, seed + 4, dtype);
     const ref = t0.slice(), fast = t0.slice();
     refKernels.convT(gy, w, ref, g);
     wasmPoly(gy, w, fast, g);
-    assertNear(fast, ref, `wasm polyphase ${JSON.stringify(g)}`);
+    assertNear(fast, ref, `wasm polyphase ${dtype} ${JSON.stringify(g)}`, dtype === 'float64' ? 1e-12 : 2e-5);
   }), { numRuns: 120, seed: 4242 });
   const dilated: Geometry = { n: 1, cIn: 2, cOut: 2, groups: 1, inSize: [9], outSize: [3], kSize: [3], stride: [2], dilation: [2], padBefore: [0] };
   assert.equal(usePolyphaseConvT(dilated, 'float32', 'convT'), false, 'stride and dilation > 1 in one dim keep GEMM + col2im');
@@ -154,12 +172,23 @@ for (const dtype of ['float32', 'float64'] as const)
         const y = withBackend(backend, () => f(x, w, b, c.o));
         const gy = randn(y.shape, { dtype, seed: 3 } as never);
         withBackend(backend, () => y.backward(gy));
-        return [y.data, x.grad!.data, w.grad!.data, b.grad!.data].map((a) => Float32Array.from(a));
+        return [y.data, x.grad!.data, w.grad!.data, b.grad!.data];
       };
-      const fast = go(dtype === 'float32' ? 'wasm' : 'auto'), ref = go('ref');
-      fast.forEach((a, i) => assertNear(a, ref[i], `${c.f.name} ${['y', 'gx', 'gw', 'gb'][i]}`));
+      const fast = go('wasm'), auto = go('auto'), ref = go('ref');
+      fast.forEach((a, i) => {
+        assert.deepEqual(auto[i], a, 'auto picks the wasm kernels');
+        assertNear(a, ref[i], `${c.f.name} ${['y', 'gx', 'gw', 'gb'][i]}`, dtype === 'float64' ? 1e-12 : 2e-5);
+      });
     }
   });
+
+test('float64 forward and both gradients run on the f64 WebAssembly candidates', () => {
+  const g: Geometry = { n: 2, cIn: 16, cOut: 8, groups: 1, inSize: [40], outSize: [19], kSize: [4], stride: [2], dilation: [1], padBefore: [1] };
+  assert.equal(selectKernels(g, 'float64', 'conv').name, 'wasm-gemm');
+  assert.equal(selectKernels(g, 'float64', 'convT').name, 'wasm-polyphase');
+  assert.equal(selectKernels(g, 'float64', 'weightGrad').name, 'wasm-gemm');
+  assert.equal(selectKernels({ ...g, groups: 16, cOut: 32 }, 'float64', 'conv').name, 'wasm-depthwise');
+});
 
 test('results are bitwise identical across runs', () => {
   manualSeed(11);
@@ -180,4 +209,32 @@ test('a soak of 2,000 calls does not grow wasm memory', () => {
     assert.deepEqual(call(0).data, first);
   });
   assert.equal(wasmEngine()!.memory.buffer.byteLength, before);
+});
+
+test('float64 results are bitwise identical for 1 and 2 threads (forward and both gradients)', async () => {
+  manualSeed(13);
+  const opts = { dtype: 'float64', requiresGrad: true } as const;
+  const x = randn([2, 24, 500], opts), w = randn([32, 24, 5], opts), wt = randn([24, 16, 8], opts);
+  const xd = randn([2, 24, 400], opts), wd = randn([48, 1, 9], opts);
+  const step = () => {
+    const outs: Float64Array[] = [];
+    for (const [y, ps] of [
+      [conv1d(x, w, null, { padding: 2, dilation: 2 }), [x, w]],
+      [convTranspose1d(x, wt, null, { stride: 4, padding: 2 }), [x, wt]],
+      [conv1d(xd, wd, null, { padding: 4, groups: 24 }), [xd, wd]],
+    ] as const) {
+      for (const p of ps) p.grad = null;
+      y.backward(randn(y.shape, { dtype: 'float64', seed: 9 } as never));
+      outs.push(y.data as Float64Array, ...ps.map((p) => p.grad!.data as Float64Array));
+    }
+    return outs;
+  };
+  setNumThreads(2);
+  withBackend('wasm', step); // starts the pool
+  await poolReady();
+  const two = withBackend('wasm', step);
+  setNumThreads(1);
+  const one = withBackend('wasm', step);
+  setNumThreads(0);
+  one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i}`));
 });

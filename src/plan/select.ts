@@ -25,11 +25,18 @@ export interface Candidate {
 /** Every number of the geometry fits the Int32Array parameter block of the WebAssembly kernels (stride 2^31 would wrap). */
 const fitsInt32 = (g: Geometry): boolean =>
   [g.stride, g.dilation, g.padBefore, g.inSize, g.outSize, g.kSize].every((v) => v.every((x) => x <= 0x7fffffff));
-/** f32, a geometry that fits i32, and the WebAssembly SIMD module validates here (the pure-TS kernels remain the fallback). */
-export const useWasm = (g: Geometry, dtype: DType): boolean => dtype === 'float32' && fitsInt32(g) && wasmAvailable();
+/** A geometry that fits i32 and the WebAssembly SIMD module validates here (the pure-TS kernels remain the fallback). */
+const wasmFits = (g: Geometry): boolean => fitsInt32(g) && wasmAvailable();
+/** f32 on the WebAssembly kernels (f32x4). */
+export const useWasm = (g: Geometry, dtype: DType): boolean => dtype === 'float32' && wasmFits(g);
+/** f64 on the same WebAssembly kernels instantiated for f64x2 (the `…64` exports). */
+export const useWasmFloat64 = (g: Geometry, dtype: DType): boolean => dtype === 'float64' && wasmFits(g);
 /** One input channel per group (depthwise, any multiplier): a direct kernel beats a GEMM with M = 1. */
+const oneChannelPerGroup = (g: Geometry, dir: Direction): boolean => dir === 'conv' && g.cIn === g.groups;
 export const useDepthwise = (g: Geometry, dtype: DType, dir: Direction): boolean =>
-  dir === 'conv' && g.cIn === g.groups && useWasm(g, dtype);
+  oneChannelPerGroup(g, dir) && useWasm(g, dtype);
+export const useDepthwiseFloat64 = (g: Geometry, dtype: DType, dir: Direction): boolean =>
+  oneChannelPerGroup(g, dir) && useWasmFloat64(g, dtype);
 
 /** Transposed convolution as stride-1 convolutions, one per output phase (see kernels/cpu/polyphase.ts). */
 export const usePolyphaseConvT = (g: Geometry, _dtype: DType, dir: Direction): boolean => dir === 'convT' && usePolyphase(g);
@@ -40,11 +47,17 @@ export const usePolyphaseConvT = (g: Geometry, _dtype: DType, dir: Direction): b
  */
 export const shallowCol2im = (g: Geometry): boolean => g.cOut / g.groups < GEMM_DEPTH_BLOCK;
 
+const wasmDepthwise: ConvKernels = { ...wasmGemmKernels, ...wasmDepthwiseKernels, name: 'wasm-depthwise' };
 const candidates: Candidate[] = [
   { name: 'wasm-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && shallowCol2im(g) && useWasm(g, dt),
     kernels: wasmPolyphaseKernels },
-  { name: 'wasm-depthwise', backend: 'wasm', applies: useDepthwise, kernels: { ...wasmGemmKernels, ...wasmDepthwiseKernels, name: 'wasm-depthwise' } },
+  { name: 'wasm-depthwise', backend: 'wasm', applies: useDepthwise, kernels: wasmDepthwise },
   { name: 'wasm-gemm', backend: 'wasm', applies: useWasm, kernels: wasmGemmKernels },
+  // The same kernels on Float64Arrays run the f64x2 instantiations; the choice between them follows the same shapes.
+  { name: 'wasm-f64-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && shallowCol2im(g) && useWasmFloat64(g, dt),
+    kernels: wasmPolyphaseKernels },
+  { name: 'wasm-f64-depthwise', backend: 'wasm', applies: useDepthwiseFloat64, kernels: wasmDepthwise },
+  { name: 'wasm-f64-gemm', backend: 'wasm', applies: useWasmFloat64, kernels: wasmGemmKernels },
   { name: 'js-im2col', backend: 'js', applies: () => true, kernels: im2colKernels },
   { name: 'ref', backend: 'ref', applies: () => true, kernels: refKernels },
 ];

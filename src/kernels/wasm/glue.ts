@@ -1,5 +1,5 @@
 /**
- * WebAssembly SIMD kernels (f32): loads the embedded module, owns linear memory, writes one task
+ * WebAssembly SIMD kernels (f32 and f64, chosen by the operands' array type): loads the embedded module, owns linear memory, writes one task
  * block per call and runs its units on this thread and, where a worker pool is available
  * (src/kernels/threads/), on the workers too. Inputs are copied in and the output copied out:
  * the caller's arrays are never views of wasm memory, so a growing memory can't invalidate them.
@@ -12,7 +12,7 @@ import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
 import type { ConvKernels, F } from '../types.js';
 import { plainWasm, sharedWasm, maxPages } from './module.generated.js';
-import { GEOM, HEAP, Kind, MAX_THREADS, MR, T, TASK, runUnit, scratchLayout, type WasmExports } from './work.js';
+import { GEOM, HEAP, Kind, MAX_THREADS, MR, T, TASK, runUnit, scratchLayout, typedExports, type WasmExports } from './work.js';
 import { phasePlan } from '../cpu/polyphase.js';
 
 export interface Engine {
@@ -84,15 +84,16 @@ const up = (v: number, m: number) => Math.ceil(v / m) * m;
 const MIN_PARALLEL_MACS = 1 << 20;
 /** KC of asm/conv.ts: the depth of one packed GEMM block. */
 export const GEMM_DEPTH_BLOCK = 256;
-/** Column tile: about 2^18 scratch floats for a panel of `depth` rows, a multiple of 8, at most the whole plane. */
-const tileFor = (depth: number, outVol: number) => Math.max(8, Math.min(up(outVol, 8), Math.floor((1 << 18) / Math.max(1, depth) / 8) * 8));
+/** Column tile: about 1 MiB of scratch (2^18 f32, 2^17 f64) for a panel of `depth` rows, a multiple of 8, at most the whole plane. */
+const tileFor = (depth: number, outVol: number, es: number) =>
+  Math.max(8, Math.min(up(outVol, 8), Math.floor((1 << 20) / es / Math.max(1, depth) / 8) * 8));
 /**
  * Column tile of a conv task: the cache-sized tile, cut down (to 64 columns at least) until there
  * are 4 units per thread. A conv's sums run over its rows, never across columns, so the tiling
  * does not change any result.
  */
-const convTile = (depth: number, outVol: number, planes: number, threads: number): number => {
-  const nc = tileFor(depth, outVol), perPlane = Math.ceil((4 * threads) / planes);
+const convTile = (depth: number, outVol: number, planes: number, threads: number, es: number): number => {
+  const nc = tileFor(depth, outVol, es), perPlane = Math.ceil((4 * threads) / planes);
   return Math.min(nc, Math.max(64, up(Math.ceil(outVol / perPlane), 8)));
 };
 
@@ -104,7 +105,8 @@ function writeGeometry(mem: Int32Array, g: Geometry): void {
 }
 
 interface Pointers { x: number; w: number; y: number; scratch: number }
-interface Tiling { nc: number; cb: number }
+/** Column tile, channel block and bytes per element (4: f32, 8: f64). */
+interface Tiling { nc: number; cb: number; es: number }
 
 /** Units of a task: (sample, group, tile) for conv, (sample, channel) for depthwise, (group, block) otherwise. */
 function itemsOf(kind: Kind, g: Geometry, t: Tiling): { items: number; tiles: number; cblocks: number } {
@@ -115,7 +117,7 @@ function itemsOf(kind: Kind, g: Geometry, t: Tiling): { items: number; tiles: nu
 
 /** Scratch bytes per thread for a task. */
 const scratchBytes = (kind: Kind, g: Geometry, t: Tiling) =>
-  scratchLayout(kind, { nc: t.nc, cb: t.cb, cig: g.cIn / g.groups, cog: g.cOut / g.groups, kVol: prod(g.kSize) }).bytes;
+  scratchLayout(kind, { nc: t.nc, cb: t.cb, es: t.es, cig: g.cIn / g.groups, cog: g.cOut / g.groups, kVol: prod(g.kSize) }).bytes;
 
 /** Writes the task and geometry blocks and runs the units on this thread and the pool. */
 function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, threads: number): void {
@@ -129,6 +131,7 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   task[T.scratch] = p.scratch; task[T.scratchStride] = scratchBytes(kind, g, t); task[T.nc] = t.nc; task[T.cb] = t.cb;
   task[T.tiles] = tiles; task[T.cblocks] = cblocks; task[T.n] = g.n; task[T.cIn] = g.cIn; task[T.cOut] = g.cOut;
   task[T.groups] = g.groups; task[T.inVol] = prod(g.inSize); task[T.outVol] = prod(g.outSize); task[T.kVol] = prod(g.kSize);
+  task[T.es] = t.es;
   mem.set(task, TASK >> 2);
   // Small tasks stay on this thread: waking the workers (~20 µs) would cost more than they share.
   const macs = g.n * g.cOut * prod(g.outSize) * (g.cIn / g.groups) * prod(g.kSize);
@@ -144,36 +147,43 @@ function allocate(e: Engine, sizes: readonly number[]): number[] {
   return out;
 }
 
-const f32 = (e: Engine, at: number, len: number) => new Float32Array(e.memory.buffer, at, len);
+/** Bytes per element of an operand: 4 (Float32Array) or 8 (Float64Array). */
+const bytesOf = (a: F): number => a.BYTES_PER_ELEMENT;
+/** A view of `len` elements of `es` bytes at byte address `at` of linear memory. */
+const view = (e: Engine, at: number, len: number, es: number): F =>
+  es === 8 ? new Float64Array(e.memory.buffer, at, len) : new Float32Array(e.memory.buffer, at, len);
+/** dst.set(src) for either element type (both have the same one). */
+const copy = (dst: F, src: F) => (dst as Float64Array).set(src as Float64Array);
 
 /** Copies operands into the heap, runs one task and copies `out` back (`packW`: conv weights packed per group first). */
 function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: 'y' | 'w' }, t: Tiling & { packW: boolean }): void {
   const e = wasmEngine()!;
-  const threads = currentThreads();
+  const threads = currentThreads(), es = t.es, ex = typedExports(e.exports, es);
   const cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
-  const packed = g.groups * up(cog, MR) * rows * 4;
-  const [xp, wp, rawW, yp, bp, sp] = allocate(e, [ops.x.length * 4, t.packW ? packed : ops.w.length * 4,
-    t.packW ? ops.w.length * 4 : 0, ops.y.length * 4, (ops.b?.length ?? 0) * 4, scratchBytes(kind, g, t) * threads]);
-  f32(e, xp, ops.x.length).set(ops.x);
+  const packed = g.groups * up(cog, MR) * rows * es;
+  const [xp, wp, rawW, yp, bp, sp] = allocate(e, [ops.x.length * es, t.packW ? packed : ops.w.length * es,
+    t.packW ? ops.w.length * es : 0, ops.y.length * es, (ops.b?.length ?? 0) * es, scratchBytes(kind, g, t) * threads]);
+  copy(view(e, xp, ops.x.length, es), ops.x);
   initOutput(e, ops.y, yp, ops.b, bp, g.n);
   if (t.packW) {
-    f32(e, rawW, ops.w.length).set(ops.w);
+    copy(view(e, rawW, ops.w.length, es), ops.w);
     for (let grp = 0; grp < g.groups; grp++)
-      e.exports.packA(rawW + grp * cog * rows * 4, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * 4);
-  } else f32(e, wp, ops.w.length).set(ops.w);
+      ex.packA(rawW + grp * cog * rows * es, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * es);
+  } else copy(view(e, wp, ops.w.length, es), ops.w);
   runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp }, t, threads);
-  if (ops.out === 'y') (ops.y as Float32Array).set(f32(e, yp, ops.y.length));
-  else (ops.w as Float32Array).set(f32(e, wp, ops.w.length));
+  if (ops.out === 'y') copy(ops.y, view(e, yp, ops.y.length, es));
+  else copy(ops.w, view(e, wp, ops.w.length, es));
 }
 
 /** The output region: a copy of y (kernels accumulate), or, for the fused forms, the bias broadcast (y is zero). */
 function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n: number): void {
+  const es = bytesOf(y);
   if (!b) {
-    f32(e, yp, y.length).set(y);
+    copy(view(e, yp, y.length, es), y);
     return;
   }
-  f32(e, bp, b.length).set(b);
-  e.exports.fillBias(yp, bp, n * b.length, b.length, y.length / (n * b.length));
+  copy(view(e, bp, b.length, es), b);
+  typedExports(e.exports, es).fillBias(yp, bp, n * b.length, b.length, y.length / (n * b.length));
 }
 
 /**
@@ -184,7 +194,7 @@ function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n
  */
 function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
   const e = wasmEngine()!;
-  const threads = currentThreads();
+  const threads = currentThreads(), es = bytesOf(y), ex = typedExports(e.exports, es);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
   const phases = phasePlan(g);
   if (phases.length === 0) {
@@ -193,27 +203,27 @@ function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
     return;
   }
   const maxQ = Math.max(...phases.map((p) => prod(p.outSize)));
-  const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads), cb: 1 }));
+  const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es), cb: 1, es }));
   const scratch = Math.max(...phases.map((p, i) => scratchBytes(Kind.Conv, p, tilings[i])));
-  const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * 4);
-  const [xp, wp, yp, bp, qp, tp, sp, ...aps] = allocate(e, [x.length * 4, w.length * 4, y.length * 4,
-    (b?.length ?? 0) * 4, g.n * g.cIn * maxQ * 4, kVol * 16, scratch * threads, ...aBytes]);
-  f32(e, xp, x.length).set(x);
-  f32(e, wp, w.length).set(w);
+  const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
+  const [xp, wp, yp, bp, qp, tp, sp, ...aps] = allocate(e, [x.length * es, w.length * es, y.length * es,
+    (b?.length ?? 0) * es, g.n * g.cIn * maxQ * es, kVol * 16, scratch * threads, ...aBytes]);
+  copy(view(e, xp, x.length, es), x);
+  copy(view(e, wp, w.length, es), w);
   initOutput(e, y, yp, b, bp, g.n);
   // Tap table for packPhases: tap j → (packed A of its phase, T, flipped tap u).
   const tab = new Int32Array(kVol * 4);
   phases.forEach((p, i) => p.taps.forEach((j, u) => tab.set([aps[i], p.taps.length, u, 0], j * 4)));
   new Int32Array(e.memory.buffer, tp, kVol * 4).set(tab);
-  e.exports.packPhases(wp, g.groups, cig, cog, kVol, tp);
+  ex.packPhases(wp, g.groups, cig, cog, kVol, tp);
   phases.forEach((p, i) => {
     const qVol = prod(p.outSize);
-    f32(e, qp, g.n * g.cIn * qVol).fill(0);
+    view(e, qp, g.n * g.cIn * qVol, es).fill(0);
     runTask(e, Kind.Conv, p, { x: xp, w: aps[i], y: qp, scratch: sp }, tilings[i], threads);
     new Int32Array(e.memory.buffer, GEOM, 12).set([...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)]);
-    e.exports.scatterPhase(qp, yp, g.n * g.cIn, GEOM);
+    ex.scatterPhase(qp, yp, g.n * g.cIn, GEOM);
   });
-  (y as Float32Array).set(f32(e, yp, y.length));
+  copy(y, view(e, yp, y.length, es));
 }
 
 /** Runs the task block currently in memory as `units` units on the configured threads (tests use it to inject faults). */
@@ -231,13 +241,15 @@ const blockFor = (cig: number) => Math.max(1, Math.ceil(cig / 8));
 
 function gemmConv(x: F, w: F, y: F, g: Geometry, b?: F): void {
   const rows = (g.cIn / g.groups) * prod(g.kSize);
-  execute(Kind.Conv, g, { x, w, y, b, out: 'y' }, { nc: convTile(rows, prod(g.outSize), g.n * g.groups, currentThreads()), cb: 1, packW: true });
+  const es = bytesOf(y);
+  execute(Kind.Conv, g, { x, w, y, b, out: 'y' }, { nc: convTile(rows, prod(g.outSize), g.n * g.groups, currentThreads(), es), cb: 1, es, packW: true });
 }
 
 function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F): void {
   // x lives in the conv's output space (cOut, outSize), y in its input space (cIn, inSize).
   const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize), cb = blockFor(cig);
-  execute(Kind.ConvT, g, { x, w, y, b, out: 'y' }, { nc: tileFor(Math.max(cog, cb * kVol), prod(g.outSize)), cb, packW: false });
+  const es = bytesOf(y);
+  execute(Kind.ConvT, g, { x, w, y, b, out: 'y' }, { nc: tileFor(Math.max(cog, cb * kVol), prod(g.outSize), es), cb, es, packW: false });
 }
 
 /** im2col + packed GEMM (conv), GEMM + col2im (convT), GEMM against the transposed columns (weightGrad). */
@@ -249,7 +261,8 @@ export const wasmGemmKernels: ConvKernels = {
   convTBias: (x, w, b, y, g) => gemmConvT(x, w, y, g, b),
   weightGrad(x, gy, gw, g) {
     const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize);
-    execute(Kind.WeightGrad, g, { x, w: gw, y: gy, out: 'w' }, { nc: tileFor(Math.max(cog, cig * kVol), prod(g.outSize)), cb: blockFor(cig), packW: false });
+    const es = bytesOf(gw);
+    execute(Kind.WeightGrad, g, { x, w: gw, y: gy, out: 'w' }, { nc: tileFor(Math.max(cog, cig * kVol), prod(g.outSize), es), cb: blockFor(cig), es, packW: false });
   },
 };
 
@@ -261,9 +274,9 @@ export const wasmPolyphaseKernels: ConvKernels = {
 /** Direct kernel for convolutions with one input channel per group (depthwise, any multiplier). */
 export const wasmDepthwiseKernels: Pick<ConvKernels, 'conv' | 'convBias'> = {
   conv(x, w, y, g) {
-    execute(Kind.Depthwise, g, { x, w, y, out: 'y' }, { nc: 8, cb: 1, packW: false });
+    execute(Kind.Depthwise, g, { x, w, y, out: 'y' }, { nc: 8, cb: 1, es: bytesOf(y), packW: false });
   },
   convBias(x, w, b, y, g) {
-    execute(Kind.Depthwise, g, { x, w, y, b, out: 'y' }, { nc: 8, cb: 1, packW: false });
+    execute(Kind.Depthwise, g, { x, w, y, b, out: 'y' }, { nc: 8, cb: 1, es: bytesOf(y), packW: false });
   },
 };

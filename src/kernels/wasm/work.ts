@@ -19,6 +19,28 @@ export interface WasmExports {
   packPhases(w: number, groups: number, cig: number, cog: number, kVol: number, tab: number): void;
   scatterPhase(src: number, y: number, planes: number, sp: number): void;
   fillBias(y: number, b: number, planes: number, c: number, vol: number): void;
+  packA64: WasmExports['packA']; packB64: WasmExports['packB']; gemm64: WasmExports['gemm'];
+  im2colB64: WasmExports['im2colB']; im2colBT64: WasmExports['im2colBT']; col2im64: WasmExports['col2im'];
+  depthwise64: WasmExports['depthwise']; packPhases64: WasmExports['packPhases'];
+  scatterPhase64: WasmExports['scatterPhase']; fillBias64: WasmExports['fillBias'];
+}
+
+/** The element-typed kernels of one precision: the f32 exports, or their `…64` twins. */
+export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'scatterPhase' | 'fillBias'>;
+
+const typed = new WeakMap<WasmExports, readonly [TypedExports, TypedExports]>();
+
+/** The kernels for elements of `es` bytes (4: f32, 8: f64) of an instance. */
+export function typedExports(ex: WasmExports, es: number): TypedExports {
+  let pair = typed.get(ex);
+  if (!pair) {
+    pair = [ex, {
+      packA: ex.packA64, packB: ex.packB64, gemm: ex.gemm64, im2colB: ex.im2colB64, im2colBT: ex.im2colBT64, col2im: ex.col2im64,
+      depthwise: ex.depthwise64, packPhases: ex.packPhases64, scatterPhase: ex.scatterPhase64, fillBias: ex.fillBias64,
+    }];
+    typed.set(ex, pair);
+  }
+  return pair[es === 8 ? 1 : 0];
 }
 
 /** Byte addresses of the fixed blocks; the heap starts at HEAP. Temps: TEMP bytes per thread below TASK. */
@@ -35,25 +57,26 @@ export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4 }
 /** Task block fields (Int32 index from TASK/4). */
 export const enum T {
   kind, items, chunk, x, w, y, scratch, scratchStride, nc, cb, tiles, cblocks,
-  n, cIn, cOut, groups, inVol, outVol, kVol,
+  n, cIn, cOut, groups, inVol, outVol, kVol, es,
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
 
-/** Scratch layout of one thread for a unit: [table | A panels | B panels | col]. */
-export function scratchLayout(kind: Kind, t: { nc: number; cb: number; cig: number; cog: number; kVol: number }) {
-  const { nc, cb, cig, cog, kVol } = t;
+/** Scratch layout of one thread for a unit: [table | A panels | B panels | col]; `es` bytes per element. */
+export function scratchLayout(kind: Kind, t: { nc: number; cb: number; cig: number; cog: number; kVol: number; es: number }) {
+  const { nc, cb, cig, cog, kVol, es } = t;
   const table = up(kVol * nc * 4, 64);
   let a = 0, b = 0, col = 0;
-  if (kind === Kind.Conv) b = up(cig * kVol * up(nc, 8) * 4, 64);
-  if (kind === Kind.ConvT) { a = up(up(cb * kVol, MR) * cog * 4, 64); b = up(cog * up(nc, 8) * 4, 64); col = cb * kVol * nc * 4; }
-  if (kind === Kind.WeightGrad) { a = up(up(cog, MR) * nc * 4, 64); b = up(up(cb * kVol, 8) * nc * 4, 64); }
+  if (kind === Kind.Conv) b = up(cig * kVol * up(nc, 8) * es, 64);
+  if (kind === Kind.ConvT) { a = up(up(cb * kVol, MR) * cog * es, 64); b = up(cog * up(nc, 8) * es, 64); col = cb * kVol * nc * es; }
+  if (kind === Kind.WeightGrad) { a = up(up(cog, MR) * nc * es, 64); b = up(up(cb * kVol, 8) * nc * es, 64); }
   return { table: 0, a: table, b: table + a, col: table + a + b, bytes: up(table + a + b + col, 64) };
 }
 
 /** Runs unit `u` (a range of items) of the task in memory on thread `tid`. */
-export function runUnit(ex: WasmExports, mem: Int32Array, tid: number, u: number): void {
+export function runUnit(wx: WasmExports, mem: Int32Array, tid: number, u: number): void {
   const t = TASK >> 2;
+  const es = mem[t + T.es] === 8 ? 8 : 4, ex = typedExports(wx, es);
   const kind = mem[t + T.kind] as Kind, items = mem[t + T.items], chunk = mem[t + T.chunk];
   const x = mem[t + T.x], w = mem[t + T.w], y = mem[t + T.y];
   const nc = mem[t + T.nc], cb = mem[t + T.cb], tiles = mem[t + T.tiles], cblocks = mem[t + T.cblocks];
@@ -61,31 +84,31 @@ export function runUnit(ex: WasmExports, mem: Int32Array, tid: number, u: number
   const inVol = mem[t + T.inVol], outVol = mem[t + T.outVol], kVol = mem[t + T.kVol];
   const cig = cIn / groups, cog = cOut / groups, rows = cig * kVol;
   const base = mem[t + T.scratch] + tid * mem[t + T.scratchStride];
-  const lay = scratchLayout(kind, { nc, cb, cig, cog, kVol });
+  const lay = scratchLayout(kind, { nc, cb, cig, cog, kVol, es });
   const table = base + lay.table, pa = base + lay.a, pb = base + lay.b, col = base + lay.col;
-  ex.setTemp(tid * TEMP);
+  wx.setTemp(tid * TEMP);
   const end = Math.min(items, (u + 1) * chunk);
   for (let item = u * chunk; item < end; item++) {
     if (kind === Kind.Conv) {
       // item = (sample, group, column tile); A = all packed weights, one group after another.
       const tile = item % tiles, grp = Math.floor(item / tiles) % groups, s = Math.floor(item / (tiles * groups));
       const o0 = tile * nc, m = Math.min(nc, outVol - o0);
-      ex.tapTile(GEOM, o0, m, table);
-      ex.im2colB(x + (s * cIn + grp * cig) * inVol * 4, inVol, cig, kVol, table, m, pb);
-      ex.gemm(cog, m, rows, w + grp * up(cog, MR) * rows * 4, pb, y + ((s * cOut + grp * cog) * outVol + o0) * 4, outVol);
+      wx.tapTile(GEOM, o0, m, table);
+      ex.im2colB(x + (s * cIn + grp * cig) * inVol * es, inVol, cig, kVol, table, m, pb);
+      ex.gemm(cog, m, rows, w + grp * up(cog, MR) * rows * es, pb, y + ((s * cOut + grp * cog) * outVol + o0) * es, outVol);
     } else if (kind === Kind.ConvT) {
       // item = (group, block of output channels); x lives in the conv's output space, y in its input space.
       const blk = item % cblocks, grp = Math.floor(item / cblocks);
       const c0 = blk * cb, cn = Math.min(cb, cig - c0), M = cn * kVol;
-      ex.packA(w + (grp * cog * rows + c0 * kVol) * 4, 1, rows, M, cog, pa);
+      ex.packA(w + (grp * cog * rows + c0 * kVol) * es, 1, rows, M, cog, pa);
       for (let s = 0; s < n; s++)
         for (let tile = 0; tile < tiles; tile++) {
           const o0 = tile * nc, m = Math.min(nc, outVol - o0);
-          ex.packB(x + ((s * cOut + grp * cog) * outVol + o0) * 4, outVol, 1, cog, m, pb);
-          new Float32Array(mem.buffer, col, M * m).fill(0);
+          ex.packB(x + ((s * cOut + grp * cog) * outVol + o0) * es, outVol, 1, cog, m, pb);
+          (es === 8 ? new Float64Array(mem.buffer, col, M * m) : new Float32Array(mem.buffer, col, M * m)).fill(0);
           ex.gemm(M, m, cog, pa, pb, col, m);
-          ex.tapTile(GEOM, o0, m, table);
-          ex.col2im(col, m, cn, kVol, table, y + ((s * cIn + grp * cig + c0) * inVol) * 4, inVol);
+          wx.tapTile(GEOM, o0, m, table);
+          ex.col2im(col, m, cn, kVol, table, y + ((s * cIn + grp * cig + c0) * inVol) * es, inVol);
         }
     } else if (kind === Kind.WeightGrad) {
       // item = (group, block of input channels): the columns c0·kVol … of gw (cOut, cIn/g·kVol).
@@ -94,15 +117,15 @@ export function runUnit(ex: WasmExports, mem: Int32Array, tid: number, u: number
       for (let s = 0; s < n; s++)
         for (let tile = 0; tile < tiles; tile++) {
           const o0 = tile * nc, m = Math.min(nc, outVol - o0);
-          ex.tapTile(GEOM, o0, m, table);
-          ex.packA(y + ((s * cOut + grp * cog) * outVol + o0) * 4, outVol, 1, cog, m, pa);
-          ex.im2colBT(x + ((s * cIn + grp * cig + c0) * inVol) * 4, inVol, cn, kVol, table, m, pb);
-          ex.gemm(cog, N, m, pa, pb, w + (grp * cog * rows + c0 * kVol) * 4, rows);
+          wx.tapTile(GEOM, o0, m, table);
+          ex.packA(y + ((s * cOut + grp * cog) * outVol + o0) * es, outVol, 1, cog, m, pa);
+          ex.im2colBT(x + ((s * cIn + grp * cig + c0) * inVol) * es, inVol, cn, kVol, table, m, pb);
+          ex.gemm(cog, N, m, pa, pb, w + (grp * cog * rows + c0 * kVol) * es, rows);
         }
     } else {
       // item = (sample, output channel) with one input channel per group.
       const co = item % cOut, s = Math.floor(item / cOut), grp = Math.floor(co / cog);
-      ex.depthwise(GEOM, x + (s * cIn + grp) * inVol * 4, w + co * kVol * 4, y + (s * cOut + co) * outVol * 4);
+      ex.depthwise(GEOM, x + (s * cIn + grp) * inVol * es, w + co * kVol * es, y + (s * cOut + co) * outVol * es);
     }
   }
 }
