@@ -397,15 +397,20 @@ export function col2im64(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, 
 
 /**
  * Direct depthwise-style convolution for one output channel (cIn/groups = 1): y (outVol) += Σ_taps w·x.
- * x is that channel's input plane, w its kVol taps.
+ * x is that channel's input plane, w its kVol taps. Where a stride-1 row's edges (the positions with
+ * taps in the padding, run scalar with bounds checks) would cost more than copying the row, the row
+ * is first copied into `buf` between zeros (OW + (KW−1)·δ elements) and then runs on vectors
+ * throughout; a padding tap then adds w·0, as in the GEMM path.
  */
-function depthwiseT<T>(gp: usize, x: usize, w: usize, y: usize): void {
+function depthwiseT<T>(gp: usize, x: usize, w: usize, y: usize, buf: usize): void {
   const ID = gi(gp, 4), IH = gi(gp, 5), IW = gi(gp, 6);
   const OD = gi(gp, 7), OH = gi(gp, 8), OW = gi(gp, 9);
   const KD = gi(gp, 10), KH = gi(gp, 11), KW = gi(gp, 12);
   const SD = gi(gp, 13), SH = gi(gp, 14), SW = gi(gp, 15);
   const DD = gi(gp, 16), DH = gi(gp, 17), DW = gi(gp, 18);
   const PD = gi(gp, 19), PH = gi(gp, 20), PW = gi(gp, 21);
+  const padded = usePaddedRow(IW, OW, KW, SW, DW, PW);
+  const Lp = OW + (KW - 1) * DW;
   for (let od = 0; od < OD; od++)
     for (let oh = 0; oh < OH; oh++) {
       const yr = y + at<T>((od * OH + oh) * OW);
@@ -415,10 +420,29 @@ function depthwiseT<T>(gp: usize, x: usize, w: usize, y: usize): void {
         for (let kh = 0; kh < KH; kh++) {
           const ih = oh * SH + kh * DH - PH;
           if (<u32>ih >= <u32>IH) continue;
-          depthwiseRow<T>(x + at<T>((id * IH + ih) * IW), w + at<T>((kd * KH + kh) * KW), yr, IW, OW, KW, SW, DW, PW);
+          const xr = x + at<T>((id * IH + ih) * IW), wr = w + at<T>((kd * KH + kh) * KW);
+          if (padded) {
+            // buf[j] = x[j − PW] inside the row, 0 outside, for j < Lp.
+            const head = min(PW, Lp), n = max(0, min(IW, Lp - PW));
+            memory.fill(buf, 0, at<T>(head));
+            memory.copy(buf + at<T>(head), xr + at<T>(head - PW), at<T>(n));
+            memory.fill(buf + at<T>(head + n), 0, at<T>(Lp - head - n));
+            depthwiseRow<T>(buf, wr, yr, Lp, OW, KW, 1, DW, 0);
+          } else depthwiseRow<T>(xr, wr, yr, IW, OW, KW, SW, DW, PW);
         }
       }
     }
 }
-export function depthwise(gp: usize, x: usize, w: usize, y: usize): void { depthwiseT<f32>(gp, x, w, y); }
-export function depthwise64(gp: usize, x: usize, w: usize, y: usize): void { depthwiseT<f64>(gp, x, w, y); }
+export function depthwise(gp: usize, x: usize, w: usize, y: usize, buf: usize): void { depthwiseT<f32>(gp, x, w, y, buf); }
+export function depthwise64(gp: usize, x: usize, w: usize, y: usize, buf: usize): void { depthwiseT<f64>(gp, x, w, y, buf); }
+
+/**
+ * A stride-1 row copies into a zero-padded buffer when its edge positions (some tap in the padding:
+ * scalar, bounds-checked, about a vector op per tap) outnumber the vector stores of the copy by 4×.
+ */
+@inline function usePaddedRow(IW: i32, OW: i32, KW: i32, SW: i32, DW: i32, PW: i32): bool {
+  if (SW != 1) return false;
+  const lo = min(PW, OW), last = IW - 1 - (KW - 1) * DW + PW;
+  const hi = max(lo, min(OW, last < 0 ? 0 : last + 1));
+  return (OW - (hi - lo)) * KW > (OW + (KW - 1) * DW) >> 2;
+}

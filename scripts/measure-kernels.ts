@@ -1,22 +1,34 @@
 /**
- * Quick GFLOP/s of the fast kernels on the benchmark workloads through the public API (float32,
- * bias on). Usage: node --import tsx scripts/measure-kernels.ts [threads…] [--only T1,C4] [--backend wasm]
+ * Quick GFLOP/s of the fast kernels on the benchmark workloads through the public API (float32 by
+ * default, bias on). `--dtype float64` times the same workloads in float64; `--step` times a
+ * forward + backward step (gradients of input, weight and bias) instead of the forward alone.
+ * Usage: node --import tsx scripts/measure-kernels.ts [threads…] [--only T1,C4] [--backend wasm] [--dtype float64] [--step]
  */
 import { conv1d, conv2d, convTranspose1d, convTranspose2d, randn, setBackend, setNumThreads, type Tensor } from '../src/index.ts';
 
-type W = { name: string; run: () => Tensor; flops: number };
+type W = { name: string; run: () => unknown; flops: number };
+const args = process.argv.slice(2);
+const di = args.indexOf('--dtype'), dtype = di >= 0 ? (args[di + 1] as 'float32' | 'float64') : 'float32';
+const step = args.includes('--step');
 const mk = (name: string, tr: boolean, rank: 1 | 2, n: number, cIn: number, cOut: number, L: number[], k: number, opts: Record<string, number>): W => {
   const g = opts.groups ?? 1;
-  const x = randn([n, cIn, ...L]);
+  const o = { dtype, requiresGrad: step };
+  const x = randn([n, cIn, ...L], o);
   const ks = L.map(() => k);
-  const w = tr ? randn([cIn, cOut / g, ...ks]) : randn([cOut, cIn / g, ...ks]);
-  const b = randn([cOut]);
+  const w = tr ? randn([cIn, cOut / g, ...ks], o) : randn([cOut, cIn / g, ...ks], o);
+  const b = randn([cOut], o);
   const f = (tr ? (rank === 1 ? convTranspose1d : convTranspose2d) : rank === 1 ? conv1d : conv2d) as (x: Tensor, w: Tensor, b: Tensor, o: object) => Tensor;
   const y = f(x, w, b, opts);
   // multiply-adds = (elements of the conv-direction output) · (cIn/g · prod k) ... counted on the smaller side
   const outVol = y.shape.slice(2).reduce((p, q) => p * q, 1), inVol = L.reduce((p, q) => p * q, 1);
   const macs = tr ? n * cIn * inVol * (cOut / g) * k ** rank : n * cOut * outVol * (cIn / g) * k ** rank;
-  return { name, run: () => f(x, w, b, opts), flops: 2 * macs };
+  const gy = randn(y.shape, { dtype });
+  const fwdBwd = () => {
+    for (const p of [x, w, b]) p.grad = null;
+    f(x, w, b, opts).backward(gy);
+  };
+  // A step does three passes of the same multiply-adds (forward, input gradient, weight gradient).
+  return step ? { name, run: fwdBwd, flops: 6 * macs } : { name, run: () => f(x, w, b, opts), flops: 2 * macs };
 };
 const all: W[] = [
   mk('T1', true, 1, 1, 512, 256, [200], 16, { stride: 8, padding: 4 }),
@@ -31,11 +43,11 @@ const all: W[] = [
   mk('C4', false, 2, 8, 64, 64, [56, 56], 3, { padding: 1 }),
   mk('C5', false, 1, 8, 128, 256, [4096], 8, { stride: 4, padding: 2 }),
 ];
-const args = process.argv.slice(2);
 const oi = args.indexOf('--only'), only = oi >= 0 ? args[oi + 1].split(',') : null;
 const bi = args.indexOf('--backend');
 if (bi >= 0) setBackend(args[bi + 1]);
 const threads = args.filter((a, i) => /^\d+$/.test(a) && !(oi >= 0 && i === oi + 1)).map(Number);
+if (dtype !== 'float32' || step) console.log(`${dtype}${step ? ', forward + backward step' : ''}`);
 for (const t of threads.length ? threads : [1, 2]) {
   setNumThreads(t);
   for (const w of all) {

@@ -104,7 +104,8 @@ function writeGeometry(mem: Int32Array, g: Geometry): void {
     ...pad3(g.stride, 1), ...pad3(g.dilation, 1), ...pad3(g.padBefore, 0)], GEOM >> 2);
 }
 
-interface Pointers { x: number; w: number; y: number; scratch: number }
+/** `b`: the bias a depthwise unit writes into its output plane before accumulating (0: none, y is initialised). */
+interface Pointers { x: number; w: number; y: number; scratch: number; b?: number }
 /** Column tile, channel block and bytes per element (4: f32, 8: f64). */
 interface Tiling { nc: number; cb: number; es: number }
 
@@ -128,7 +129,7 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   const chunk = Math.ceil(items / 256), units = Math.ceil(items / chunk);
   const task: number[] = [];
   task[T.kind] = kind; task[T.items] = items; task[T.chunk] = chunk; task[T.x] = p.x; task[T.w] = p.w; task[T.y] = p.y;
-  task[T.scratch] = p.scratch; task[T.scratchStride] = scratchBytes(kind, g, t); task[T.nc] = t.nc; task[T.cb] = t.cb;
+  task[T.scratch] = p.scratch; task[T.bias] = p.b ?? 0; task[T.scratchStride] = scratchBytes(kind, g, t); task[T.nc] = t.nc; task[T.cb] = t.cb;
   task[T.tiles] = tiles; task[T.cblocks] = cblocks; task[T.n] = g.n; task[T.cIn] = g.cIn; task[T.cOut] = g.cOut;
   task[T.groups] = g.groups; task[T.inVol] = prod(g.inSize); task[T.outVol] = prod(g.outSize); task[T.kVol] = prod(g.kSize);
   task[T.es] = t.es;
@@ -164,13 +165,16 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: '
   const [xp, wp, rawW, yp, bp, sp] = allocate(e, [ops.x.length * es, t.packW ? packed : ops.w.length * es,
     t.packW ? ops.w.length * es : 0, ops.y.length * es, (ops.b?.length ?? 0) * es, scratchBytes(kind, g, t) * threads]);
   copy(view(e, xp, ops.x.length, es), ops.x);
-  initOutput(e, ops.y, yp, ops.b, bp, g.n);
+  // Depthwise units write their planes' bias themselves (in parallel); the others start from y or the bias.
+  const unitBias = kind === Kind.Depthwise && ops.b !== undefined;
+  if (unitBias) copy(view(e, bp, ops.b!.length, es), ops.b!);
+  else initOutput(e, ops.y, yp, ops.b, bp, g.n);
   if (t.packW) {
     copy(view(e, rawW, ops.w.length, es), ops.w);
     for (let grp = 0; grp < g.groups; grp++)
       ex.packA(rawW + grp * cog * rows * es, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * es);
   } else copy(view(e, wp, ops.w.length, es), ops.w);
-  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp }, t, threads);
+  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads);
   if (ops.out === 'y') copy(ops.y, view(e, yp, ops.y.length, es));
   else copy(ops.w, view(e, wp, ops.w.length, es));
 }
@@ -273,10 +277,12 @@ export const wasmPolyphaseKernels: ConvKernels = {
 
 /** Direct kernel for convolutions with one input channel per group (depthwise, any multiplier). */
 export const wasmDepthwiseKernels: Pick<ConvKernels, 'conv' | 'convBias'> = {
-  conv(x, w, y, g) {
-    execute(Kind.Depthwise, g, { x, w, y, out: 'y' }, { nc: 8, cb: 1, es: bytesOf(y), packW: false });
-  },
-  convBias(x, w, b, y, g) {
-    execute(Kind.Depthwise, g, { x, w, y, b, out: 'y' }, { nc: 8, cb: 1, es: bytesOf(y), packW: false });
-  },
+  conv: (x, w, y, g) => execute(Kind.Depthwise, g, { x, w, y, out: 'y' }, depthwiseTiling(g, bytesOf(y))),
+  convBias: (x, w, b, y, g) => execute(Kind.Depthwise, g, { x, w, y, b, out: 'y' }, depthwiseTiling(g, bytesOf(y))),
 };
+
+/** Depthwise scratch: one zero-padded input row, OW + (KW − 1)·δ elements of the last dim. */
+function depthwiseTiling(g: Geometry, es: number): Tiling & { packW: boolean } {
+  const a = g.kSize.length - 1;
+  return { nc: g.outSize[a] + (g.kSize[a] - 1) * g.dilation[a], cb: 1, es, packW: false };
+}

@@ -15,7 +15,7 @@ export interface WasmExports {
   im2colB(x: number, inVol: number, cn: number, kVol: number, table: number, nc: number, dst: number): void;
   im2colBT(x: number, inVol: number, cn: number, kVol: number, table: number, nc: number, dst: number): void;
   col2im(col: number, nc: number, cn: number, kVol: number, table: number, y: number, inVol: number): void;
-  depthwise(gp: number, x: number, w: number, y: number): void;
+  depthwise(gp: number, x: number, w: number, y: number, buf: number): void;
   packPhases(w: number, groups: number, cig: number, cog: number, kVol: number, tab: number): void;
   scatterPhase(src: number, y: number, planes: number, sp: number): void;
   fillBias(y: number, b: number, planes: number, c: number, vol: number): void;
@@ -57,19 +57,21 @@ export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4 }
 /** Task block fields (Int32 index from TASK/4). */
 export const enum T {
   kind, items, chunk, x, w, y, scratch, scratchStride, nc, cb, tiles, cblocks,
-  n, cIn, cOut, groups, inVol, outVol, kVol, es,
+  n, cIn, cOut, groups, inVol, outVol, kVol, es, bias,
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
 
 /** Scratch layout of one thread for a unit: [table | A panels | B panels | col]; `es` bytes per element. */
+/** For depthwise tasks `nc` is the length of the zero-padded row copy (see asm depthwise). */
 export function scratchLayout(kind: Kind, t: { nc: number; cb: number; cig: number; cog: number; kVol: number; es: number }) {
   const { nc, cb, cig, cog, kVol, es } = t;
-  const table = up(kVol * nc * 4, 64);
+  const table = kind === Kind.Depthwise ? 0 : up(kVol * nc * 4, 64);
   let a = 0, b = 0, col = 0;
   if (kind === Kind.Conv) b = up(cig * kVol * up(nc, 8) * es, 64);
   if (kind === Kind.ConvT) { a = up(up(cb * kVol, MR) * cog * es, 64); b = up(cog * up(nc, 8) * es, 64); col = cb * kVol * nc * es; }
   if (kind === Kind.WeightGrad) { a = up(up(cog, MR) * nc * es, 64); b = up(up(cb * kVol, 8) * nc * es, 64); }
+  if (kind === Kind.Depthwise) b = up(nc * es, 64);
   return { table: 0, a: table, b: table + a, col: table + a + b, bytes: up(table + a + b + col, 64) };
 }
 
@@ -124,8 +126,9 @@ export function runUnit(wx: WasmExports, mem: Int32Array, tid: number, u: number
         }
     } else {
       // item = (sample, output channel) with one input channel per group.
-      const co = item % cOut, s = Math.floor(item / cOut), grp = Math.floor(co / cog);
-      ex.depthwise(GEOM, x + (s * cIn + grp) * inVol * es, w + co * kVol * es, y + (s * cOut + co) * outVol * es);
+      const co = item % cOut, s = Math.floor(item / cOut), grp = Math.floor(co / cog), bias = mem[t + T.bias];
+      if (bias) ex.fillBias(y + (s * cOut + co) * outVol * es, bias + co * es, 1, 1, outVol);
+      ex.depthwise(GEOM, x + (s * cIn + grp) * inVol * es, w + co * kVol * es, y + (s * cOut + co) * outVol * es, pb);
     }
   }
 }
