@@ -12,7 +12,7 @@ import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
 import type { ConvKernels, F } from '../types.js';
 import { plainWasm, sharedWasm, maxPages } from './module.generated.js';
-import { GEOM, HEAP, Kind, MAX_THREADS, MR, T, TASK, runUnit, scratchLayout, typedExports, type WasmExports } from './work.js';
+import { GEOM, HEAP, Kind, MAX_THREADS, MR, SCATTER, T, TASK, runUnit, scratchLayout, typedExports, type WasmExports } from './work.js';
 import { phasePlan } from '../cpu/polyphase.js';
 
 export interface Engine {
@@ -112,7 +112,7 @@ interface Tiling { nc: number; cb: number; es: number }
 /** Units of a task: (sample, group, tile) for conv, (sample, channel) for depthwise, (group, block) otherwise. */
 function itemsOf(kind: Kind, g: Geometry, t: Tiling): { items: number; tiles: number; cblocks: number } {
   const tiles = Math.ceil(prod(g.outSize) / t.nc), cblocks = Math.ceil(g.cIn / g.groups / t.cb);
-  const items = kind === Kind.Conv ? g.n * g.groups * tiles : kind === Kind.Depthwise ? g.n * g.cOut : g.groups * cblocks;
+  const items = kind === Kind.Conv || kind === Kind.Phase ? g.n * g.groups * tiles : kind === Kind.Depthwise ? g.n * g.cOut : g.groups * cblocks;
   return { items, tiles, cblocks };
 }
 
@@ -193,8 +193,8 @@ function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n
 /**
  * Transposed convolution as one stride-1 convolution per output phase (see kernels/cpu/polyphase.ts
  * for the index algebra): x, w and y are copied in once, one pass over w packs every phase's
- * weights (packPhases), then each phase runs the conv units into a phase buffer that is added to
- * every s-th output position.
+ * weights (packPhases), then each phase runs conv units whose tiles are added to every s-th output
+ * position by the unit itself (Kind.Phase).
  */
 function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
   const e = wasmEngine()!;
@@ -206,12 +206,11 @@ function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
     if (b) for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] += b[Math.floor(i / vol) % g.cIn];
     return;
   }
-  const maxQ = Math.max(...phases.map((p) => prod(p.outSize)));
   const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es), cb: 1, es }));
-  const scratch = Math.max(...phases.map((p, i) => scratchBytes(Kind.Conv, p, tilings[i])));
+  const scratch = Math.max(...phases.map((p, i) => scratchBytes(Kind.Phase, p, tilings[i])));
   const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
-  const [xp, wp, yp, bp, qp, tp, sp, ...aps] = allocate(e, [x.length * es, w.length * es, y.length * es,
-    (b?.length ?? 0) * es, g.n * g.cIn * maxQ * es, kVol * 16, scratch * threads, ...aBytes]);
+  const [xp, wp, yp, bp, tp, sp, ...aps] = allocate(e, [x.length * es, w.length * es, y.length * es,
+    (b?.length ?? 0) * es, kVol * 16, scratch * threads, ...aBytes]);
   copy(view(e, xp, x.length, es), x);
   copy(view(e, wp, w.length, es), w);
   initOutput(e, y, yp, b, bp, g.n);
@@ -221,11 +220,9 @@ function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
   new Int32Array(e.memory.buffer, tp, kVol * 4).set(tab);
   ex.packPhases(wp, g.groups, cig, cog, kVol, tp);
   phases.forEach((p, i) => {
-    const qVol = prod(p.outSize);
-    view(e, qp, g.n * g.cIn * qVol, es).fill(0);
-    runTask(e, Kind.Conv, p, { x: xp, w: aps[i], y: qp, scratch: sp }, tilings[i], threads);
-    new Int32Array(e.memory.buffer, GEOM, 12).set([...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)]);
-    ex.scatterPhase(qp, yp, g.n * g.cIn, GEOM);
+    // Each unit scatters its own tile (phases write disjoint positions): no phase buffer, no serial pass.
+    new Int32Array(e.memory.buffer, SCATTER, 12).set([...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)]);
+    runTask(e, Kind.Phase, p, { x: xp, w: aps[i], y: yp, scratch: sp }, tilings[i], threads);
   });
   copy(y, view(e, yp, y.length, es));
 }

@@ -17,16 +17,16 @@ export interface WasmExports {
   col2im(col: number, nc: number, cn: number, kVol: number, table: number, y: number, inVol: number): void;
   depthwise(gp: number, x: number, w: number, y: number, buf: number): void;
   packPhases(w: number, groups: number, cig: number, cog: number, kVol: number, tab: number): void;
-  scatterPhase(src: number, y: number, planes: number, sp: number): void;
   fillBias(y: number, b: number, planes: number, c: number, vol: number): void;
+  scatterTile(src: number, m: number, planes: number, y: number, o0: number, sp: number): void;
   packA64: WasmExports['packA']; packB64: WasmExports['packB']; gemm64: WasmExports['gemm'];
   im2colB64: WasmExports['im2colB']; im2colBT64: WasmExports['im2colBT']; col2im64: WasmExports['col2im'];
   depthwise64: WasmExports['depthwise']; packPhases64: WasmExports['packPhases'];
-  scatterPhase64: WasmExports['scatterPhase']; fillBias64: WasmExports['fillBias'];
+  fillBias64: WasmExports['fillBias']; scatterTile64: WasmExports['scatterTile'];
 }
 
 /** The element-typed kernels of one precision: the f32 exports, or their `…64` twins. */
-export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'scatterPhase' | 'fillBias'>;
+export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'fillBias' | 'scatterTile'>;
 
 const typed = new WeakMap<WasmExports, readonly [TypedExports, TypedExports]>();
 
@@ -36,7 +36,7 @@ export function typedExports(ex: WasmExports, es: number): TypedExports {
   if (!pair) {
     pair = [ex, {
       packA: ex.packA64, packB: ex.packB64, gemm: ex.gemm64, im2colB: ex.im2colB64, im2colBT: ex.im2colBT64, col2im: ex.col2im64,
-      depthwise: ex.depthwise64, packPhases: ex.packPhases64, scatterPhase: ex.scatterPhase64, fillBias: ex.fillBias64,
+      depthwise: ex.depthwise64, packPhases: ex.packPhases64, fillBias: ex.fillBias64, scatterTile: ex.scatterTile64,
     }];
     typed.set(ex, pair);
   }
@@ -47,12 +47,15 @@ export function typedExports(ex: WasmExports, es: number): TypedExports {
 export const TEMP = 256;
 export const TASK = 4096;
 export const GEOM = TASK + 256;
+/** The scatter block of a polyphase phase (Q, I, s, base; 12 i32), after the geometry block. */
+export const SCATTER = GEOM + 128;
 export const HEAP = 8192;
 export const MAX_THREADS = 16;
 /** Rows per packed A panel (MR of asm/conv.ts). */
 export const MR = 4;
 
-export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4 }
+/** Phase: a stride-1 conv unit whose tile goes to a scratch column buffer and is scattered into every s-th output position. */
+export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4, Phase = 5 }
 
 /** Task block fields (Int32 index from TASK/4). */
 export const enum T {
@@ -68,7 +71,8 @@ export function scratchLayout(kind: Kind, t: { nc: number; cb: number; cig: numb
   const { nc, cb, cig, cog, kVol, es } = t;
   const table = kind === Kind.Depthwise ? 0 : up(kVol * nc * 4, 64);
   let a = 0, b = 0, col = 0;
-  if (kind === Kind.Conv) b = up(cig * kVol * up(nc, 8) * es, 64);
+  if (kind === Kind.Conv || kind === Kind.Phase) b = up(cig * kVol * up(nc, 8) * es, 64);
+  if (kind === Kind.Phase) col = cog * nc * es;
   if (kind === Kind.ConvT) { a = up(up(cb * kVol, MR) * cog * es, 64); b = up(cog * up(nc, 8) * es, 64); col = cb * kVol * nc * es; }
   if (kind === Kind.WeightGrad) { a = up(up(cog, MR) * nc * es, 64); b = up(up(cb * kVol, 8) * nc * es, 64); }
   if (kind === Kind.Depthwise) b = up(nc * es, 64);
@@ -98,6 +102,15 @@ export function runUnit(wx: WasmExports, mem: Int32Array, tid: number, u: number
       wx.tapTile(GEOM, o0, m, table);
       ex.im2colB(x + (s * cIn + grp * cig) * inVol * es, inVol, cig, kVol, table, m, pb);
       ex.gemm(cog, m, rows, w + grp * up(cog, MR) * rows * es, pb, y + ((s * cOut + grp * cog) * outVol + o0) * es, outVol);
+    } else if (kind === Kind.Phase) {
+      // As Conv, into the zeroed column buffer (cog × m), then added to the phase's positions of y (planes of the full size).
+      const tile = item % tiles, grp = Math.floor(item / tiles) % groups, s = Math.floor(item / (tiles * groups));
+      const o0 = tile * nc, m = Math.min(nc, outVol - o0), yVol = mem[(SCATTER >> 2) + 3] * mem[(SCATTER >> 2) + 4] * mem[(SCATTER >> 2) + 5];
+      wx.tapTile(GEOM, o0, m, table);
+      ex.im2colB(x + (s * cIn + grp * cig) * inVol * es, inVol, cig, kVol, table, m, pb);
+      (es === 8 ? new Float64Array(mem.buffer, col, cog * m) : new Float32Array(mem.buffer, col, cog * m)).fill(0);
+      ex.gemm(cog, m, rows, w + grp * up(cog, MR) * rows * es, pb, col, m);
+      ex.scatterTile(col, m, cog, y + (s * cOut + grp * cog) * yVol * es, o0, SCATTER);
     } else if (kind === Kind.ConvT) {
       // item = (group, block of output channels); x lives in the conv's output space, y in its input space.
       const blk = item % cblocks, grp = Math.floor(item / cblocks);
