@@ -188,6 +188,12 @@ test('float64 forward and both gradients run on the f64 WebAssembly candidates',
   assert.equal(selectKernels(g, 'float64', 'convT').name, 'wasm-polyphase');
   assert.equal(selectKernels(g, 'float64', 'weightGrad').name, 'wasm-gemm');
   assert.equal(selectKernels({ ...g, groups: 16, cOut: 32 }, 'float64', 'conv').name, 'wasm-depthwise');
+  // A deep convT (conv's cOut ≥ 256) keeps GEMM + col2im when strided; unstrided it is one conv with the flipped kernel.
+  const deep: Geometry = { ...g, cOut: 256, inSize: [40], outSize: [40], stride: [1], dilation: [3], padBefore: [4], kSize: [3] };
+  for (const dt of ['float32', 'float64'] as const) {
+    assert.equal(selectKernels(deep, dt, 'convT').name, 'wasm-polyphase');
+    assert.equal(selectKernels({ ...deep, stride: [2], dilation: [1], outSize: [20] }, dt, 'convT').name, 'wasm-gemm');
+  }
 });
 
 test('results are bitwise identical across runs', () => {

@@ -46,15 +46,19 @@ export const usePolyphaseConvT = (g: Geometry, _dtype: DType, dir: Direction): b
  * on arithmetic, and the phases (depth cOut/groups · T) win; deeper, one large GEMM wins.
  */
 export const shallowCol2im = (g: Geometry): boolean => g.cOut / g.groups < GEMM_DEPTH_BLOCK;
+/** Stride 1 in every dim: the one phase is the conv with the flipped kernel, at the conv's GEMM rate whatever the depth. */
+export const unstrided = (g: Geometry): boolean => g.stride.every((s) => s === 1);
+/** Phases rather than GEMM + col2im: shallow, or unstrided (no scatter of overlapping columns to pay for). */
+const phasesWin = (g: Geometry): boolean => shallowCol2im(g) || unstrided(g);
 
 const wasmDepthwise: ConvKernels = { ...wasmGemmKernels, ...wasmDepthwiseKernels, name: 'wasm-depthwise' };
 const candidates: Candidate[] = [
-  { name: 'wasm-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && shallowCol2im(g) && useWasm(g, dt),
+  { name: 'wasm-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && phasesWin(g) && useWasm(g, dt),
     kernels: wasmPolyphaseKernels },
   { name: 'wasm-depthwise', backend: 'wasm', applies: useDepthwise, kernels: wasmDepthwise },
   { name: 'wasm-gemm', backend: 'wasm', applies: useWasm, kernels: wasmGemmKernels },
   // The same kernels on Float64Arrays run the f64x2 instantiations; the choice between them follows the same shapes.
-  { name: 'wasm-f64-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && shallowCol2im(g) && useWasmFloat64(g, dt),
+  { name: 'wasm-f64-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && phasesWin(g) && useWasmFloat64(g, dt),
     kernels: wasmPolyphaseKernels },
   { name: 'wasm-f64-depthwise', backend: 'wasm', applies: useDepthwiseFloat64, kernels: wasmDepthwise },
   { name: 'wasm-f64-gemm', backend: 'wasm', applies: useWasmFloat64, kernels: wasmGemmKernels },
