@@ -9,8 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { conv1d, conv2d, convTranspose1d, convTranspose2d, getNumThreads, manualSeed, randn, setNumThreads, withBackend, ConvError, type Tensor } from '../src/index.js';
 import { runTaskInMemory, wasmEngine } from '../src/kernels/wasm/glue.js';
-import { injectWorkerFault, poolReady, poolSize, unitsByWorkers } from '../src/kernels/threads/pool.js';
-import { T, TASK, Kind } from '../src/kernels/wasm/work.js';
+import { injectWorkerFault, poolReady, poolSize, setStallTimeout, unitsByWorkers } from '../src/kernels/threads/pool.js';
+import { C, CLOSED, controlBlock, drain, publishTask } from '../src/kernels/threads/protocol.js';
+import { T, TASK, Kind, type WasmExports } from '../src/kernels/wasm/work.js';
 
 function workload(): () => Tensor[] {
   manualSeed(3);
@@ -36,6 +37,20 @@ function workload(): () => Tensor[] {
   };
 }
 
+/**
+ * Runs `run` until a worker has taken at least one of its units (bounded: 20 s), checking every
+ * result against `want`. A ready worker still has to be scheduled before the calling thread has
+ * claimed every unit itself, which on a busy machine can take several calls.
+ */
+function untilWorkersTakeUnits(run: () => Tensor[], want: number[][], what: string): void {
+  for (const t0 = Date.now(); Date.now() - t0 < 20000;) {
+    const before = unitsByWorkers();
+    withBackend('wasm', run).forEach((y, i) => assert.deepEqual(Array.from(y.data), want[i], `${what}: output ${i}`));
+    if (unitsByWorkers() > before) return;
+  }
+  assert.fail(`${what}: no worker took a unit within 20 s`);
+}
+
 test('setNumThreads validates and defaults to min(2, cores)', () => {
   setNumThreads(0);
   assert.equal(getNumThreads(), Math.min(2, (globalThis as any).process.getBuiltinModule('node:os').availableParallelism()));
@@ -52,7 +67,7 @@ test('results are bitwise identical for 1, 2 and 3 threads, and the workers take
     setNumThreads(t);
     const before = unitsByWorkers();
     const out = withBackend('wasm', run).map((y) => Array.from(y.data));
-    if (t > 1) assert.ok(unitsByWorkers() > before, `workers ran units with ${t} threads`);
+    if (t > 1) untilWorkersTakeUnits(run, out, `${t} threads`);
     else assert.equal(unitsByWorkers(), before, 'one thread: no worker runs units');
     return out;
   });
@@ -98,9 +113,7 @@ for (const kind of ['exit', 'throw'] as const)
     again.forEach((a, i) => assert.deepEqual(a, good[i]));
     assert.equal(poolSize(), 1, 'a fresh worker replaced the dead one');
     await poolReady();
-    const before = unitsByWorkers();
-    withBackend('wasm', run).forEach((y, i) => assert.deepEqual(Array.from(y.data), good[i]));
-    assert.ok(unitsByWorkers() > before, 'the fresh worker takes units');
+    untilWorkersTakeUnits(run, good, 'the fresh worker');
     setNumThreads(0);
   });
 
@@ -134,4 +147,63 @@ test('a program that used two threads exits on its own', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /done 4x64x2000/);
   assert.ok(performance.now() - t0 < 10000, 'exited within a few seconds');
+});
+
+test('a worker entering drain() for the previous epoch at any moment of publishing the next task claims nothing', () => {
+  // Every interleaving of one stale drain() with the caller's writes, for tasks with more and fewer units.
+  for (const [before, after] of [[3, 7], [7, 3], [5, 5]]) {
+    const writes = 8; // publishTask's stores
+    for (let at = 0; at <= writes; at++) {
+      const c = controlBlock();
+      const old = publishTask(c, before, 2);
+      Atomics.store(c, C.NEXT, (Atomics.load(c, C.NEXT) & ~0xffff) | before); // all units of the old epoch claimed …
+      Atomics.store(c, C.DONE, before); // … and done
+      let step = 0, ran = 0;
+      const ex = new Proxy({}, { get: () => () => { ran++; } }) as unknown as WasmExports;
+      const mem = () => new Int32Array(8192);
+      const epoch = publishTask(c, after, 2, () => {
+        if (++step === at) drain(ex, mem, c, old, 1); // a worker woken by the old epoch, only now running
+      });
+      if (at === 0) drain(ex, mem, c, old, 1);
+      assert.equal(ran, 0, `stale drain at write ${at} (${before} → ${after} units) ran a unit`);
+      assert.equal(Atomics.load(c, C.DONE), 0, `stale drain at write ${at} counted a unit`);
+      assert.equal(Atomics.load(c, C.NEXT), (epoch & 0x7fff) << 16, 'the new epoch opens at unit 0');
+      assert.equal(Atomics.load(c, C.UNITS), after);
+    }
+  }
+});
+
+test('a task of 65535 or more units is refused, not run with a wrapped unit counter', () => {
+  setNumThreads(2);
+  withBackend('wasm', workload()); // the pool is up
+  assert.throws(() => runTaskInMemory(CLOSED), (e: unknown) => e instanceof ConvError && /^wasm: units must be an integer from 0 to 65534; got 65535/.test(e.message));
+  setNumThreads(0);
+});
+
+test('a worker that hangs mid-unit fails the call after the no-progress bound, and fresh workers take over', async (t) => {
+  setNumThreads(2);
+  const run = workload();
+  const good = withBackend('wasm', run).map((y) => Array.from(y.data));
+  await poolReady();
+  manualSeed(5);
+  const x = randn([4, 64, 4000]), w = randn([64, 64, 5]);
+  const want = Array.from(withBackend('wasm', () => conv1d(x, w, null, { padding: 2 })).data);
+  setStallTimeout(300);
+  try {
+    injectWorkerFault('hang');
+    const t0 = performance.now();
+    assert.throws(() => withBackend('wasm', () => conv1d(x, w, null, { padding: 2 })),
+      (e: unknown) => e instanceof ConvError && /^wasm: threads stopped: a worker made no progress for \d+ ms \(\d+ of \d+ units done\)/.test(e.message));
+    const ms = performance.now() - t0;
+    t.diagnostic(`the call failed after ${ms.toFixed(0)} ms`);
+    assert.ok(ms < 15000, `failed after ${ms.toFixed(0)} ms`);
+  } finally {
+    setStallTimeout(0);
+  }
+  assert.deepEqual(Array.from(withBackend('wasm', () => conv1d(x, w, null, { padding: 2 })).data), want);
+  withBackend('wasm', run).forEach((y, i) => assert.deepEqual(Array.from(y.data), good[i]));
+  await poolReady();
+  untilWorkersTakeUnits(run, good, 'the fresh worker');
+  assert.throws(() => setStallTimeout(-1), ConvError);
+  setNumThreads(0);
 });

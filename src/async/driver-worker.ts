@@ -39,12 +39,25 @@ const LOAD_MS = 10000;
 let queue: Promise<void> = Promise.resolve();
 function receive(req: DriverRequest, port: Port): void {
   queue = queue.then(async () => {
-    // New workers load while this thread is free, then the call blocks this thread only.
-    startPool(req.threads);
-    await poolReady(LOAD_MS);
+    try {
+      // New workers load while this thread is free, then the call blocks this thread only.
+      startPool(req.threads);
+      await poolReady(LOAD_MS);
+    } catch {
+      // A pool that cannot start leaves the call to this thread alone (handle() reports real failures).
+    }
     const { reply, transfer } = handle(req);
-    port.postMessage(reply, transfer);
+    try {
+      port.postMessage(reply, transfer);
+    } catch (err) {
+      // Every request gets a reply, or its caller would wait forever.
+      port.postMessage(failure(req.id, err as Error));
+    }
   });
+}
+
+function failure(id: number, err: Error): DriverReply {
+  return { id, error: { name: 'ConvError', op: 'async', param: 'driver', message: `async: driver could not reply: ${String(err?.message ?? err)}` } };
 }
 
 if (nodePort) nodePort.on('message', (req) => receive(req, nodePort));
@@ -52,3 +65,5 @@ else {
   const scope = globalThis as unknown as Port & { onmessage: (e: { data: DriverRequest }) => void };
   scope.onmessage = (e) => receive(e.data, scope);
 }
+// Tells the calling side that this worker loaded (it bounds how long a driver may take to start).
+(nodePort ?? (globalThis as unknown as Port)).postMessage({ id: 0, ready: true } satisfies DriverReply);

@@ -17,8 +17,14 @@ import type { DriverReply, DriverRequest } from './protocol.js';
 
 /** Multiply-adds below which an async call runs inline: the round trip to the driver would cost more. */
 const MIN_OFFLOAD_MACS = 1 << 20;
+/**
+ * How long a new driver may take to load before its calls fail (a worker that never starts would
+ * otherwise leave them pending forever). Once loaded, every call gets a reply: the pool bounds its
+ * waits, and a driver that dies is reported by its 'exit' or 'error' event.
+ */
+const START_MS = 30000;
 
-interface Driver { post(req: DriverRequest): void; busy(on: boolean): void; stop(): void }
+interface Driver { post(req: DriverRequest): void; busy(on: boolean): void; stop(): void; started(): void }
 interface Waiter { resolve(y: Float32Array): void; reject(e: Error): void }
 
 type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
@@ -43,7 +49,12 @@ export function asyncThreads(): number {
   return web.crossOriginIsolated ? requestedThreads() : 1;
 }
 
-function settle(reply: DriverReply): void {
+function settle(from: Driver, reply: DriverReply): void {
+  if (from !== driver) return; // a driver already replaced: its calls have failed
+  if ('ready' in reply) {
+    from.started();
+    return;
+  }
   const w = pending.get(reply.id);
   if (!w) return;
   pending.delete(reply.id);
@@ -61,8 +72,14 @@ function settle(reply: DriverReply): void {
   w.resolve(reply.y);
 }
 
-/** The driver died: every waiting call fails with a ConvError, and the next call starts a fresh driver. */
-function lost(why: string): void {
+/**
+ * The driver `d` died or hung: every waiting call fails with a ConvError, `d` is stopped, and the
+ * next call starts a fresh driver. News of a driver already replaced changes nothing (a driver's
+ * 'error' is followed by its 'exit', which may come after a new call started the next driver).
+ */
+function lost(d: Driver | null, why: string): void {
+  if (d !== driver) return;
+  d?.stop();
   driver = null;
   const waiting = [...pending.values()];
   pending.clear();
@@ -74,19 +91,34 @@ function startDriver(): Driver | null {
   if (wt) {
     const w = startNodeWorker(wt, import.meta.url, 'driver-worker', null);
     let stopping = false;
-    w.on('message', (m) => settle(m as DriverReply));
-    w.on('error', (err) => lost(`the driver failed: ${String((err as Error)?.message ?? err)}`));
-    w.on('exit', (code) => { if (!stopping) lost(`the driver exited with code ${String(code)}`); });
+    const d: Driver = withStartLimit({
+      post: (r) => w.postMessage(r), busy: (on) => (on ? w.ref() : w.unref()),
+      stop: () => { if (!stopping) { stopping = true; w.unref(); void w.terminate(); } }, started: () => undefined,
+    });
+    w.on('message', (m) => settle(d, m as DriverReply));
+    w.on('error', (err) => lost(d, `the driver failed: ${String((err as Error)?.message ?? err)}`));
+    w.on('exit', (code) => { if (!stopping) lost(d, `the driver exited with code ${String(code)}`); });
     w.unref(); // only a call in flight keeps a program alive
-    return { post: (r) => w.postMessage(r), busy: (on) => (on ? w.ref() : w.unref()), stop: () => { stopping = true; void w.terminate(); } };
+    return d;
   }
   if (typeof web.Worker !== 'function') return null;
   // Written out as `new Worker(new URL('./….js', import.meta.url), { type: 'module' })`: bundlers
   // (Vite) recognise that form, emit the worker and rewrite the address; native ESM loads it as is.
   const w = new Worker(new URL('./driver-worker.js', import.meta.url), { type: 'module', name: 'convkit-driver' });
-  w.onmessage = (e) => settle(e.data);
-  w.onerror = (e) => { e.preventDefault?.(); w.terminate(); lost(`the driver failed: ${e.message ?? 'error'}`); };
-  return { post: (r) => w.postMessage(r), busy: () => undefined, stop: () => w.terminate() };
+  const d: Driver = withStartLimit({ post: (r) => w.postMessage(r), busy: () => undefined, stop: () => w.terminate(), started: () => undefined });
+  w.onmessage = (e) => settle(d, e.data);
+  w.onerror = (e) => { e.preventDefault?.(); lost(d, `the driver failed: ${e.message ?? 'error'}`); };
+  return d;
+}
+
+/** Fails the calls of a driver that has not loaded within START_MS (the timer keeps no program alive). */
+function withStartLimit(d: Driver): Driver {
+  const timer = setTimeout(() => lost(d, `the driver did not start within ${START_MS} ms`), START_MS) as unknown as { unref?(): void };
+  timer.unref?.();
+  d.started = () => clearTimeout(timer as never);
+  const stop = d.stop;
+  d.stop = () => { clearTimeout(timer as never); stop(); };
+  return d;
 }
 
 /**
@@ -116,7 +148,5 @@ export function forwardAsync(x: F, w: F, b: F | null, g: Geometry, transposed: b
 
 /** Stops the driver (the next async call starts a fresh one); calls in flight fail. */
 export function stopAsyncDriver(): void {
-  const d = driver;
-  d?.stop();
-  lost('the driver was stopped');
+  lost(driver, 'the driver was stopped');
 }

@@ -15,5 +15,6 @@ export interface DriverRequest {
 }
 
 export type DriverReply =
+  | { readonly id: 0; readonly ready: true } // sent once, when the driver has loaded
   | { readonly id: number; readonly y: Float32Array; readonly threads: number; readonly worked: number; readonly kernels: string }
   | { readonly id: number; readonly error: { readonly name: string; readonly op?: string; readonly param?: string; readonly message: string } };

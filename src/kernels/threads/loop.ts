@@ -6,6 +6,9 @@
 import type { WasmExports } from '../wasm/work.js';
 import { actOutFault, C, drain } from './protocol.js';
 
+/** How often an idle worker looks at the epoch word without being woken. */
+const IDLE_MS = 1000;
+
 export interface UnitWorkerData { module: WebAssembly.Module; memory: WebAssembly.Memory; ctrl: Int32Array; tid: number }
 
 export function unitLoop({ module, memory, ctrl, tid }: UnitWorkerData, exit: (code: number) => void): void {
@@ -17,11 +20,15 @@ export function unitLoop({ module, memory, ctrl, tid }: UnitWorkerData, exit: (c
   Atomics.add(ctrl, C.READY, 1);
   Atomics.notify(ctrl, C.READY);
   let seen = Atomics.load(ctrl, C.EPOCH);
-  if (seen >= 0) drain(ex, mem, ctrl, seen, tid, onClaim); // joins a call already in flight
+  if (seen < 0) return; // the pool shut down while this worker loaded
+  drain(ex, mem, ctrl, seen, tid, onClaim); // joins a call already in flight (or finds none to claim)
   for (;;) {
-    Atomics.wait(ctrl, C.EPOCH, seen);
-    seen = Atomics.load(ctrl, C.EPOCH);
-    if (seen < 0) break;
+    // Bounded, though a new epoch always notifies: the word is read again every IDLE_MS regardless.
+    Atomics.wait(ctrl, C.EPOCH, seen, IDLE_MS);
+    const now = Atomics.load(ctrl, C.EPOCH);
+    if (now < 0) break;
+    if (now === seen) continue;
+    seen = now;
     drain(ex, mem, ctrl, seen, tid, onClaim);
   }
 }

@@ -16,11 +16,19 @@
 import { ConvError, fmt } from '../../spec/errors.js';
 import { setRunner, wasmEngine, type Engine } from '../wasm/glue.js';
 import { MAX_THREADS } from '../wasm/work.js';
-import { C, controlBlock, drain, failureMessage, Fault, markDead } from './protocol.js';
+import { C, CLOSED, controlBlock, drain, failureMessage, Fault, markDead, publishTask } from './protocol.js';
 import { startNodeWorker, type NodeWorker, type WorkerThreads } from './node-worker.js';
 
-/** How long a call waits without progress before it declares a worker lost (a hung, not a dead, worker). */
+/**
+ * How long a call waits without progress before it declares a worker lost (a hung, not a dead,
+ * worker): at least this, and at least STALL_FACTOR times as long as this thread took for its own
+ * units, so a call whose single units are legitimately slow is never cut short.
+ */
 const STALL_MS = 20000;
+const STALL_FACTOR = 10;
+let stallMsMin = STALL_MS;
+/** How long poolReady waits by default: a worker that never loads must not hang its awaiter. */
+const READY_MS = 30000;
 /** How long a failed call waits for the live workers to finish the units they hold. */
 const SETTLE_MS = 2000;
 
@@ -166,18 +174,14 @@ export function startPool(threads: number): void {
 }
 
 function runParallel(e: Engine, units: number, threads: number): void {
+  if (!Number.isInteger(units) || units < 0 || units >= CLOSED)
+    throw new ConvError('wasm', 'units', `must be an integer from 0 to ${CLOSED - 1}; got ${fmt(units)}`);
   const c = ensureCrew(e, threads).ctrl;
-  const epoch = (Atomics.load(c, C.EPOCH) + 1) & 0x7fffffff;
-  Atomics.store(c, C.DONE, 0);
-  Atomics.store(c, C.ERROR, 0);
-  Atomics.store(c, C.ERRLEN, 0);
-  Atomics.store(c, C.UNITS, units);
-  Atomics.store(c, C.THREADS, threads);
-  Atomics.store(c, C.NEXT, (epoch & 0x7fff) << 16);
-  Atomics.store(c, C.EPOCH, epoch);
-  Atomics.notify(c, C.EPOCH);
+  const epoch = publishTask(c, units, threads);
+  const t0 = Date.now();
   const mine = drain(e.exports, () => new Int32Array(e.memory.buffer), c, epoch, 0);
   let done = Atomics.load(c, C.DONE), since = Date.now();
+  const stallMs = Math.max(stallMsMin, STALL_FACTOR * (since - t0));
   while (done < units) {
     const dead = Atomics.load(c, C.DEAD);
     if (dead) {
@@ -187,8 +191,8 @@ function runParallel(e: Engine, units: number, threads: number): void {
     Atomics.wait(c, C.DONE, done, 100);
     const now = Atomics.load(c, C.DONE);
     if (now !== done) { done = now; since = Date.now(); continue; }
-    if (Date.now() - since > STALL_MS)
-      fail(c, epoch, `stopped: a worker made no progress for ${STALL_MS} ms (${done} of ${units} units done)`);
+    if (Date.now() - since > stallMs)
+      fail(c, epoch, `stopped: a worker made no progress for ${stallMs} ms (${done} of ${units} units done)`);
   }
   const who = Atomics.load(c, C.ERROR);
   if (who) {
@@ -205,9 +209,10 @@ export const unitsByWorkers = (): number => workedBefore + (crew ? Atomics.load(
 
 /**
  * Resolves once every started worker has its module instance (calls before that run on fewer
- * threads), once one died, or after `timeoutMs`.
+ * threads), once one died, or after `timeoutMs` (30 s by default: a worker that never loads
+ * leaves the calls on fewer threads, never a hung awaiter).
  */
-export async function poolReady(timeoutMs = Infinity): Promise<void> {
+export async function poolReady(timeoutMs = READY_MS): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (crew && Atomics.load(crew.ctrl, C.READY) < crew.spawned && !Atomics.load(crew.ctrl, C.DEAD) && Date.now() < until)
     await new Promise((r) => setTimeout(r, 5));
@@ -215,11 +220,22 @@ export async function poolReady(timeoutMs = Infinity): Promise<void> {
 
 /**
  * Test hook: the next worker to claim a unit dies in the middle of it, by `process.exit` ('exit')
- * or an uncaught error ('throw'). The call in flight then fails with a ConvError.
+ * or an uncaught error ('throw'), or hangs there for good ('hang'). The call in flight then fails
+ * with a ConvError: at once for a death, after the no-progress bound for a hang.
  */
-export function injectWorkerFault(kind: 'exit' | 'throw'): void {
+export function injectWorkerFault(kind: 'exit' | 'throw' | 'hang'): void {
   if (!crew) throw new ConvError('injectWorkerFault', 'pool', 'has not started; run a parallel call first');
-  Atomics.store(crew.ctrl, C.FAULT, kind === 'exit' ? Fault.Exit : Fault.Throw);
+  Atomics.store(crew.ctrl, C.FAULT, kind === 'exit' ? Fault.Exit : kind === 'throw' ? Fault.Throw : Fault.Hang);
+}
+
+/**
+ * Test hook: the least time a call waits without progress before it gives up on a hung worker
+ * (default 20 s; 0 restores it). The bound is never below ten times this thread's own share.
+ */
+export function setStallTimeout(ms: number): void {
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new ConvError('setStallTimeout', 'ms', `must be a non-negative integer (0: the default ${STALL_MS}); got ${fmt(ms)}`);
+  stallMsMin = ms || STALL_MS;
 }
 
 if (threadHost() !== 'none' && wasmEngine()?.shared) setRunner(runParallel, getNumThreads);

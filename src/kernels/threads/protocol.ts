@@ -12,8 +12,8 @@ export const enum C { EPOCH, NEXT, DONE, UNITS, ERROR, WORKED, THREADS, ERRLEN, 
 /** Bytes after the control words that hold the first failure's message (ASCII). */
 export const MESSAGE_BYTES = 400;
 
-/** Test-only faults a worker acts out in the middle of a unit (`FAULT` word). */
-export const enum Fault { None, Exit, Throw }
+/** Test-only faults a worker acts out in the middle of a unit (`FAULT` word): Hang blocks it for good. */
+export const enum Fault { None, Exit, Throw, Hang }
 
 /** Control words plus the message area, over one SharedArrayBuffer. */
 export const controlBlock = (): Int32Array => new Int32Array(new SharedArrayBuffer(C.LENGTH * 4 + MESSAGE_BYTES));
@@ -33,6 +33,28 @@ export function writeMessage(c: Int32Array, text: string): void {
   const bytes = new Uint8Array(c.buffer, C.LENGTH * 4, MESSAGE_BYTES);
   for (let i = 0; i < len; i++) bytes[i] = Math.min(text.charCodeAt(i) || 0x20, 0x7f);
   Atomics.store(c, C.ERRLEN, len);
+}
+
+/** NEXT's unit field when no unit may be claimed; a task has fewer units than this. */
+export const CLOSED = 0xffff;
+
+/**
+ * Publishes a task of `units` units for `threads` threads as the next epoch, and returns it. The
+ * previous epoch is closed first: a worker only now entering drain() for it may read this task's
+ * UNITS, and must then find nothing to claim under the old tag (it would otherwise run a unit of
+ * this task a second time and count it in DONE, ending the caller's wait early). The epoch word is
+ * written last, so a worker woken by it sees the whole task. `step` (tests) runs after each write.
+ */
+export function publishTask(c: Int32Array, units: number, threads: number, step?: () => void): number {
+  const prev = Atomics.load(c, C.EPOCH), epoch = (prev + 1) & 0x7fffffff;
+  const writes: [C, number][] = [[C.NEXT, ((prev & 0x7fff) << 16) | CLOSED], [C.DONE, 0], [C.ERROR, 0], [C.ERRLEN, 0],
+    [C.UNITS, units], [C.THREADS, threads], [C.NEXT, (epoch & 0x7fff) << 16], [C.EPOCH, epoch]];
+  for (const [word, value] of writes) {
+    Atomics.store(c, word, value);
+    step?.();
+  }
+  Atomics.notify(c, C.EPOCH);
+  return epoch;
 }
 
 /** Marks worker `tid` dead with a reason and wakes a caller waiting for units. */
@@ -82,4 +104,5 @@ export function actOutFault(c: Int32Array, exit: (code: number) => void): void {
   const f = Atomics.exchange(c, C.FAULT, Fault.None) as Fault;
   if (f === Fault.Exit) exit(70);
   if (f === Fault.Throw) throw new Error('test fault: uncaught error in the middle of a unit');
+  if (f === Fault.Hang) for (;;) Atomics.wait(c, C.FAULT, Fault.None, 1000); // a hung, not a dead, worker
 }
