@@ -14,6 +14,7 @@ import {
   setNumThreads, withBackend, ConvError, type Tensor,
 } from '../src/index.js';
 import { stopAsyncDriver } from '../src/async/index.js';
+import { setDriverStartTimeout } from '../src/async/driver.js';
 
 type Case = { name: string; inputs: Tensor[]; sync: () => Tensor; async: () => Promise<Tensor> };
 
@@ -137,6 +138,27 @@ test('a lost driver fails its calls with a ConvError and the next call starts a 
   await assert.rejects(call, (e: unknown) => e instanceof ConvError && /^async: driver stopped: .*next call starts a fresh driver/.test(e.message));
   const y = await conv1dAsync(x, w, null, { padding: 4 });
   assert.deepEqual(Array.from(y.data), Array.from(withBackend('wasm', () => conv1d(x, w, null, { padding: 4 })).data));
+  setNumThreads(0);
+});
+
+test('a driver that does not load in time fails its calls; its late messages and exit leave the next driver alone', async () => {
+  setNumThreads(2);
+  const x = randn([2, 64, 4000], { seed: 3 } as never), w = randn([64, 64, 5], { seed: 4 } as never);
+  const want = Array.from(withBackend('wasm', () => conv1d(x, w, null, { padding: 2 })).data);
+  stopAsyncDriver(); // the next call starts a fresh driver, which cannot load within 1 ms
+  setDriverStartTimeout(1);
+  try {
+    await assert.rejects(conv1dAsync(x, w, null, { padding: 2 }),
+      (e: unknown) => e instanceof ConvError && /^async: driver stopped: the driver did not start within 1 ms; the next call starts a fresh driver/.test(e.message));
+  } finally {
+    setDriverStartTimeout(0);
+  }
+  // The replaced driver may still post 'ready' and then exit while these calls are in flight.
+  for (let i = 0; i < 3; i++) {
+    const y = await conv1dAsync(x, w, null, { padding: 2 });
+    assert.deepEqual(Array.from(y.data), want, `call ${i} after the restart`);
+  }
+  assert.throws(() => setDriverStartTimeout(-5), ConvError);
   setNumThreads(0);
 });
 

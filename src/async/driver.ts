@@ -23,6 +23,14 @@ const MIN_OFFLOAD_MACS = 1 << 20;
  * waits, and a driver that dies is reported by its 'exit' or 'error' event.
  */
 const START_MS = 30000;
+let startMs = START_MS;
+
+/** Test hook: how long a new driver may take to load (0 restores the default 30 s). */
+export function setDriverStartTimeout(ms: number): void {
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new ConvError('setDriverStartTimeout', 'ms', `must be a non-negative integer (0: the default ${START_MS}); got ${ms}`);
+  startMs = ms || START_MS;
+}
 
 interface Driver { post(req: DriverRequest): void; busy(on: boolean): void; stop(): void; started(): void }
 interface Waiter { resolve(y: Float32Array): void; reject(e: Error): void }
@@ -111,9 +119,10 @@ function startDriver(): Driver | null {
   return d;
 }
 
-/** Fails the calls of a driver that has not loaded within START_MS (the timer keeps no program alive). */
+/** Fails the calls of a driver that has not loaded in time (START_MS) (the timer keeps no program alive). */
 function withStartLimit(d: Driver): Driver {
-  const timer = setTimeout(() => lost(d, `the driver did not start within ${START_MS} ms`), START_MS) as unknown as { unref?(): void };
+  const ms = startMs;
+  const timer = setTimeout(() => lost(d, `the driver did not start within ${ms} ms`), ms) as unknown as { unref?(): void };
   timer.unref?.();
   d.started = () => clearTimeout(timer as never);
   const stop = d.stop;
