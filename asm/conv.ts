@@ -220,8 +220,36 @@ export function packB64(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize):
   }
 }
 
-/** C (M×N, row stride ldc) += A·B from packed panels (packA, packB layouts). */
-function gemmT<T>(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void {
+/** micro for a panel with one real row (M ≡ 1 mod MR, e.g. 33 output channels): a quarter of the multiply-adds. */
+@inline function microRow<T>(kc: i32, pa: usize, pb: usize, c: usize, nr: i32): void {
+  const z = vsplat<T>(<T>0);
+  let c0 = z, c1 = z;
+  for (let k = 0; k < kc; k++) {
+    const a = vsplatAt<T>(pa, 0);
+    c0 = vadd<T>(c0, vmul<T>(a, v128.load(pb)));
+    c1 = vadd<T>(c1, vmul<T>(a, v128.load(pb, 16)));
+    pa += MR * sizeof<T>();
+    pb += 32;
+  }
+  if (nr == NR<T>()) {
+    v128.store(c, vadd<T>(v128.load(c), c0));
+    v128.store(c, vadd<T>(v128.load(c, 16), c1), 16);
+  } else {
+    v128.store(tmp, c0); v128.store(tmp, c1, 16);
+    for (let j = 0; j < nr; j++) {
+      const p = c + at<T>(j);
+      store<T>(p, load<T>(p) + load<T>(tmp + at<T>(j)));
+    }
+  }
+}
+
+/**
+ * C += A·B from packed panels (packA, packB layouts). Column j of B goes to column j of C (row
+ * stride ldc) when per = 0; otherwise B's columns are samples side by side, `per` (a multiple of 8)
+ * each, of which the first `cols` are real, starting at column `first` of sample 0: column
+ * first + j = s·per + o goes to c + s·cs + o (row stride ldc) and the others are dropped. Either way every C element sums over k in the same order.
+ */
+function gemmT<T>(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void {
   const nrT = NR<T>(), Mp = up(M, MR), Np = up(N, nrT);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
@@ -229,21 +257,59 @@ function gemmT<T>(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i
       const i1 = min(M, i0 + MC);
       for (let j0 = 0; j0 < N; j0 += nrT) {
         const pbp = pb + at<T>(k0 * Np + j0 * kc);
-        const nr = min(nrT, N - j0);
-        for (let i = i0; i < i1; i += MR)
-          micro<T>(kc, pa + at<T>(k0 * Mp + i * kc), pbp, c + at<T>(i * ldc + j0), ldc, min(MR, M - i), nr);
+        let nr = min(nrT, N - j0), cp = c + at<T>(j0);
+        if (per > 0) {
+          const q = first + j0, sm = q / per, o = q - sm * per;
+          nr = min(nr, cols - o);
+          if (nr <= 0) continue;
+          cp = c + at<T>(sm * cs + o);
+        }
+        for (let i = i0; i < i1; i += MR) {
+          const mr = min(MR, M - i);
+          if (mr == 1) microRow<T>(kc, pa + at<T>(k0 * Mp + i * kc), pbp, cp + at<T>(i * ldc), nr);
+          else micro<T>(kc, pa + at<T>(k0 * Mp + i * kc), pbp, cp + at<T>(i * ldc), ldc, mr, nr);
+        }
       }
     }
   }
 }
-export function gemm(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f32>(M, N, K, pa, pb, c, ldc); }
-export function gemm64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f64>(M, N, K, pa, pb, c, ldc); }
+export function gemm(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f32>(M, N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
+export function gemm64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f64>(M, N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
+export function gemmSamples(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void { gemmT<f32>(M, N, K, pa, pb, c, ldc, per, cols, cs, first); }
+export function gemmSamples64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void { gemmT<f64>(M, N, K, pa, pb, c, ldc, per, cols, cs, first); }
 
 /**
  * Tap table for output positions o0 … o0+nc−1: table[kq·nc + j] = flat input offset of tap kq
  * for output o0+j, or −1 where it reads padding. i = o·s + j·δ − p0 per dim.
  */
 export function tapTile(gp: usize, o0: i32, nc: i32, table: usize): void {
+  tapRun(gp, o0, nc, table, nc, 0);
+}
+
+/**
+ * tapTile over samples side by side: column q = s·per + o (q0 … q0+nc−1) is output o of sample s,
+ * whose input starts `xs` elements after sample 0's; table[kq·nc + j] = s·xs + (tapTile's offset),
+ * or −1 for padding and for the filler columns o ≥ outVol.
+ */
+export function tapTileSamples(gp: usize, q0: i32, nc: i32, table: usize, per: i32, xs: i32): void {
+  const outVol = gi(gp, 7) * gi(gp, 8) * gi(gp, 9), kVol = gi(gp, 10) * gi(gp, 11) * gi(gp, 12);
+  let j = 0;
+  while (j < nc) {
+    // One run of a sample's real columns: tapTile writes it with row stride m, then rows are moved to stride nc.
+    const q = q0 + j, sm = q / per, o = q - sm * per;
+    const run = min(nc - j, per - o);
+    const real = max(0, min(run, outVol - o));
+    if (real > 0) tapRun(gp, o, real, table + (<usize>j << 2), nc, sm * xs);
+    for (let kq = 0; kq < kVol; kq++) {
+      const t = table + (<usize>(kq * nc + j + real) << 2);
+      for (let r = real; r < run; r++) store<i32>(t + (<usize>(r - real) << 2), -1);
+    }
+    j += run;
+  }
+}
+
+/** tapTile for nc outputs from o0 written with row stride ld (elements) and `base` added to every real offset. */
+function tapRun(gp: usize, o0: i32, nc: i32, table: usize, ld: i32, base: i32): void {
   const ID = gi(gp, 4), IH = gi(gp, 5), IW = gi(gp, 6);
   const OH = gi(gp, 8), OW = gi(gp, 9);
   const KD = gi(gp, 10), KH = gi(gp, 11), KW = gi(gp, 12);
@@ -251,53 +317,76 @@ export function tapTile(gp: usize, o0: i32, nc: i32, table: usize): void {
   const DD = gi(gp, 16), DH = gi(gp, 17), DW = gi(gp, 18);
   const PD = gi(gp, 19), PH = gi(gp, 20), PW = gi(gp, 21);
   const ow0 = o0 % OW, oh0 = (o0 / OW) % OH, od0 = o0 / (OW * OH);
-  let t = table;
+  let row = table;
   for (let kd = 0; kd < KD; kd++)
     for (let kh = 0; kh < KH; kh++)
       for (let kw = 0; kw < KW; kw++) {
-        let ow = ow0, oh = oh0, od = od0;
+        let ow = ow0, oh = oh0, od = od0, t = row;
         for (let j = 0; j < nc; j++) {
           const id = od * SD + kd * DD - PD, ih = oh * SH + kh * DH - PH, iw = ow * SW + kw * DW - PW;
-          store<i32>(t, <u32>id < <u32>ID && <u32>ih < <u32>IH && <u32>iw < <u32>IW ? (id * IH + ih) * IW + iw : -1);
+          store<i32>(t, <u32>id < <u32>ID && <u32>ih < <u32>IH && <u32>iw < <u32>IW ? base + (id * IH + ih) * IW + iw : -1);
           t += 4;
           if (++ow == OW) { ow = 0; if (++oh == OH) { oh = 0; od++; } }
         }
+        row += <usize>ld << 2;
       }
 }
 
-/** im2col of channels x[0 … cn) (plane size inVol) straight into packed B (K = cn·kVol rows, N = nc). */
+/**
+ * im2col of channels x[0 … cn) (plane size inVol) straight into packed B (K = cn·kVol rows, N = nc).
+ * Panel by panel, then tap by tap: the pattern of a tap's NR offsets is the same for every channel,
+ * so it is classified once and the channels' rows follow (and B is written close to sequentially).
+ */
 function im2colBT_<T>(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void {
   const nrT = NR<T>(), K = cn * kVol, Np = up(nc, nrT);
-  for (let r = 0; r < K; r++) {
-    const c = r / kVol, kq = r - c * kVol;
-    const k0 = r / KC * KC, kc = min(KC, K - k0);
-    const xc = x + at<T>(c * inVol), trow = table + (<usize>(kq * nc) << 2);
-    let d = dst + at<T>(k0 * Np + (r - k0) * nrT);
-    const step = at<T>(kc * nrT);
-    for (let j0 = 0; j0 < Np; j0 += nrT) {
-      if (j0 + nrT <= nc) {
-        // NR valid, consecutive offsets (the common case at stride 1): one 32-byte copy.
-        const tp = trow + (<usize>j0 << 2), o0 = load<i32>(tp), base = i32x4.splat(o0);
-        if (o0 >= 0
-          && i32x4.all_true(i32x4.eq(v128.load(tp), i32x4.add(base, i32x4(0, 1, 2, 3))))
-          && (nrT == 4 || i32x4.all_true(i32x4.eq(v128.load(tp, 16), i32x4.add(base, i32x4(4, 5, 6, 7)))))) {
+  for (let j0 = 0; j0 < Np; j0 += nrT) {
+    const full = j0 + nrT <= nc;
+    for (let kq = 0; kq < kVol; kq++) {
+      const tp = table + (<usize>(kq * nc + j0) << 2);
+      // NR valid offsets o0 + q·e (e ≥ 1: one row of a strided conv) need no lookups and no branches.
+      let o0 = 0, e = 0;
+      if (full) {
+        o0 = load<i32>(tp); e = load<i32>(tp, 4) - o0;
+        const base = i32x4.splat(o0), ev = i32x4.splat(e);
+        if (o0 < 0 || e <= 0
+          || !i32x4.all_true(i32x4.eq(v128.load(tp), i32x4.add(base, i32x4.mul(ev, i32x4(0, 1, 2, 3)))))
+          || (nrT == 8 && !i32x4.all_true(i32x4.eq(v128.load(tp, 16), i32x4.add(base, i32x4.mul(ev, i32x4(4, 5, 6, 7))))))) e = 0;
+      }
+      for (let c = 0; c < cn; c++) {
+        const r = c * kVol + kq, k0 = r / KC * KC, kc = min(KC, K - k0);
+        const d = dst + at<T>(k0 * Np + j0 * kc + (r - k0) * nrT), xc = x + at<T>(c * inVol);
+        if (e == 1) {
+          // Stride 1: one 32-byte copy.
           const src = xc + at<T>(o0);
           v128.store(d, v128.load(src));
           v128.store(d, v128.load(src, 16), 16);
-          d += step;
-          continue;
+        } else if (e == 2) {
+          // Stride 2: four loads and two shuffles of the even lanes; reads up to one element past
+          // the last one taken (inside linear memory, unused).
+          const src = xc + at<T>(o0);
+          const a = v128.load(src), b = v128.load(src, 16), g = v128.load(src, 32), h = v128.load(src, 48);
+          if (sizeof<T>() == 4) {
+            v128.store(d, i8x16.shuffle(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+            v128.store(d, i8x16.shuffle(g, h, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27), 16);
+          } else {
+            v128.store(d, i8x16.shuffle(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23));
+            v128.store(d, i8x16.shuffle(g, h, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23), 16);
+          }
+        } else if (e > 2) {
+          const src = xc + at<T>(o0);
+          for (let jj = 0; jj < nrT; jj++) store<T>(d + at<T>(jj), load<T>(src + at<T>(jj * e)));
+        } else {
+          for (let jj = 0; jj < nrT; jj++) {
+            const j = j0 + jj;
+            let v: T = <T>0;
+            if (j < nc) {
+              const off = load<i32>(tp + (<usize>jj << 2));
+              if (off >= 0) v = load<T>(xc + at<T>(off));
+            }
+            store<T>(d + at<T>(jj), v);
+          }
         }
       }
-      for (let jj = 0; jj < nrT; jj++) {
-        const j = j0 + jj;
-        let v: T = <T>0;
-        if (j < nc) {
-          const off = load<i32>(trow + (<usize>j << 2));
-          if (off >= 0) v = load<T>(xc + at<T>(off));
-        }
-        store<T>(d + at<T>(jj), v);
-      }
-      d += step;
     }
   }
 }

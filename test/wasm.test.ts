@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, randn, withBackend, manualSeed, setNumThreads, type Tensor } from '../src/index.js';
 import { poolReady } from '../src/kernels/threads/pool.js';
 import { refKernels } from '../src/kernels/ref/taps.js';
-import { wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels, wasmPolyphaseKernels } from '../src/kernels/wasm/glue.js';
+import { foldSamples, wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels, wasmPolyphaseKernels } from '../src/kernels/wasm/glue.js';
 import { selectKernels, useDepthwise, useDepthwiseFloat64, useWasm, useWasmFloat64, usePolyphaseConvT } from '../src/plan/select.js';
 import type { Geometry } from '../src/spec/types.js';
 
@@ -243,4 +243,45 @@ test('float64 results are bitwise identical for 1 and 2 threads (forward and bot
   const one = withBackend('wasm', step);
   setNumThreads(0);
   one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i}`));
+});
+
+for (const dtype of ['float32', 'float64'] as const)
+test(`a batch of small planes in one GEMM (samples side by side) equals the samples run one by one, bitwise (${dtype})`, () => {
+  fc.assert(fc.property(geometry, fc.integer({ min: 2, max: 7 }), ({ g: g1, seed }, n) => {
+    const g: Geometry = { ...g1, n }, cig = g.cIn / g.groups;
+    fc.pre(foldSamples(g, cig * prod(g.kSize), dtype === 'float64' ? 8 : 4)); // planes small enough to share a tile (most here)
+    const { x, w } = operands(g, seed, dtype);
+    const inLen = g.cIn * prod(g.inSize), outLen = g.cOut * prod(g.outSize);
+    const y = data(n * outLen, seed + 3, dtype), each = y.slice();
+    wasmGemmKernels.conv(x, w, y, g);
+    for (let s = 0; s < n; s++) {
+      const ys = each.subarray(s * outLen, (s + 1) * outLen).slice();
+      wasmGemmKernels.conv(x.subarray(s * inLen, (s + 1) * inLen).slice(), w, ys, { ...g, n: 1 });
+      each.set(ys, s * outLen);
+    }
+    assert.deepEqual(y, each, JSON.stringify(g));
+  }), { numRuns: 60, seed: 4242 });
+});
+
+test('float32 results are bitwise identical for 1 and 2 threads (folded batch, depthwise, polyphase, GEMM)', async () => {
+  manualSeed(17);
+  const x2 = randn([64, 16, 50]), w2 = randn([33, 16, 3]), b2 = randn([33]);           // C2-like: samples side by side
+  const xd = randn([2, 64, 700]), wd = randn([64, 1, 31]), bd = randn([64]);             // depthwise, output > 64 K elements
+  const xt = randn([2, 64, 300]), wt = randn([64, 32, 8]);                                // polyphase convT
+  const xc = randn([2, 24, 700]), wc = randn([40, 24, 5]);                                // per-sample GEMM (plane too wide to fold)
+  const run = () => withBackend('wasm', () => [
+    conv1d(x2, w2, b2, { stride: 2 }).data, conv1d(xd, wd, bd, { padding: 15, groups: 64 }).data,
+    convTranspose1d(xt, wt, null, { stride: 4, padding: 2 }).data, conv1d(xc, wc, null, { padding: 2 }).data,
+  ]);
+  setNumThreads(2);
+  run(); // starts the pool
+  await poolReady();
+  const two = run();
+  setNumThreads(1);
+  const one = run();
+  setNumThreads(0);
+  one.forEach((a, i) => assert.deepEqual(two[i], a, `output ${i}`));
+  // The depthwise output's values, not only their agreement: the reference kernels.
+  const ref = withBackend('ref', () => conv1d(xd, wd, bd, { padding: 15, groups: 64 }).data);
+  assertNear(one[1] as Float32Array, ref as Float32Array, 'depthwise vs ref');
 });

@@ -12,7 +12,7 @@ import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
 import type { ConvKernels, F } from '../types.js';
 import { plainWasm, sharedWasm, maxPages } from './module.generated.js';
-import { GEOM, HEAP, Kind, MAX_THREADS, MR, SCATTER, T, TASK, runUnit, scratchLayout, typedExports, type WasmExports } from './work.js';
+import { GEOM, HEAP, Kind, MAX_THREADS, MR, SCATTER, T, TASK, columnsPerSample, runUnit, scratchLayout, setCallerJob, typedExports, type WasmExports } from './work.js';
 import { phasePlan } from '../cpu/polyphase.js';
 
 export interface Engine {
@@ -82,6 +82,8 @@ function ensure(e: Engine, bytes: number): void {
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
 /** Multiply-adds below which a task runs on the calling thread alone (about 20 µs of work). */
 const MIN_PARALLEL_MACS = 1 << 20;
+/** Output elements from which a parallel call touches the output's pages while the workers compute (256 KiB of f32). */
+const MIN_TOUCH = 1 << 16;
 /** KC of asm/conv.ts: the depth of one packed GEMM block. */
 export const GEMM_DEPTH_BLOCK = 256;
 /** Column tile: about 1 MiB of scratch (2^18 f32, 2^17 f64) for a panel of `depth` rows, a multiple of 8, at most the whole plane. */
@@ -111,8 +113,10 @@ interface Tiling { nc: number; cb: number; es: number }
 
 /** Units of a task: (sample, group, tile) for conv, (sample, channel) for depthwise, (group, block) otherwise. */
 function itemsOf(kind: Kind, g: Geometry, t: Tiling): { items: number; tiles: number; cblocks: number } {
-  const tiles = Math.ceil(prod(g.outSize) / t.nc), cblocks = Math.ceil(g.cIn / g.groups / t.cb);
-  const items = kind === Kind.Conv || kind === Kind.Phase ? g.n * g.groups * tiles : kind === Kind.Depthwise ? g.n * g.cOut : g.groups * cblocks;
+  const cols = kind === Kind.ConvSamples ? g.n * columnsPerSample(prod(g.outSize)) : prod(g.outSize);
+  const tiles = Math.ceil(cols / t.nc), cblocks = Math.ceil(g.cIn / g.groups / t.cb);
+  const items = kind === Kind.Conv || kind === Kind.Phase ? g.n * g.groups * tiles
+    : kind === Kind.ConvSamples ? g.groups * tiles : kind === Kind.Depthwise ? g.n * g.cOut : g.groups * cblocks;
   return { items, tiles, cblocks };
 }
 
@@ -120,8 +124,21 @@ function itemsOf(kind: Kind, g: Geometry, t: Tiling): { items: number; tiles: nu
 const scratchBytes = (kind: Kind, g: Geometry, t: Tiling) =>
   scratchLayout(kind, { nc: t.nc, cb: t.cb, es: t.es, cig: g.cIn / g.groups, cog: g.cOut / g.groups, kVol: prod(g.kSize) }).bytes;
 
-/** Writes the task and geometry blocks and runs the units on this thread and the pool. */
-function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, threads: number): void {
+/**
+ * Touches one element per 4 KiB page of `out` (keeping its values). A freshly allocated output's
+ * pages fault in on first write, about 1.5 µs each here (8 MB: 3 ms); when this thread does it
+ * while the workers start on the units, the copy out afterwards finds the pages mapped.
+ */
+function touchPages(out: F): void {
+  for (let i = 0, step = 4096 / out.BYTES_PER_ELEMENT; i < out.length; i += step) out[i] = out[i];
+}
+
+/**
+ * Writes the task and geometry blocks and runs the units on this thread and the pool. `out`: the
+ * caller's output array that the result is copied into afterwards; on a parallel run this thread
+ * touches its pages before claiming units (touchPages).
+ */
+function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, threads: number, out?: F): void {
   const mem = new Int32Array(e.memory.buffer);
   writeGeometry(mem, g);
   const { items, tiles, cblocks } = itemsOf(kind, g, t);
@@ -136,7 +153,14 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   mem.set(task, TASK >> 2);
   // Small tasks stay on this thread: waking the workers (~20 µs) would cost more than they share.
   const macs = g.n * g.cOut * prod(g.outSize) * (g.cIn / g.groups) * prod(g.kSize);
-  (threads > 1 && units > 1 && macs >= MIN_PARALLEL_MACS ? runner : serial)(e, units, threads);
+  if (threads > 1 && units > 1 && macs >= MIN_PARALLEL_MACS) {
+    if (out && out.length >= MIN_TOUCH) setCallerJob(() => touchPages(out));
+    try {
+      runner(e, units, threads);
+    } finally {
+      setCallerJob(null);
+    }
+  } else serial(e, units, threads);
 }
 
 /** Bump allocation of 64-byte aligned regions from HEAP; grows memory once for the total. */
@@ -174,7 +198,7 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: '
     for (let grp = 0; grp < g.groups; grp++)
       ex.packA(rawW + grp * cog * rows * es, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * es);
   } else copy(view(e, wp, ops.w.length, es), ops.w);
-  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads);
+  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads, ops.out === 'y' ? ops.y : ops.w);
   if (ops.out === 'y') copy(ops.y, view(e, yp, ops.y.length, es));
   else copy(ops.w, view(e, wp, ops.w.length, es));
 }
@@ -222,7 +246,7 @@ function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
   phases.forEach((p, i) => {
     // Each unit scatters its own tile (phases write disjoint positions): no phase buffer, no serial pass.
     new Int32Array(e.memory.buffer, SCATTER, 12).set([...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)]);
-    runTask(e, Kind.Phase, p, { x: xp, w: aps[i], y: yp, scratch: sp }, tilings[i], threads);
+    runTask(e, Kind.Phase, p, { x: xp, w: aps[i], y: yp, scratch: sp }, tilings[i], threads, i === 0 ? y : undefined);
   });
   copy(y, view(e, yp, y.length, es));
 }
@@ -240,10 +264,21 @@ export const currentThreads = (): number => Math.min(threadsFor(), MAX_THREADS);
 /** Output-channel blocks per group for convT / weightGrad: several per thread so the split balances. */
 const blockFor = (cig: number) => Math.max(1, Math.ceil(cig / 8));
 
+/**
+ * Samples side by side in the GEMM's columns when two or more fit in one cache-sized column tile:
+ * a small plane (C2: 24 outputs) would otherwise cost a tap table, an im2col and a GEMM call per
+ * sample, each a few panels wide. The sums are the same either way (tiling never splits a sum).
+ */
+export const foldSamples = (g: Geometry, rows: number, es: number): boolean =>
+  g.n > 1 && 2 * columnsPerSample(prod(g.outSize)) <= tileFor(rows, g.n * columnsPerSample(prod(g.outSize)), es);
+
 function gemmConv(x: F, w: F, y: F, g: Geometry, b?: F): void {
   const rows = (g.cIn / g.groups) * prod(g.kSize);
-  const es = bytesOf(y);
-  execute(Kind.Conv, g, { x, w, y, b, out: 'y' }, { nc: convTile(rows, prod(g.outSize), g.n * g.groups, currentThreads(), es), cb: 1, es, packW: true });
+  const es = bytesOf(y), threads = currentThreads();
+  if (foldSamples(g, rows, es)) {
+    const cols = g.n * columnsPerSample(prod(g.outSize));
+    execute(Kind.ConvSamples, g, { x, w, y, b, out: 'y' }, { nc: convTile(rows, cols, g.groups, threads, es), cb: 1, es, packW: true });
+  } else execute(Kind.Conv, g, { x, w, y, b, out: 'y' }, { nc: convTile(rows, prod(g.outSize), g.n * g.groups, threads, es), cb: 1, es, packW: true });
 }
 
 function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F): void {

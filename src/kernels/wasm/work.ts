@@ -12,6 +12,8 @@ export interface WasmExports {
   packB(b: number, rs: number, cs: number, K: number, N: number, dst: number): void;
   gemm(M: number, N: number, K: number, pa: number, pb: number, c: number, ldc: number): void;
   tapTile(gp: number, o0: number, nc: number, table: number): void;
+  tapTileSamples(gp: number, q0: number, nc: number, table: number, per: number, xs: number): void;
+  gemmSamples(M: number, N: number, K: number, pa: number, pb: number, c: number, ldc: number, per: number, cols: number, cs: number, first: number): void;
   im2colB(x: number, inVol: number, cn: number, kVol: number, table: number, nc: number, dst: number): void;
   im2colBT(x: number, inVol: number, cn: number, kVol: number, table: number, nc: number, dst: number): void;
   col2im(col: number, nc: number, cn: number, kVol: number, table: number, y: number, inVol: number): void;
@@ -19,14 +21,14 @@ export interface WasmExports {
   packPhases(w: number, groups: number, cig: number, cog: number, kVol: number, tab: number): void;
   fillBias(y: number, b: number, planes: number, c: number, vol: number): void;
   scatterTile(src: number, m: number, planes: number, y: number, o0: number, sp: number): void;
-  packA64: WasmExports['packA']; packB64: WasmExports['packB']; gemm64: WasmExports['gemm'];
+  packA64: WasmExports['packA']; packB64: WasmExports['packB']; gemm64: WasmExports['gemm']; gemmSamples64: WasmExports['gemmSamples'];
   im2colB64: WasmExports['im2colB']; im2colBT64: WasmExports['im2colBT']; col2im64: WasmExports['col2im'];
   depthwise64: WasmExports['depthwise']; packPhases64: WasmExports['packPhases'];
   fillBias64: WasmExports['fillBias']; scatterTile64: WasmExports['scatterTile'];
 }
 
 /** The element-typed kernels of one precision: the f32 exports, or their `…64` twins. */
-export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'fillBias' | 'scatterTile'>;
+export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'gemmSamples' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'fillBias' | 'scatterTile'>;
 
 const typed = new WeakMap<WasmExports, readonly [TypedExports, TypedExports]>();
 
@@ -35,7 +37,7 @@ export function typedExports(ex: WasmExports, es: number): TypedExports {
   let pair = typed.get(ex);
   if (!pair) {
     pair = [ex, {
-      packA: ex.packA64, packB: ex.packB64, gemm: ex.gemm64, im2colB: ex.im2colB64, im2colBT: ex.im2colBT64, col2im: ex.col2im64,
+      packA: ex.packA64, packB: ex.packB64, gemm: ex.gemm64, gemmSamples: ex.gemmSamples64, im2colB: ex.im2colB64, im2colBT: ex.im2colBT64, col2im: ex.col2im64,
       depthwise: ex.depthwise64, packPhases: ex.packPhases64, fillBias: ex.fillBias64, scatterTile: ex.scatterTile64,
     }];
     typed.set(ex, pair);
@@ -55,7 +57,8 @@ export const MAX_THREADS = 16;
 export const MR = 4;
 
 /** Phase: a stride-1 conv unit whose tile goes to a scratch column buffer and is scattered into every s-th output position. */
-export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4, Phase = 5 }
+/** ConvSamples: a Conv whose column tiles run over the samples side by side (columnsPerSample each), so one GEMM serves several small samples. */
+export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4, Phase = 5, ConvSamples = 6 }
 
 /** Task block fields (Int32 index from TASK/4). */
 export const enum T {
@@ -64,6 +67,8 @@ export const enum T {
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
+/** Columns of one sample in a ConvSamples task: its outputs rounded up to whole B panels (8 columns), so no panel spans two samples. */
+export const columnsPerSample = (outVol: number): number => up(outVol, 8);
 
 /** Scratch layout of one thread for a unit: [table | A panels | B panels | col]; `es` bytes per element. */
 /** For depthwise tasks `nc` is the length of the zero-padded row copy (see asm depthwise). */
@@ -71,7 +76,7 @@ export function scratchLayout(kind: Kind, t: { nc: number; cb: number; cig: numb
   const { nc, cb, cig, cog, kVol, es } = t;
   const table = kind === Kind.Depthwise ? 0 : up(kVol * nc * 4, 64);
   let a = 0, b = 0, col = 0;
-  if (kind === Kind.Conv || kind === Kind.Phase) b = up(cig * kVol * up(nc, 8) * es, 64);
+  if (kind === Kind.Conv || kind === Kind.Phase || kind === Kind.ConvSamples) b = up(cig * kVol * up(nc, 8) * es, 64);
   if (kind === Kind.Phase) col = cog * nc * es;
   if (kind === Kind.ConvT) { a = up(up(cb * kVol, MR) * cog * es, 64); b = up(cog * up(nc, 8) * es, 64); col = cb * kVol * nc * es; }
   if (kind === Kind.WeightGrad) { a = up(up(cog, MR) * nc * es, 64); b = up(up(cb * kVol, 8) * nc * es, 64); }
@@ -79,8 +84,19 @@ export function scratchLayout(kind: Kind, t: { nc: number; cb: number; cig: numb
   return { table: 0, a: table, b: table + a, col: table + a + b, bytes: up(table + a + b + col, 64) };
 }
 
+let callerJob: (() => void) | null = null;
+/** Work for the calling thread (tid 0) to do once, before its first unit of the next task (null: none). */
+export function setCallerJob(job: (() => void) | null): void {
+  callerJob = job;
+}
+
 /** Runs unit `u` (a range of items) of the task in memory on thread `tid`. */
 export function runUnit(wx: WasmExports, mem: Int32Array, tid: number, u: number): void {
+  if (tid === 0 && callerJob) {
+    const job = callerJob;
+    callerJob = null;
+    job();
+  }
   const t = TASK >> 2;
   const es = mem[t + T.es] === 8 ? 8 : 4, ex = typedExports(wx, es);
   const kind = mem[t + T.kind] as Kind, items = mem[t + T.items], chunk = mem[t + T.chunk];
@@ -102,6 +118,14 @@ export function runUnit(wx: WasmExports, mem: Int32Array, tid: number, u: number
       wx.tapTile(GEOM, o0, m, table);
       ex.im2colB(x + (s * cIn + grp * cig) * inVol * es, inVol, cig, kVol, table, m, pb);
       ex.gemm(cog, m, rows, w + grp * up(cog, MR) * rows * es, pb, y + ((s * cOut + grp * cog) * outVol + o0) * es, outVol);
+    } else if (kind === Kind.ConvSamples) {
+      // item = (group, column tile) over n samples of columnsPerSample(outVol) columns each.
+      const tile = item % tiles, grp = Math.floor(item / tiles), per = columnsPerSample(outVol);
+      const q0 = tile * nc, m = Math.min(nc, n * per - q0), s0 = Math.floor(q0 / per);
+      wx.tapTileSamples(GEOM, q0, m, table, per, cIn * inVol);
+      ex.im2colB(x + grp * cig * inVol * es, inVol, cig, kVol, table, m, pb);
+      ex.gemmSamples(cog, m, rows, w + grp * up(cog, MR) * rows * es, pb, y + (s0 * cOut + grp * cog) * outVol * es, outVol,
+        per, outVol, cOut * outVol, q0 - s0 * per);
     } else if (kind === Kind.Phase) {
       // As Conv, into the zeroed column buffer (cog × m), then added to the phase's positions of y (planes of the full size).
       const tile = item % tiles, grp = Math.floor(item / tiles) % groups, s = Math.floor(item / (tiles * groups));
