@@ -440,7 +440,7 @@ export function col2im64(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, 
 /**
  * One output row of a depthwise conv: y[ow] += Σ_kw w[kw]·x[ow·s + kw·δ − p], taps in ascending
  * order on every path (so the result does not depend on which path an element takes). Positions
- * whose taps all fall inside the row run four vectors at a time with 4 accumulators kept in registers.
+ * whose taps all fall inside the row run six vectors at a time with 6 accumulators kept in registers.
  */
 @inline function depthwiseRow<T>(xr: usize, wr: usize, yr: usize, IW: i32, OW: i32, KW: i32, SW: i32, DW: i32, PW: i32): void {
   const lanes = 16 / <i32>sizeof<T>();
@@ -452,6 +452,26 @@ export function col2im64(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, 
   if (hi < lo) hi = lo;
   let ow = lo;
   if (SW == 1) {
+    // 6 accumulators: an add's latency (3 cycles) over 4 chains would leave the adders idle; 8 spill.
+    for (; ow + 6 * lanes <= hi; ow += 6 * lanes) {
+      const yp = yr + at<T>(ow);
+      let a0 = v128.load(yp), a1 = v128.load(yp, 16), a2 = v128.load(yp, 32), a3 = v128.load(yp, 48);
+      let a4 = v128.load(yp, 64), a5 = v128.load(yp, 80);
+      let xp = xr + at<T>(ow - PW);
+      const dstep = at<T>(DW);
+      for (let kw = 0; kw < KW; kw++) {
+        const wv = vsplatAt<T>(wr, at<T>(kw));
+        a0 = vadd<T>(a0, vmul<T>(wv, v128.load(xp)));
+        a1 = vadd<T>(a1, vmul<T>(wv, v128.load(xp, 16)));
+        a2 = vadd<T>(a2, vmul<T>(wv, v128.load(xp, 32)));
+        a3 = vadd<T>(a3, vmul<T>(wv, v128.load(xp, 48)));
+        a4 = vadd<T>(a4, vmul<T>(wv, v128.load(xp, 64)));
+        a5 = vadd<T>(a5, vmul<T>(wv, v128.load(xp, 80)));
+        xp += dstep;
+      }
+      v128.store(yp, a0); v128.store(yp, a1, 16); v128.store(yp, a2, 32); v128.store(yp, a3, 48);
+      v128.store(yp, a4, 64); v128.store(yp, a5, 80);
+    }
     for (; ow + 4 * lanes <= hi; ow += 4 * lanes) {
       const yp = yr + at<T>(ow);
       let a0 = v128.load(yp), a1 = v128.load(yp, 16), a2 = v128.load(yp, 32), a3 = v128.load(yp, 48);
