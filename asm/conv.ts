@@ -53,7 +53,25 @@ function packAT<T>(a: usize, rs: i32, cs: i32, M: i32, K: i32, dst: usize): void
   const Mp = up(M, MR);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
-    for (let i0 = 0; i0 < M; i0 += MR) {
+    let i0 = 0;
+    if (rs == 1) {
+      // Rows contiguous (a convT weight read transposed, cs = its row length): four panels at once,
+      // so each 4·MR-element run of a column (a cache line of f32) is read once, not once per panel.
+      const pstep = at<T>(MR * kc), es = sizeof<T>();
+      for (; i0 + 4 * MR <= M; i0 += 4 * MR) {
+        let src = a + at<T>(i0 + k0 * cs), d = dst + at<T>(k0 * Mp + i0 * kc);
+        for (let k = 0; k < kc; k++) {
+          for (let q: usize = 0; q < 4; q++) {
+            const from = src + q * MR * es, to = d + q * pstep;
+            v128.store(to, v128.load(from));
+            if (es == 8) v128.store(to, v128.load(from, 16), 16);
+          }
+          src += at<T>(cs);
+          d += at<T>(MR);
+        }
+      }
+    }
+    for (; i0 < M; i0 += MR) {
       let d = dst + at<T>(k0 * Mp + i0 * kc);
       const mr = min(MR, M - i0);
       for (let k = 0; k < kc; k++) {
