@@ -81,7 +81,7 @@ test('the WebAssembly SIMD module validates and loads here', () => {
 
 test('the committed module matches a fresh build of asm/', () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const r = spawnSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr + r.stdout);
 });
 

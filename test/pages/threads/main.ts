@@ -29,9 +29,10 @@ async function check(threads: number) {
   // The main thread keeps running while the call runs elsewhere.
   let ticks = 0;
   const timer = setInterval(() => ticks++, 1);
-  const pending = withBackend('wasm', () => convTranspose1dAsync(x, w, null, opts));
+  // Eight queued calls keep the driver busy long enough (tens of ms) for a 1 ms timer to fire.
+  const pending = Promise.all(Array.from({ length: 8 }, () => withBackend('wasm', () => convTranspose1dAsync(x, w, null, opts))));
   const ticksAtCall = ticks;
-  y = await pending;
+  y = (await pending)[7];
   clearInterval(timer);
   const s = asyncStats();
   return {
