@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, manualSeed, ones, randn, tensor, type Tensor,
+  Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Conv1D, Conv1DTranspose, ConvError, manualSeed, ones, randn, tensor, type Tensor,
 } from '../src/index.js';
 import { assertClose, assertTensor, directConv, directConvTranspose, forEachBackend, prod, randomValues } from './helpers-core.js';
 
@@ -196,4 +196,15 @@ test('float64 modules compute in float64', () => {
   // The centre receives all 8 inputs: 8 · 0.1 · 0.1 in float64.
   assert.ok(Math.abs(y.data[13] - 0.08) < 1e-15);
   assert.equal(y.data[0], 0.1 * 0.1);
+});
+
+test('forward(x, outputSize) is for transposed layers only, in PyTorch and Paddle terms', () => {
+  const x = randn([1, 2, 6], { seed: 5 });
+  for (const m of [new Conv1d(2, 3, 3, { seed: 1 }), new Conv1D(2, 3, 3, { seed: 1 })])
+    assert.throws(() => m.forward(x, [4]), (e: unknown) =>
+      e instanceof ConvError && e.param === 'outputSize' && /transposed/.test(e.message) && e.message.includes('[4]'));
+  // The transposed ones take it: min = (6 − 1)·2 + 3 = 13, so 13 and 14 are both valid.
+  const t = new ConvTranspose1d(2, 3, 3, { stride: 2, seed: 1 });
+  assert.deepEqual(t.forward(x, [14]).shape, [1, 3, 14]);
+  assert.deepEqual(new Conv1DTranspose(2, 3, 3, { stride: 2, seed: 1 }).forward(x, [13]).shape, [1, 3, 13]);
 });

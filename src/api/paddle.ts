@@ -140,21 +140,15 @@ abstract class PaddleConvNd extends ConvNdBase {
     super(op, rank, paddleSpec(op, rank, false, rest), inChannels, outChannels, kernelSize,
       { bias: biasAttr !== false, dtype, seed }, paddleConvInit);
   }
-  override forward(x: Tensor): Tensor {
-    return applyConv(this.spec, x, this.weight, this.bias);
-  }
 }
 
+/** Paddle's transposed layers: `forward(x, outputSize?)` with `outputSize` in `[L′, L′ + stride)`, not allowed with a non-zero outputPadding. */
 abstract class PaddleConvTransposeNd extends ConvNdBase {
   constructor(rank: Rank, inChannels: number, outChannels: number, kernelSize: IntOrTuple, opts: PaddleTransposeModuleOptions = {}) {
     const op = `Conv${rank}DTranspose`;
     const { biasAttr, dtype, seed, ...rest } = opts ?? {};
     super(op, rank, paddleSpec(op, rank, true, rest), inChannels, outChannels, kernelSize,
       { bias: biasAttr !== false, dtype, seed }, paddleConvTransposeInit);
-  }
-  /** `outputSize` must lie in `[L′, L′ + stride)`; not allowed with a non-zero outputPadding. */
-  override forward(x: Tensor, outputSize?: readonly number[]): Tensor {
-    return applyConv(this.spec, x, this.weight, this.bias, outputSize);
   }
 }
 

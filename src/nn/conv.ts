@@ -90,6 +90,17 @@ export abstract class ConvNdBase extends Module {
     return applyConvAsync(this.spec, x, this.weight, this.bias, this.spec.transposed ? outputSize : undefined);
   }
 
+  /**
+   * Applies the layer to (N, C_in, *spatial) or unbatched (C_in, *spatial). For a transposed layer,
+   * `outputSize` (spatial sizes or the full shape) picks this call's output padding, within
+   * `[min, min + stride − 1]`; a convolution takes no `outputSize`.
+   */
+  override forward(x: Tensor, outputSize?: readonly number[]): Tensor {
+    if (outputSize !== undefined && !this.spec.transposed)
+      throw new ConvError(this.spec.op, 'outputSize', `is accepted only by transposed convolutions; got ${fmt(outputSize)}`);
+    return applyConv(this.spec, x, this.weight, this.bias, outputSize);
+  }
+
   /** Re-draws weight and bias from the module's generator (PyTorch's rule unless a subclass says otherwise). */
   resetParameters(): void {
     const kVol = prod(this.kernelSize);
@@ -129,11 +140,6 @@ abstract class ConvNd extends ConvNdBase {
     const { bias, dtype, seed, ...rest } = opts ?? {};
     super(op, rank, convSpec(op, rank, rest), inChannels, outChannels, kernelSize, { bias, dtype, seed }, torchInit);
   }
-
-  /** Applies the convolution; input (N, C_in, *spatial) or unbatched (C_in, *spatial). */
-  override forward(x: Tensor): Tensor {
-    return applyConv(this.spec, x, this.weight, this.bias);
-  }
 }
 
 abstract class ConvTransposeNd extends ConvNdBase {
@@ -144,14 +150,6 @@ abstract class ConvTransposeNd extends ConvNdBase {
   }
 
   get outputPadding(): readonly number[] { return this.spec.outputPadding; }
-
-  /**
-   * Applies the transposed convolution. `outputSize` (spatial sizes or the full shape) picks the
-   * output padding for this call, within `[min, min + stride − 1]`.
-   */
-  override forward(x: Tensor, outputSize?: readonly number[]): Tensor {
-    return applyConv(this.spec, x, this.weight, this.bias, outputSize);
-  }
 }
 
 /** `torch.nn.Conv1d`. @example new Conv1d(16, 33, 3, { stride: 2 }).forward(randn([20, 16, 50])).shape // [20, 33, 24] */

@@ -4,7 +4,7 @@
  * Pads are computed here once; no kernel recomputes them.
  */
 import { ConvError, fmt } from '../spec/errors.js';
-import { convOutSize, convTransposeOutSize, outputPaddingFor, paddleSamePads, span, torchSamePads } from '../spec/shape.js';
+import { convOutSize, convTransposeOutSize, outputPaddingFor, paddleSamePads, torchSamePads } from '../spec/shape.js';
 import type { ConvSpec, Geometry, Pair, PaddingMode, Shape } from '../spec/types.js';
 import { channelsOf, checkOperands, spatialOf } from '../spec/validate.js';
 import { prod } from '../util/shape.js';
@@ -129,5 +129,3 @@ function checkSize(spec: ConvSpec, n: number, c: number, outSize: readonly numbe
     throw new ConvError(spec.op, 'output', `would have ${total} elements (shape ${fmt([n, c, ...outSize])}), more than the ${MAX_OUTPUT_ELEMENTS} convkit allocates`);
 }
 
-/** Dilated kernel extent per dim (exported for planners and explainers). */
-export const spans = (g: Geometry): number[] => g.kSize.map((k, a) => span(k, g.dilation[a]));
