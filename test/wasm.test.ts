@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, randn, withBackend, manualSeed, setNumThreads, type Tensor } from '../src/index.js';
-import { poolReady } from '../src/kernels/threads/pool.js';
+import { poolReady, unitsByWorkers } from '../src/kernels/threads/pool.js';
 import { refKernels } from '../src/kernels/ref/taps.js';
 import { foldSamples, wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels, wasmPolyphaseKernels } from '../src/kernels/wasm/glue.js';
 import { selectKernels, useDepthwise, useDepthwiseFloat64, useWasm, useWasmFloat64, usePolyphaseConvT } from '../src/plan/select.js';
@@ -284,4 +284,36 @@ test('float32 results are bitwise identical for 1 and 2 threads (folded batch, d
   // The depthwise output's values, not only their agreement: the reference kernels.
   const ref = withBackend('ref', () => conv1d(xd, wd, bd, { padding: 15, groups: 64 }).data);
   assertNear(one[1] as Float32Array, ref as Float32Array, 'depthwise vs ref');
+});
+
+test('streamed depthwise (input copied in and output out by the units) matches the reference and is bitwise the same on 1 and 2 threads', async () => {
+  // items = n·cOut = 400 → 2 items per unit; multiplier 2, so units span input planes unevenly.
+  const g1: Geometry = { n: 5, cIn: 40, cOut: 80, groups: 40, inSize: [900], outSize: [900], kSize: [9], stride: [1], dilation: [2], padBefore: [8] };
+  const g2: Geometry = { n: 2, cIn: 24, cOut: 24, groups: 24, inSize: [60, 70], outSize: [60, 70], kSize: [5, 5], stride: [1, 1], dilation: [1, 1], padBefore: [2, 2] };
+  for (const g of [g1, g2])
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = data(g.n * g.cIn * prod(g.inSize), 3, dtype), w = data(g.cOut * prod(g.kSize), 5, dtype), b = data(g.cOut, 7, dtype);
+      const len = g.n * g.cOut * prod(g.outSize);
+      const make = () => (dtype === 'float64' ? new Float64Array(len) : new Float32Array(len));
+      const run = (threads: number) => {
+        setNumThreads(threads);
+        const y = make(), yb = make();
+        wasmDepthwiseKernels.conv(x, w, y, g);
+        wasmDepthwiseKernels.convBias(x, w, b, yb, g);
+        return [y, yb];
+      };
+      run(2);
+      await poolReady();
+      const before = unitsByWorkers(), two = run(2);
+      assert.ok(unitsByWorkers() > before, 'the worker ran units of the streamed tasks');
+      const one = run(1);
+      setNumThreads(0);
+      const ref = make(), refb = make();
+      refKernels.conv(x, w, ref, g);
+      for (let i = 0, vol = prod(g.outSize); i < len; i++) refb[i] = ref[i] + b[Math.floor(i / vol) % g.cOut];
+      const tol = dtype === 'float64' ? 1e-12 : 2e-5, what = `${dtype} ${JSON.stringify(g.kSize)}`;
+      assertNear(two[0], ref, `${what} no bias`, tol);
+      assertNear(two[1], refb, `${what} bias`, tol);
+      assert.deepEqual(two, one, `${what}: 2 threads vs 1`);
+    }
 });

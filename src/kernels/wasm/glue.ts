@@ -134,11 +134,23 @@ function touchPages(out: F): void {
 }
 
 /**
+ * A streamed task (depthwise): x and y are copied by the task itself. On a parallel run this thread
+ * copies x in plane by plane (advancing the progress word that the workers' units wait on) while
+ * the workers start computing, then copies each finished unit's output out (its own at once, while
+ * the plane is in cache; the workers' ones as their done flags appear), so the copies overlap the
+ * compute instead of preceding and following it. `at`: 64-byte region for the progress word and
+ * the flags (one Int32 each, 4 + 4·256 bytes).
+ */
+interface Stream { x: F; xp: number; y: F; yp: number; at: number }
+/** Input planes between two progress updates (~128 KiB of f32). */
+const STREAM_PLANES = 32;
+
+/**
  * Writes the task and geometry blocks and runs the units on this thread and the pool. `out`: the
  * caller's output array that the result is copied into afterwards; on a parallel run this thread
  * touches its pages before claiming units (touchPages).
  */
-function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, threads: number, out?: F): void {
+function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, threads: number, out?: F, stream?: Stream): void {
   const mem = new Int32Array(e.memory.buffer);
   writeGeometry(mem, g);
   const { items, tiles, cblocks } = itemsOf(kind, g, t);
@@ -150,10 +162,20 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   task[T.tiles] = tiles; task[T.cblocks] = cblocks; task[T.n] = g.n; task[T.cIn] = g.cIn; task[T.cOut] = g.cOut;
   task[T.groups] = g.groups; task[T.inVol] = prod(g.inSize); task[T.outVol] = prod(g.outSize); task[T.kVol] = prod(g.kSize);
   task[T.es] = t.es;
-  mem.set(task, TASK >> 2);
   // Small tasks stay on this thread: waking the workers (~20 µs) would cost more than they share.
   const macs = g.n * g.cOut * prod(g.outSize) * (g.cIn / g.groups) * prod(g.kSize);
-  if (threads > 1 && units > 1 && macs >= MIN_PARALLEL_MACS) {
+  const parallel = threads > 1 && units > 1 && macs >= MIN_PARALLEL_MACS;
+  if (stream && parallel) {
+    task[T.progress] = stream.at; task[T.flags] = stream.at + 4;
+    mem.fill(0, stream.at >> 2, (stream.at >> 2) + 1 + units);
+  } else task[T.progress] = task[T.flags] = 0;
+  mem.set(task, TASK >> 2);
+  if (stream && parallel) {
+    streamed(e, mem, stream, units, chunk * prod(g.outSize), t.es, threads);
+    return;
+  }
+  if (stream) copy(view(e, stream.xp, stream.x.length, t.es), stream.x);
+  if (parallel) {
     if (out && out.length >= MIN_TOUCH) setCallerJob(() => touchPages(out));
     try {
       runner(e, units, threads);
@@ -161,6 +183,43 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
       setCallerJob(null);
     }
   } else serial(e, units, threads);
+  if (stream) copy(stream.y, view(e, stream.yp, stream.y.length, t.es));
+}
+
+/** Runs a streamed task on this thread and the pool (see Stream); `per`: output elements per unit. */
+function streamed(e: Engine, mem: Int32Array, st: Stream, units: number, per: number, es: number, threads: number): void {
+  const flags = (st.at >> 2) + 1;
+  const xv = view(e, st.xp, st.x.length, es), yv = view(e, st.yp, st.y.length, es);
+  const inVol = mem[(TASK >> 2) + T.inVol], total = st.x.length / inVol;
+  const out = (u: number) => {
+    const a = u * per, b = Math.min(st.y.length, a + per);
+    (st.y as Float64Array).subarray(a, b).set((yv as Float64Array).subarray(a, b));
+    Atomics.store(mem, flags + u, 2);
+  };
+  let next = 0; // the first unit not yet looked at by the sweep
+  const copyIn = () => {
+    for (let p0 = 0; p0 < total; p0 += STREAM_PLANES) {
+      const p1 = Math.min(total, p0 + STREAM_PLANES);
+      (xv as Float64Array).subarray(p0 * inVol, p1 * inVol).set((st.x as Float64Array).subarray(p0 * inVol, p1 * inVol));
+      Atomics.store(mem, st.at >> 2, p1);
+      Atomics.notify(mem, st.at >> 2);
+    }
+  };
+  const after = (u: number) => {
+    out(u);
+    for (; next < units; next++) {
+      const f = Atomics.load(mem, flags + next);
+      if (f === 0) break;
+      if (f === 1) out(next);
+    }
+  };
+  setCallerJob(copyIn, after);
+  try {
+    runner(e, units, threads);
+  } finally {
+    setCallerJob(null);
+  }
+  for (let u = next; u < units; u++) if (Atomics.load(mem, flags + u) !== 2) out(u);
 }
 
 /** Bump allocation of 64-byte aligned regions from HEAP; grows memory once for the total. */
@@ -186,9 +245,11 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: '
   const threads = currentThreads(), es = t.es, ex = typedExports(e.exports, es);
   const cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
   const packed = g.groups * up(cog, MR) * rows * es;
-  const [xp, wp, rawW, yp, bp, sp] = allocate(e, [ops.x.length * es, t.packW ? packed : ops.w.length * es,
-    t.packW ? ops.w.length * es : 0, ops.y.length * es, (ops.b?.length ?? 0) * es, scratchBytes(kind, g, t) * threads]);
-  copy(view(e, xp, ops.x.length, es), ops.x);
+  const [xp, wp, rawW, yp, bp, sp, at] = allocate(e, [ops.x.length * es, t.packW ? packed : ops.w.length * es,
+    t.packW ? ops.w.length * es : 0, ops.y.length * es, (ops.b?.length ?? 0) * es, scratchBytes(kind, g, t) * threads, 4 * 257]);
+  // Depthwise tasks copy x in and y out themselves, overlapped with the compute (Stream).
+  const stream = kind === Kind.Depthwise && ops.out === 'y' ? { x: ops.x, xp, y: ops.y, yp, at } : undefined;
+  if (!stream) copy(view(e, xp, ops.x.length, es), ops.x);
   // Depthwise units write their planes' bias themselves (in parallel); the others start from y or the bias.
   const unitBias = kind === Kind.Depthwise && ops.b !== undefined;
   if (unitBias) copy(view(e, bp, ops.b!.length, es), ops.b!);
@@ -198,7 +259,8 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: '
     for (let grp = 0; grp < g.groups; grp++)
       ex.packA(rawW + grp * cog * rows * es, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * es);
   } else copy(view(e, wp, ops.w.length, es), ops.w);
-  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads, ops.out === 'y' ? ops.y : ops.w);
+  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads, ops.out === 'y' ? ops.y : ops.w, stream);
+  if (stream) return;
   if (ops.out === 'y') copy(ops.y, view(e, yp, ops.y.length, es));
   else copy(ops.w, view(e, wp, ops.w.length, es));
 }

@@ -64,6 +64,8 @@ export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4, Pha
 export const enum T {
   kind, items, chunk, x, w, y, scratch, scratchStride, nc, cb, tiles, cblocks,
   n, cIn, cOut, groups, inVol, outVol, kVol, es, bias,
+  /** Streamed depthwise tasks (0 otherwise): byte address of the input-progress word, then of the per-unit done flags. */
+  progress, flags,
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
@@ -85,9 +87,26 @@ export function scratchLayout(kind: Kind, t: { nc: number; cb: number; cig: numb
 }
 
 let callerJob: (() => void) | null = null;
-/** Work for the calling thread (tid 0) to do once, before its first unit of the next task (null: none). */
-export function setCallerJob(job: (() => void) | null): void {
+let callerAfter: ((u: number) => void) | null = null;
+/**
+ * Work for the calling thread (tid 0) to do once, before its first unit of the next task, and
+ * after each of its units (null: none).
+ */
+export function setCallerJob(job: (() => void) | null, after: ((u: number) => void) | null = null): void {
   callerJob = job;
+  callerAfter = after;
+}
+
+/** How long a worker waits for the calling thread to copy a unit's input in before the unit fails. */
+const PROGRESS_MS = 10000;
+/** Waits until the progress word (Int32 index `at`) reaches `need` input planes (streamed depthwise tasks). */
+function awaitInput(mem: Int32Array, at: number, need: number): void {
+  for (let spin = 0; spin < 2000; spin++) if (Atomics.load(mem, at) >= need) return;
+  const until = Date.now() + PROGRESS_MS;
+  for (let have = Atomics.load(mem, at); have < need; have = Atomics.load(mem, at)) {
+    if (Date.now() > until) throw new Error(`the input of a unit was not copied in within ${PROGRESS_MS} ms`);
+    Atomics.wait(mem, at, have, 50);
+  }
 }
 
 /** Runs unit `u` (a range of items) of the task in memory on thread `tid`. */
@@ -110,6 +129,10 @@ export function runUnit(wx: WasmExports, mem: Int32Array, tid: number, u: number
   const table = base + lay.table, pa = base + lay.a, pb = base + lay.b, col = base + lay.col;
   wx.setTemp(tid * TEMP);
   const end = Math.min(items, (u + 1) * chunk);
+  const progress = mem[t + T.progress], flags = mem[t + T.flags];
+  // A streamed depthwise unit waits for its last input plane (items read planes in ascending order).
+  if (kind === Kind.Depthwise && progress && end > u * chunk)
+    awaitInput(mem, progress >> 2, Math.floor((end - 1) / cOut) * cIn + Math.floor(((end - 1) % cOut) / cog) + 1);
   for (let item = u * chunk; item < end; item++) {
     if (kind === Kind.Conv) {
       // item = (sample, group, column tile); A = all packed weights, one group after another.
@@ -168,4 +191,6 @@ export function runUnit(wx: WasmExports, mem: Int32Array, tid: number, u: number
       ex.depthwise(GEOM, x + (s * cIn + grp) * inVol * es, w + co * kVol * es, y + (s * cOut + co) * outVol * es, pb);
     }
   }
+  if (tid === 0 && callerAfter) callerAfter(u);
+  else if (flags) Atomics.store(mem, (flags >> 2) + u, 1);
 }
