@@ -317,6 +317,8 @@ function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
 export function runTaskInMemory(units: number): void {
   const e = wasmEngine()!;
   const threads = currentThreads();
+  // Not a streamed task (those copy their own operands): no unit waits for input planes.
+  new Int32Array(e.memory.buffer).fill(0, (TASK >> 2) + T.progress, (TASK >> 2) + T.flags + 1);
   (threads > 1 ? runner : serial)(e, units, threads);
 }
 
