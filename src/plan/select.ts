@@ -7,7 +7,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { ConvKernels } from '../kernels/types.js';
 import { refKernels } from '../kernels/ref/taps.js';
 import { im2colKernels } from '../kernels/cpu/im2col.js';
-import { GEMM_DEPTH_BLOCK, wasmAvailable, wasmDepthwiseKernels, wasmGemmKernels, wasmPolyphaseKernels } from '../kernels/wasm/glue.js';
+import { GEMM_DEPTH_BLOCK, wasmDepthwiseKernels, wasmFits, wasmGemmKernels, wasmPolyphaseKernels, type WasmFamily } from '../kernels/wasm/glue.js';
 import { usePolyphase } from '../kernels/cpu/polyphase.js';
 import '../kernels/threads/pool.js'; // installs the worker-thread runner where Node's worker_threads exist
 import type { DType } from '../spec/types.js';
@@ -22,21 +22,21 @@ export interface Candidate {
   readonly kernels: ConvKernels;
 }
 
-/** Every number of the geometry fits the Int32Array parameter block of the WebAssembly kernels (stride 2^31 would wrap). */
-const fitsInt32 = (g: Geometry): boolean =>
-  [g.stride, g.dilation, g.padBefore, g.inSize, g.outSize, g.kSize].every((v) => v.every((x) => x <= 0x7fffffff));
-/** A geometry that fits i32 and the WebAssembly SIMD module validates here (the pure-TS kernels remain the fallback). */
-const wasmFits = (g: Geometry): boolean => fitsInt32(g) && wasmAvailable();
-/** f32 on the WebAssembly kernels (f32x4). */
-export const useWasm = (g: Geometry, dtype: DType): boolean => dtype === 'float32' && wasmFits(g);
+/**
+ * f32 on the WebAssembly kernels (f32x4), where they can run it (wasmFits: the module validates,
+ * every derived number fits 32 bits, the heap fits linear memory; the pure-TS kernels remain the fallback).
+ */
+export const useWasm = (g: Geometry, dtype: DType, dir: Direction = 'conv', family: WasmFamily = 'gemm'): boolean =>
+  dtype === 'float32' && wasmFits(family, g, dtype, dir);
 /** f64 on the same WebAssembly kernels instantiated for f64x2 (the `…64` exports). */
-export const useWasmFloat64 = (g: Geometry, dtype: DType): boolean => dtype === 'float64' && wasmFits(g);
+export const useWasmFloat64 = (g: Geometry, dtype: DType, dir: Direction = 'conv', family: WasmFamily = 'gemm'): boolean =>
+  dtype === 'float64' && wasmFits(family, g, dtype, dir);
 /** One input channel per group (depthwise, any multiplier): a direct kernel beats a GEMM with M = 1. */
 const oneChannelPerGroup = (g: Geometry, dir: Direction): boolean => dir === 'conv' && g.cIn === g.groups;
 export const useDepthwise = (g: Geometry, dtype: DType, dir: Direction): boolean =>
-  oneChannelPerGroup(g, dir) && useWasm(g, dtype);
+  oneChannelPerGroup(g, dir) && useWasm(g, dtype, dir, 'depthwise');
 export const useDepthwiseFloat64 = (g: Geometry, dtype: DType, dir: Direction): boolean =>
-  oneChannelPerGroup(g, dir) && useWasmFloat64(g, dtype);
+  oneChannelPerGroup(g, dir) && useWasmFloat64(g, dtype, dir, 'depthwise');
 
 /** Transposed convolution as stride-1 convolutions, one per output phase (see kernels/cpu/polyphase.ts). */
 export const usePolyphaseConvT = (g: Geometry, _dtype: DType, dir: Direction): boolean => dir === 'convT' && usePolyphase(g);
@@ -53,15 +53,16 @@ const phasesWin = (g: Geometry): boolean => shallowCol2im(g) || unstrided(g);
 
 const wasmDepthwise: ConvKernels = { ...wasmGemmKernels, ...wasmDepthwiseKernels, name: 'wasm-depthwise' };
 const candidates: Candidate[] = [
-  { name: 'wasm-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && phasesWin(g) && useWasm(g, dt),
+  { name: 'wasm-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && phasesWin(g) && useWasm(g, dt, dir, 'polyphase'),
     kernels: wasmPolyphaseKernels },
   { name: 'wasm-depthwise', backend: 'wasm', applies: useDepthwise, kernels: wasmDepthwise },
-  { name: 'wasm-gemm', backend: 'wasm', applies: useWasm, kernels: wasmGemmKernels },
+  { name: 'wasm-gemm', backend: 'wasm', applies: (g, dt, dir) => useWasm(g, dt, dir), kernels: wasmGemmKernels },
   // The same kernels on Float64Arrays run the f64x2 instantiations; the choice between them follows the same shapes.
-  { name: 'wasm-f64-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && phasesWin(g) && useWasmFloat64(g, dt),
+  { name: 'wasm-f64-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && phasesWin(g) && useWasmFloat64(g, dt, dir, 'polyphase'),
     kernels: wasmPolyphaseKernels },
   { name: 'wasm-f64-depthwise', backend: 'wasm', applies: useDepthwiseFloat64, kernels: wasmDepthwise },
-  { name: 'wasm-f64-gemm', backend: 'wasm', applies: useWasmFloat64, kernels: wasmGemmKernels },
+  { name: 'wasm-f64-gemm', backend: 'wasm', applies: (g, dt, dir) => useWasmFloat64(g, dt, dir), kernels: wasmGemmKernels },
+
   { name: 'js-im2col', backend: 'js', applies: () => true, kernels: im2colKernels },
   { name: 'ref', backend: 'ref', applies: () => true, kernels: refKernels },
 ];
