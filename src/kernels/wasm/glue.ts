@@ -532,16 +532,19 @@ export const wasmDepthwiseKernels: Pick<ConvKernels, 'conv' | 'convBias'> = {
 export type WasmFamily = 'gemm' | 'polyphase' | 'depthwise';
 
 /**
- * Every number the kernels derive from `g` fits their 32-bit integer arithmetic: sizes, strides,
- * dilations and paddings, and per dim the farthest padded position a tap reaches plus one stride
- * and the padding ((outSize − 1)·s + (k − 1)·δ + s + p0 + inSize, which bounds the index sums of
- * tapTile, depthwise and the phases, trailing padding included).
+ * Every number the kernels derive from `g` fits their 32-bit integer arithmetic. Per dim: the
+ * farthest padded position a tap reaches, (outSize − 1)·s + (k − 1)·δ, trailing padding included
+ * (tapTile, depthwise and the phases compute o·s + j·δ − p0 in i32); p0 + s and inSize + p0
+ * (depthwise's first and last interior positions); outSize + (k − 1)·δ (its padded row).
  */
 export function fitsInt32(g: Geometry): boolean {
   const I32 = 0x7fffffff;
-  return g.inSize.every((L, a) => (g.outSize[a] - 1) * g.stride[a] + (g.kSize[a] - 1) * g.dilation[a] + g.stride[a] + g.padBefore[a] + L <= I32)
-    && [g.n, g.cIn, g.cOut].every((v) => v <= I32);
+  return g.inSize.every((L, a) => {
+    const s = g.stride[a], p0 = g.padBefore[a], ext = (g.kSize[a] - 1) * g.dilation[a];
+    return Math.max((g.outSize[a] - 1) * s + ext, p0 + s, L + p0, g.outSize[a] + ext) <= I32;
+  }) && [g.n, g.cIn, g.cOut].every((v) => v <= I32);
 }
+
 
 /**
  * Bytes of linear memory the family's kernel for `dir` needs on `threads` threads: operands,
