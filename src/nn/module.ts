@@ -1,6 +1,7 @@
 /** Module base: named parameters, state dicts and gradients, as in `torch.nn.Module`. */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor } from '../autograd/tensor.js';
+import { captureGradMode, yieldToEventLoop } from './async.js';
 
 /** Parameter values by dotted PyTorch key ('weight', '0.bias', …). */
 export type StateDict = Record<string, Tensor>;
@@ -20,21 +21,76 @@ const isTensorLike = (v: unknown): v is Tensor =>
   v !== null && typeof v === 'object' && Array.isArray((v as Tensor).shape) && ArrayBuffer.isView((v as Tensor).data);
 
 export abstract class Module {
-  /** Own parameters by PyTorch key name (e.g. 'weight', 'bias'). Containers override `namedChildren`. */
+  /**
+   * Training mode (PyTorch's `module.training`): BatchNorm uses batch statistics while true and its
+   * running statistics while false. Set it for a whole tree with `train()` / `eval()`.
+   */
+  training = true;
+
+  /** Own parameters by PyTorch key name (e.g. 'weight', 'bias'). */
   protected ownParameters(): [string, Tensor][] {
     return [];
   }
 
-  /** Child modules by key ('0', '1', … in Sequential). */
-  namedChildren(): [string, Module][] {
+  /**
+   * Own buffers: state that is saved and loaded with the parameters but is not trained
+   * (BatchNorm's `running_mean`, `running_var`, `num_batches_tracked`).
+   */
+  protected ownBuffers(): [string, Tensor][] {
     return [];
+  }
+
+  /**
+   * Child modules by key. By default every field of this object that holds a Module (a ModuleList
+   * included) is a child under the field's name, in the order the fields were defined, as PyTorch
+   * registers attributes: `this.conv_pre = new Conv1d(…)` gives the keys `conv_pre.weight`, ….
+   * Containers with other names (Sequential's '0', '1', …) override this.
+   */
+  namedChildren(): [string, Module][] {
+    return Object.entries(this).filter((e): e is [string, Module] => e[1] instanceof Module);
   }
 
   /** All parameters with dotted PyTorch names ('weight', '0.bias', …). */
   namedParameters(prefix = ''): [string, Tensor][] {
-    const out: [string, Tensor][] = this.ownParameters().map(([k, t]) => [prefix + k, t]);
-    for (const [name, child] of this.namedChildren()) out.push(...child.namedParameters(`${prefix}${name}.`));
+    return this.walk(prefix, (m) => m.ownParameters());
+  }
+
+  /** All buffers with dotted PyTorch names ('bn.running_mean', …). */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    return this.walk(prefix, (m) => m.ownBuffers());
+  }
+
+  /**
+   * This module's tensors then its children's, depth first. A module reached twice (shared, or
+   * a field pointing back up the tree) is listed once, under its first name, as in PyTorch.
+   */
+  private walk(prefix: string, own: (m: Module) => [string, Tensor][], seen = new Set<Module>()): [string, Tensor][] {
+    seen.add(this);
+    const out: [string, Tensor][] = own(this).map(([k, t]) => [prefix + k, t]);
+    for (const [name, child] of this.namedChildren())
+      if (!seen.has(child)) out.push(...child.walk(`${prefix}${name}.`, own, seen));
     return out;
+  }
+
+  /** Parameters and buffers in PyTorch's state-dict order (per module: parameters, buffers, then children). */
+  private namedState(): [string, Tensor][] {
+    return this.walk('', (m) => [...m.ownParameters(), ...m.ownBuffers()]);
+  }
+
+  /** Sets training mode on this module and every descendant (PyTorch `train(mode)`); returns this. */
+  train(mode = true): this {
+    const visit = (m: Module, seen: Set<Module>) => {
+      seen.add(m);
+      m.training = mode;
+      for (const [, c] of m.namedChildren()) if (!seen.has(c)) visit(c, seen);
+    };
+    visit(this, new Set());
+    return this;
+  }
+
+  /** `train(false)`: BatchNorm switches to its running statistics. Returns this. */
+  eval(): this {
+    return this.train(false);
   }
 
   parameters(): Tensor[] {
@@ -47,17 +103,17 @@ export abstract class Module {
   }
 
   /**
-   * A snapshot of every parameter by PyTorch key (`weight`, `bias`, `0.weight`, …).
+   * A snapshot of every parameter and buffer by PyTorch key (`weight`, `bias`, `0.weight`, …).
    * Unlike PyTorch's views, the values are copies: later training does not change a saved dict.
    */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [k, t] of this.namedParameters()) out[k] = t.clone();
+    for (const [k, t] of this.namedState()) out[k] = t.clone();
     return out;
   }
 
   /**
-   * Copies `dict` into the parameters in place (optimizers keep working on the same tensors).
+   * Copies `dict` into the parameters and buffers in place (optimizers keep working on the same tensors).
    * Everything is checked first: missing or unexpected keys (when `strict`) and shape mismatches
    * (always) throw one ConvError listing them all, and nothing is changed.
    */
@@ -66,7 +122,7 @@ export abstract class Module {
     if (dict === null || typeof dict !== 'object')
       throw new ConvError(op, 'stateDict', `must be an object or Map of tensors by key; got ${fmt(dict)}`);
     const entries = new Map<string, unknown>(dict instanceof Map ? dict : Object.entries(dict));
-    const own = this.namedParameters();
+    const own = this.namedState();
     const ownKeys = new Set(own.map(([k]) => k));
     const missingKeys = own.map(([k]) => k).filter((k) => !entries.has(k));
     const unexpectedKeys = [...entries.keys()].filter((k) => !ownKeys.has(k));
@@ -89,4 +145,17 @@ export abstract class Module {
   }
 
   abstract forward(x: Tensor, ...rest: never[]): Tensor;
+
+  /**
+   * `forward` as a Promise, for callers that must not block (a page's main thread). The default
+   * yields to the event loop once, then runs `forward` synchronously: the thread is blocked for one
+   * `forward` of this module. Modules with a finer grain override it: convolutions run their kernels
+   * on the async driver (src/async/), Sequential awaits each child's `forwardAsync` in turn, and a
+   * custom model does the same with its children (see docs/porting.md). Whether autograd records is
+   * decided when the call is made: `noGrad(() => m.forwardAsync(x))` records nothing.
+   */
+  forwardAsync(x: Tensor, ...rest: never[]): Promise<Tensor> {
+    const run = captureGradMode();
+    return yieldToEventLoop().then(() => run(() => this.forward(x, ...rest)));
+  }
 }
