@@ -28,4 +28,4 @@ export { batchNorm, type BatchNormOptions } from './autograd/batch-norm.js';
 export { ModuleList } from './nn/module-list.js';
 export { Identity } from './nn/identity.js';
 export { BatchNorm1d, BatchNorm2d, BatchNorm3d, foldBatchNorm, type BatchNorm, type BatchNormModuleOptions } from './nn/batchnorm.js';
-export { yieldToEventLoop, captureGradMode } from './nn/async.js';
+export { yieldToEventLoop, asyncSteps } from './nn/async.js';

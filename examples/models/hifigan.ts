@@ -10,7 +10,7 @@
  * docs/porting.md walks through this file.
  */
 import {
-  Conv1d, ConvTranspose1d, Module, ModuleList, Tensor, add, captureGradMode, div, leakyRelu, tanh,
+  Conv1d, ConvTranspose1d, Module, ModuleList, Tensor, add, asyncSteps, div, leakyRelu, tanh,
 } from '../../src/index.js';
 
 /** The `h` of the reference implementation (its config_v1.json), in camelCase. */
@@ -74,11 +74,11 @@ export class ResBlock1 extends Module {
 
   /** The same steps with the convolutions awaited (see Module.forwardAsync). */
   override async forwardAsync(x: Tensor): Promise<Tensor> {
-    const run = captureGradMode();
+    const step = asyncSteps();
     for (let i = 0; i < this.convs1.length; i++) {
-      let xt = await run(() => this.convs1.at(i).forwardAsync(leakyRelu(x, LRELU_SLOPE)));
-      xt = await run(() => this.convs2.at(i).forwardAsync(leakyRelu(xt, LRELU_SLOPE)));
-      x = run(() => add(xt, x));
+      let xt = await step(() => this.convs1.at(i).forwardAsync(leakyRelu(x, LRELU_SLOPE)));
+      xt = await step(() => this.convs2.at(i).forwardAsync(leakyRelu(xt, LRELU_SLOPE)));
+      x = await step(() => add(xt, x));
     }
     return x;
   }
@@ -120,21 +120,21 @@ export class HifiganGenerator extends Module {
 
   /** The same steps with every convolution awaited: the calling thread stays free while they run. */
   override async forwardAsync(mel: Tensor): Promise<Tensor> {
-    const run = captureGradMode();
-    let x = await run(() => this.conv_pre.forwardAsync(mel));
+    const step = asyncSteps();
+    let x = await step(() => this.conv_pre.forwardAsync(mel));
     for (let i = 0; i < this.ups.length; i++) {
       const up = x;
-      x = await run(() => this.ups.at(i).forwardAsync(leakyRelu(up, LRELU_SLOPE)));
+      x = await step(() => this.ups.at(i).forwardAsync(leakyRelu(up, LRELU_SLOPE)));
       const input = x;
-      let xs = await run(() => this.resblocks.at(i * this.numKernels).forwardAsync(input));
+      let xs = await step(() => this.resblocks.at(i * this.numKernels).forwardAsync(input));
       for (let j = 1; j < this.numKernels; j++) {
-        const r = await run(() => this.resblocks.at(i * this.numKernels + j).forwardAsync(input));
-        xs = run(() => add(xs, r));
+        const r = await step(() => this.resblocks.at(i * this.numKernels + j).forwardAsync(input));
+        xs = await step(() => add(xs, r));
       }
-      x = run(() => div(xs, this.numKernels));
+      x = await step(() => div(xs, this.numKernels));
     }
     const last = x;
-    const y = await run(() => this.conv_post.forwardAsync(leakyRelu(last, 0.01)));
-    return run(() => tanh(y));
+    const y = await step(() => this.conv_post.forwardAsync(leakyRelu(last, 0.01)));
+    return step(() => tanh(y));
   }
 }

@@ -6,7 +6,7 @@
  * multiple of 2^levels. The same model is defined in PyTorch by scripts/gen_model_fixtures.py
  * (class `UNet1d`), and the keys match: `inc.weight`, `downs.0.bias`, `ups.3.weight`, `fuses.1.weight`, ….
  */
-import { Conv1d, ConvTranspose1d, Module, ModuleList, Tensor, captureGradMode, cat, relu } from '../../src/index.js';
+import { Conv1d, ConvTranspose1d, Module, ModuleList, Tensor, asyncSteps, cat, relu } from '../../src/index.js';
 
 export interface Unet1dConfig {
   inChannels: number;
@@ -61,21 +61,21 @@ export class Unet1d extends Module {
 
   /** The same steps with every convolution awaited. */
   override async forwardAsync(input: Tensor): Promise<Tensor> {
-    const run = captureGradMode();
-    const h0 = await run(() => this.inc.forwardAsync(input));
-    let x = run(() => relu(h0));
+    const step = asyncSteps();
+    const h0 = await step(() => this.inc.forwardAsync(input));
+    let x = await step(() => relu(h0));
     const skips: Tensor[] = [];
     for (const down of this.downs) {
       skips.push(x);
-      const h = await run(() => down.forwardAsync(x));
-      x = run(() => relu(h));
+      const h = await step(() => down.forwardAsync(x));
+      x = await step(() => relu(h));
     }
     for (let j = 0; j < this.ups.length; j++) {
-      const h = await run(() => this.ups.at(j).forwardAsync(x));
-      const joined = run(() => cat([relu(h), skips.pop()!], 1));
-      const f = await run(() => this.fuses.at(j).forwardAsync(joined));
-      x = run(() => relu(f));
+      const h = await step(() => this.ups.at(j).forwardAsync(x));
+      const joined = await step(() => cat([relu(h), skips.pop()!], 1));
+      const f = await step(() => this.fuses.at(j).forwardAsync(joined));
+      x = await step(() => relu(f));
     }
-    return run(() => this.outc.forwardAsync(x));
+    return step(() => this.outc.forwardAsync(x));
   }
 }

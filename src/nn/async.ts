@@ -1,4 +1,7 @@
-/** The two pieces every `forwardAsync` is made of: a turn of the event loop and the caller's grad mode. */
+/**
+ * What every `forwardAsync` is made of: turns of the event loop between steps, and the grad mode of
+ * the call carried across its awaits.
+ */
 import { isGradEnabled, noGrad } from '../autograd/graph.js';
 
 /**
@@ -20,12 +23,32 @@ export function yieldToEventLoop(): Promise<void> {
 
 /**
  * Captures whether autograd records now and returns a runner that applies that mode to later
- * synchronous steps. An async forward calls it before its first `await`, so that
+ * steps. An async forward calls it before its first `await`, so that
  * `noGrad(() => m.forwardAsync(x))` records nothing even though most of the work runs after
  * `noGrad` has returned.
- * @example const run = captureGradMode(); await yieldToEventLoop(); return run(() => relu(x));
  */
 export function captureGradMode(): <T>(fn: () => T) => T {
   const grad = isGradEnabled();
   return (fn) => (grad ? fn() : noGrad(fn));
+}
+
+/**
+ * The building block of a custom `forwardAsync`. Call it before the first `await`; it returns
+ * `step(fn)`, which runs `fn` (a child's `forwardAsync`, or any synchronous op) under the grad mode
+ * captured then, awaits its result, and gives the event loop a turn before resolving. A forward
+ * written as a chain of steps therefore never holds the thread for longer than one step.
+ * @example
+ * override async forwardAsync(x: Tensor): Promise<Tensor> {
+ *   const step = asyncSteps();
+ *   const h = await step(() => this.conv.forwardAsync(x));
+ *   return step(() => relu(h));
+ * }
+ */
+export function asyncSteps(): <T>(fn: () => T | Promise<T>) => Promise<T> {
+  const run = captureGradMode();
+  return async (fn) => {
+    const v = await run(fn);
+    await yieldToEventLoop();
+    return v;
+  };
 }

@@ -147,12 +147,16 @@ export abstract class Module {
   abstract forward(x: Tensor, ...rest: never[]): Tensor;
 
   /**
-   * `forward` as a Promise, for callers that must not block (a page's main thread). The default
-   * yields to the event loop once, then runs `forward` synchronously: the thread is blocked for one
-   * `forward` of this module. Modules with a finer grain override it: convolutions run their kernels
-   * on the async driver (src/async/), Sequential awaits each child's `forwardAsync` in turn, and a
-   * custom model does the same with its children (see docs/porting.md). Whether autograd records is
-   * decided when the call is made: `noGrad(() => m.forwardAsync(x))` records nothing.
+   * `forward` as a Promise, for callers that must not block (a page's main thread). Whether autograd
+   * records is decided when the call is made: `noGrad(() => m.forwardAsync(x))` records nothing.
+   * The default yields to the event loop once, then runs `forward` synchronously, so the thread is
+   * held for one whole `forward` of this module. Modules with a finer grain override it:
+   * - convolutions validate and plan on the calling thread; a float32 call of at least 2^20
+   *   multiply-adds on the wasm kernels runs on the async driver's worker (src/async/), anything
+   *   smaller or of another backend runs inline;
+   * - Sequential awaits each child's `forwardAsync` in turn, with a turn of the event loop after each;
+   * - a custom model does the same with `asyncSteps` (see docs/porting.md and examples/models/).
+   * The backward pass stays synchronous, like every backward.
    */
   forwardAsync(x: Tensor, ...rest: never[]): Promise<Tensor> {
     const run = captureGradMode();
