@@ -64,7 +64,7 @@ function take(op: string, x: Tensor, dim: number, start: number, step: number, c
 export function cat(list: readonly Tensor[], dim = 0): Tensor {
   const op = 'cat';
   if (!Array.isArray(list) || list.length === 0)
-    throw new ConvError(op, 'tensors', `must be a non-empty array of Tensors; got ${fmt(Array.isArray(list) ? '[]' : typeof list)}`);
+    throw new ConvError(op, 'tensors', `must be a non-empty array of Tensors; got ${Array.isArray(list) ? 'an empty array' : fmt(typeof list)}`);
   const tensors: readonly Tensor[] = [...list];
   tensors.forEach((t, i) => checkTensor(op, `tensors[${i}]`, t));
   const first = tensors[0], rank = first.ndim;
