@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BatchNorm1d, BatchNorm2d, BatchNorm3d, Conv1d, Conv2d, Conv3d, ConvError, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d,
-  Identity, Module, ModuleList, ReLU, Sequential, Tensor, asyncSteps, foldBatchNorm, manualSeed, noGrad, randn, relu, tensor, withBackend,
+  Identity, Module, ModuleList, ReLU, Sequential, Tensor, asyncSteps, yieldToEventLoop, foldBatchNorm, manualSeed, noGrad, randn, relu, tensor, withBackend,
   type BatchNorm,
 } from '../src/index.js';
 import { ConvNdBase } from '../src/nn/conv.js';
@@ -183,4 +183,25 @@ test('forwardAsync: the default, Sequential and asyncSteps give forward\'s resul
   order.push('resolved');
   assert.deepEqual(order, ['step', 'turn', 'resolved']);
   assert.equal(r.requiresGrad, false);
+});
+
+test('yieldToEventLoop resolves after pending callbacks, also where setImmediate is missing (browsers)', async () => {
+  const order: string[] = [];
+  setImmediate(() => order.push('immediate'));
+  await yieldToEventLoop();
+  order.push('after');
+  assert.deepEqual(order, ['immediate', 'after']);
+  const g = globalThis as { setImmediate?: typeof setImmediate };
+  const saved = g.setImmediate;
+  delete g.setImmediate;
+  try {
+    const seen: string[] = [];
+    setTimeout(() => seen.push('timer'), 0);
+    await new Promise((r) => setTimeout(r, 5)); // the timer has fired
+    await yieldToEventLoop(); // MessageChannel path
+    seen.push('after');
+    assert.deepEqual(seen, ['timer', 'after']);
+  } finally {
+    g.setImmediate = saved;
+  }
 });
