@@ -52,17 +52,25 @@ test('fields holding modules are children under their names, in declaration orde
   assert.equal(net.parameters().length, 8);
 });
 
-test('a module reached twice is listed once; a field pointing back up the tree does not loop', () => {
+test('shared modules and weights: listed once as parameters, under every name in the state dict (as PyTorch); a cycle does not loop', () => {
   class Tied extends Module {
     readonly a = new Conv1d(1, 1, 1);
     b = this.a;
+    c = new Conv1d(1, 1, 1);
     parent: Module | null = null;
-    override forward(x: Tensor): Tensor { return this.b.forward(this.a.forward(x)); }
+    override forward(x: Tensor): Tensor { return this.c.forward(this.b.forward(this.a.forward(x))); }
   }
   const t = new Tied();
+  t.c.weight = t.a.weight;
   t.parent = t;
-  assert.deepEqual(t.namedParameters().map(([k]) => k), ['a.weight', 'a.bias']);
-  assert.deepEqual(Object.keys(t.stateDict()), ['a.weight', 'a.bias']);
+  // PyTorch 1.13: named_parameters() → a.weight, a.bias, c.bias; state_dict() → a.*, b.*, c.*.
+  assert.deepEqual(t.namedParameters().map(([k]) => k), ['a.weight', 'a.bias', 'c.bias']);
+  assert.deepEqual(Object.keys(t.stateDict()), ['a.weight', 'a.bias', 'b.weight', 'b.bias', 'c.weight', 'c.bias']);
+  const other = new Tied();
+  other.loadStateDict(t.stateDict());
+  assert.deepEqual(other.a.weight.data, t.a.weight.data);
+  t.train(false);
+  assert.equal(t.a.training, false);
 });
 
 test('loadStateDict fills buffers too; stateDict copies them', () => {

@@ -50,31 +50,52 @@ export abstract class Module {
     return Object.entries(this).filter((e): e is [string, Module] => e[1] instanceof Module);
   }
 
-  /** All parameters with dotted PyTorch names ('weight', '0.bias', …). */
-  namedParameters(prefix = ''): [string, Tensor][] {
-    return this.walk(prefix, (m) => m.ownParameters());
-  }
-
-  /** All buffers with dotted PyTorch names ('bn.running_mean', …). */
-  namedBuffers(prefix = ''): [string, Tensor][] {
-    return this.walk(prefix, (m) => m.ownBuffers());
-  }
-
   /**
-   * This module's tensors then its children's, depth first. A module reached twice (shared, or
-   * a field pointing back up the tree) is listed once, under its first name, as in PyTorch.
+   * All parameters with dotted PyTorch names ('weight', '0.bias', …). As PyTorch's
+   * `named_parameters()`, a module or a tensor reached twice (shared weights) is listed once,
+   * under its first name, so an optimizer steps it once.
    */
-  private walk(prefix: string, own: (m: Module) => [string, Tensor][], seen = new Set<Module>()): [string, Tensor][] {
-    seen.add(this);
-    const out: [string, Tensor][] = own(this).map(([k, t]) => [prefix + k, t]);
-    for (const [name, child] of this.namedChildren())
-      if (!seen.has(child)) out.push(...child.walk(`${prefix}${name}.`, own, seen));
+  namedParameters(prefix = ''): [string, Tensor][] {
+    return this.unique(prefix, (m) => m.ownParameters());
+  }
+
+  /** All buffers with dotted PyTorch names ('bn.running_mean', …), each once, as `namedParameters`. */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    return this.unique(prefix, (m) => m.ownBuffers());
+  }
+
+  private unique(prefix: string, own: (m: Module) => [string, Tensor][]): [string, Tensor][] {
+    const seenTensors = new Set<Tensor>(), out: [string, Tensor][] = [];
+    for (const [name, t] of this.walk(prefix, own, new Set()))
+      if (!seenTensors.has(t)) {
+        seenTensors.add(t);
+        out.push([name, t]);
+      }
     return out;
   }
 
-  /** Parameters and buffers in PyTorch's state-dict order (per module: parameters, buffers, then children). */
+  /**
+   * This module's tensors, then its children's, depth first. `seen` holds the modules already
+   * visited (listed once, as PyTorch's named_modules) when given; otherwise a module reached by two
+   * paths is listed under both, as in PyTorch's state_dict. A field pointing back up the tree (an
+   * ancestor) is skipped either way, so a cycle cannot loop.
+   */
+  private walk(prefix: string, own: (m: Module) => [string, Tensor][], seen: Set<Module> | null, path = new Set<Module>()): [string, Tensor][] {
+    seen?.add(this);
+    path.add(this);
+    const out: [string, Tensor][] = own(this).map(([k, t]) => [prefix + k, t]);
+    for (const [name, child] of this.namedChildren())
+      if (!path.has(child) && !seen?.has(child)) out.push(...child.walk(`${prefix}${name}.`, own, seen, path));
+    path.delete(this);
+    return out;
+  }
+
+  /**
+   * Parameters and buffers in PyTorch's state-dict order (per module: parameters, buffers, then
+   * children). Shared modules and tensors appear under every name, as in PyTorch's state_dict.
+   */
   private namedState(): [string, Tensor][] {
-    return this.walk('', (m) => [...m.ownParameters(), ...m.ownBuffers()]);
+    return this.walk('', (m) => [...m.ownParameters(), ...m.ownBuffers()], null);
   }
 
   /** Sets training mode on this module and every descendant (PyTorch `train(mode)`); returns this. */
