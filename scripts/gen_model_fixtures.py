@@ -7,8 +7,9 @@ weight norm), the DCGAN generator of PyTorch's tutorial and a 1-D U-Net with con
 in a small configuration of the same structure, and writes to test/data/models/:
 - <model>.safetensors: the state dict exactly as PyTorch has it (weight_g/weight_v for weight norm,
   BatchNorm's running_mean/running_var and int64 num_batches_tracked).
-- <model>-io.safetensors: an input `x`, the output `y`, an upstream gradient `gy` and the input's
-  gradient `gx` (DCGAN: eval mode; plus `x_train`, `y_train` for one training-mode step, whose
+- <model>-io.safetensors: an input `x`, the output `y`, an upstream gradient `gy`, the input's
+  gradient `gx` and each parameter's `grad.<key>` (of the folded weight where there is weight norm)
+  (DCGAN: eval mode; plus `x_train`, `y_train` for one training-mode step, whose
   updated BatchNorm buffers are in dcgan-after.safetensors).
 torch 1.13 has no safetensors package, so the files are written by hand (8-byte little-endian header
 length, JSON header, raw data). Tests read only these files.
@@ -20,7 +21,7 @@ import struct
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils import weight_norm
+from torch.nn.utils import remove_weight_norm, weight_norm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, '..', 'test', 'data', 'models')
@@ -154,26 +155,38 @@ class UNet1d(nn.Module):
         return self.outc(x)
 
 
-def io_case(model, x):
+def io_case(model, make, x):
+    """Input, output, upstream gradient, and the gradients of the input and of every parameter (of the
+    plain weights: weight norm removed from a copy made by `make`, so `grad.conv_pre.weight` is d/d weight)."""
+    plain = make()
+    plain.load_state_dict(model.state_dict())
+    plain.train(model.training)
+    for m in plain.modules():
+        if hasattr(m, 'weight_g'):
+            remove_weight_norm(m)
     x = x.clone().requires_grad_(True)
-    y = model(x)
+    y = plain(x)
     gy = torch.randn(y.shape)
     y.backward(gy)
-    return {'x': x, 'y': y, 'gy': gy, 'gx': x.grad}
+    case = {'x': x, 'y': y, 'gy': gy, 'gx': x.grad}
+    case.update({'grad.' + k: p.grad for k, p in plain.named_parameters()})
+    return case
 
 
 # HiFi-GAN: weight norm's g starts as ‖v‖ (folding would be the identity), so draw it afresh.
-hifigan = Generator(HIFIGAN_SMALL)
+make_hifigan = lambda: Generator(HIFIGAN_SMALL)
+hifigan = make_hifigan()
 with torch.no_grad():
     for name, p in hifigan.named_parameters():
         if name.endswith('weight_g'):
             p.mul_(torch.empty_like(p).uniform_(0.5, 1.5))
 write_safetensors('hifigan.safetensors', hifigan.state_dict())
-write_safetensors('hifigan-io.safetensors', io_case(hifigan, torch.randn(2, 8, 10)))
+write_safetensors('hifigan-io.safetensors', io_case(hifigan, make_hifigan, torch.randn(2, 8, 10)))
 
 # DCGAN: three training steps give the BatchNorms non-trivial running statistics; eval for the io case,
 # then one more training step recorded with the buffers it leaves.
-dcgan = DcganGenerator(8, 4, 3)
+make_dcgan = lambda: DcganGenerator(8, 4, 3)
+dcgan = make_dcgan()
 with torch.no_grad():
     for m in dcgan.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -183,7 +196,7 @@ with torch.no_grad():
         dcgan(torch.randn(4, 8, 1, 1))
 write_safetensors('dcgan.safetensors', dcgan.state_dict())
 dcgan.eval()
-case = io_case(dcgan, torch.randn(1, 8, 1, 1))
+case = io_case(dcgan, make_dcgan, torch.randn(1, 8, 1, 1))
 dcgan.train()
 x_train = torch.randn(2, 8, 1, 1)
 with torch.no_grad():
@@ -191,7 +204,8 @@ with torch.no_grad():
 write_safetensors('dcgan-io.safetensors', case)
 write_safetensors('dcgan-after.safetensors', {k: v for k, v in dcgan.state_dict().items() if 'running' in k or 'num_batches' in k})
 
-unet = UNet1d(2, 1, 3, 4, 5)  # examples/models/unet1d.ts UNET1D_SMALL
+make_unet = lambda: UNet1d(2, 1, 3, 4, 5)  # examples/models/unet1d.ts UNET1D_SMALL
+unet = make_unet()
 write_safetensors('unet1d.safetensors', unet.state_dict())
-write_safetensors('unet1d-io.safetensors', io_case(unet, torch.randn(2, 2, 64)))
+write_safetensors('unet1d-io.safetensors', io_case(unet, make_unet, torch.randn(2, 2, 64)))
 print('wrote', sorted(os.listdir(OUT)))

@@ -2,8 +2,8 @@
  * Whole ported models (examples/models/, small configurations) against PyTorch 1.13: weights
  * recorded by scripts/gen_model_fixtures.py as PyTorch state dicts in .safetensors (weight norm as
  * weight_g/weight_v, BatchNorm buffers with int64 num_batches_tracked) load with
- * loadSafetensorsStateDict and no key map, and reproduce PyTorch's output and input gradient on every
- * backend and with 1 and 2 threads; the async forward and the BatchNorm-folded DCGAN agree.
+ * loadSafetensorsStateDict and no key map, and reproduce PyTorch's output, input gradient and
+ * parameter gradients on every backend and with 1 and 2 threads; the async forward and the BatchNorm-folded DCGAN agree.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,7 +42,7 @@ for (const m of MODELS) {
     else assert.deepEqual(got, want);
   });
 
-  test(`${m.name}: output and input gradient match PyTorch on every backend, 1 and 2 threads`, () => {
+  test(`${m.name}: output and gradients (input, every parameter) match PyTorch on every backend, 1 and 2 threads`, () => {
     const model = loaded(m);
     const io = tensors(`${m.name}-io.safetensors`);
     const wasmOut: number[][] = [];
@@ -60,6 +60,10 @@ for (const m of MODELS) {
           assert.deepEqual(y.shape, io.y.shape, what);
           assertClose(y.data, io.y.data, RTOL, `${what}: output`);
           assertClose(x.grad!.data, io.gx.data, RTOL, `${what}: input gradient`);
+          const params = new Map(model.namedParameters());
+          const grads = Object.keys(io).filter((k) => k.startsWith('grad.'));
+          assert.equal(grads.length, params.size, `${what}: a recorded gradient for every parameter`);
+          for (const k of grads) assertClose(params.get(k.slice(5))!.grad!.data, io[k].data, RTOL, `${what}: gradient of ${k.slice(5)}`);
           if (backend === 'wasm') wasmOut.push(Array.from(y.data));
         } finally {
           setNumThreads(0);
