@@ -11,11 +11,10 @@
 import type { DType, Geometry } from '../../spec/types.js';
 import { ConvError } from '../../spec/errors.js';
 import { prod } from '../../util/shape.js';
-import type { ConvKernels, F } from '../types.js';
+import type { ConvKernels, F, PhaseKernels, PhasePlan } from '../types.js';
 import { forEachTap } from '../ref/taps.js';
 import { plainWasm, sharedWasm, maxPages, GEMM_DEPTH_BLOCK } from './module.generated.js';
 import { GEOM, GEOM_EXACT, HEAP, Kind, MAX_THREADS, MAX_UNITS, MR, S, SCATTER, STREAM_WORDS, T, TASK, columnsPerSample, runUnit, scratchLayout, setCallerJob, typedExports, type WasmExports } from './work.js';
-import { phasePlan, usePolyphase } from '../cpu/polyphase.js';
 
 export { GEMM_DEPTH_BLOCK };
 
@@ -358,8 +357,11 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean
   // Depthwise units write their planes' bias themselves (in parallel); the others start from y or the bias.
   const unitBias = kind === Kind.Depthwise && b !== undefined;
   if (unitBias) copy(view(e, bp, b.length, es), b);
+  else if (grad) copy(view(e, yp, ys.length, es), ys); // gy, an input of the weight gradient
   else initOutput(e, ys, yp, b, bp, g.n);
-  copy(view(e, t.packW ? rawW : wp, ws.length, es), ws);
+  // The weight gradient is summed from zero; conv weights are packed from their raw copy.
+  if (grad) view(e, wp, ws.length, es).fill(0);
+  else copy(view(e, t.packW ? rawW : wp, ws.length, es), ws);
   let exact = false;
   if (t.guard && hasPaddingTaps(g)) {
     const finite = t.guard === 'w' ? ex.finite(t.packW ? rawW : wp, ws.length) : ex.finite(yp, ys.length);
@@ -378,52 +380,68 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean
 
 /**
  * The definition's sums (the ref kernels' taps) for a call whose ±Inf or NaN multiplier meets
- * padding taps, where the dense kernels would add NaN (w·0): y += conv(x, w) (+ b), or gw += Σ x·gy.
+ * padding taps, where the dense kernels would add NaN (w·0): y = conv(x, w) (+ b), or gw = Σ x·gy.
  */
 function exactConv(x: F, w: F, y: F, g: Geometry, b?: F): void {
+  const vol = prod(g.outSize);
+  for (let i = 0; i < y.length; i++) y[i] = b ? b[Math.floor(i / vol) % g.cOut] : 0;
   forEachTap(g, (xi, wi, yi) => { y[yi] += w[wi] * x[xi]; });
-  if (b) for (let i = 0, vol = prod(g.outSize); i < y.length; i++) y[i] += b[Math.floor(i / vol) % g.cOut];
 }
-const exactWeightGrad = (x: F, gy: F, gw: F, g: Geometry) => forEachTap(g, (xi, wi, yi) => { gw[wi] += x[xi] * gy[yi]; });
+function exactWeightGrad(x: F, gy: F, gw: F, g: Geometry): void {
+  gw.fill(0);
+  forEachTap(g, (xi, wi, yi) => { gw[wi] += x[xi] * gy[yi]; });
+}
 
-/** The output region: a copy of y (kernels accumulate), or, for the fused forms, the bias broadcast (y is zero). */
+/** The output region the units accumulate into: zeros, or the bias broadcast (the caller's y is only written). */
 function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n: number): void {
   const es = bytesOf(y);
   if (!b) {
-    copy(view(e, yp, y.length, es), y);
+    view(e, yp, y.length, es).fill(0);
     return;
   }
   copy(view(e, bp, b.length, es), b);
   typedExports(e.exports, es).fillBias(yp, bp, n * b.length, b.length, y.length / (n * b.length));
 }
 
-/** The phases of a polyphase convT, their tilings and region sizes (x, w, y, bias, tap table, scratch per thread, packed A per phase). */
-function polyphaseLayout(g: Geometry, es: number, threads: number, bLen: number) {
+/** The tilings of a polyphase convT's phases and its region sizes (x, w, y, bias, tap table, scratch per thread, packed A per phase). */
+function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, threads: number, bLen: number) {
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  const phases = phasePlan(g);
   const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es), cb: 1, es }));
   const scratch = Math.max(0, ...phases.map((p, i) => scratchBytes(Kind.Phase, p, tilings[i])));
   const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
   const sizes = [g.n * g.cOut * prod(g.outSize) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
     bLen * es, kVol * 16, scratch * threads, ...aBytes];
-  return { phases, tilings, sizes };
+  return { tilings, sizes };
 }
 
 /**
- * Transposed convolution as one stride-1 convolution per output phase (see kernels/cpu/polyphase.ts
+ * An upper bound of polyphaseLayout's heap from g alone (the candidate's limit check has no
+ * phases): every tap belongs to one phase at most, a phase's outputs are at most the convT's, and
+ * its column tile is at most a cache tile of depth cog (its scratch: phase cIn = cog, cOut = cig).
+ */
+function polyphaseHeapBound(g: Geometry, es: number, threads: number): number {
+  const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
+  const nc = tileFor(cog, prod(g.inSize), es);
+  const scratch = scratchLayout(Kind.Phase, { nc, cb: 1, cig: cog, cog: cig, kVol, es }).bytes;
+  return heapEnd([g.n * g.cOut * prod(g.outSize) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
+    g.cIn * es, kVol * 16, scratch * threads, g.groups * up(cig, MR) * cog * kVol * es + 64 * kVol]);
+}
+
+/**
+ * Transposed convolution as one stride-1 convolution per output phase (see plan/phases.ts
  * for the index algebra): x, w and y are copied in once, one pass over w packs every phase's
  * weights (packPhases), then each phase runs conv units whose tiles are added to every s-th output
  * position by the unit itself (Kind.Phase). A phase's taps outside x are padding of that conv, so
  * a w holding ±Inf or NaN (w·0 = NaN there) runs as GEMM + col2im instead, which has no such taps.
  */
-function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
+function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], b?: F): void {
   const e = wasmEngine()!;
   const threads = currentThreads(), es = bytesOf(y), ex = typedExports(e.exports, es);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  const { phases, tilings, sizes } = polyphaseLayout(g, es, threads, b?.length ?? 0);
+  const { tilings, sizes } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0);
   if (phases.length === 0) {
-    // No tap reaches the output (it is all cropped padding or output padding): y gains only the bias, (n, cIn, …) in conv terms.
-    if (b) for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] += b[Math.floor(i / vol) % g.cIn];
+    // No tap reaches the output (it is all cropped padding or output padding): y is only the bias, (n, cIn, …) in conv terms.
+    for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] = b ? b[Math.floor(i / vol) % g.cIn] : 0;
     return;
   }
   const [xp, wp, yp, bp, tp, sp, ...aps] = allocate(e, sizes);
@@ -508,24 +526,25 @@ function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F): void {
 /** im2col + packed GEMM (conv), GEMM + col2im (convT), GEMM against the transposed columns (weightGrad). */
 export const wasmGemmKernels: ConvKernels = {
   name: 'wasm-gemm',
-  conv: (x, w, y, g) => gemmConv(x, w, y, g),
-  convBias: (x, w, b, y, g) => gemmConv(x, w, y, g, b),
-  convT: (x, w, y, g) => gemmConvT(x, w, y, g),
-  convTBias: (x, w, b, y, g) => gemmConvT(x, w, y, g, b),
+  // The bias is broadcast into the output region before the units accumulate.
+  fuses: { bias: true },
+  conv: (x, w, y, g, ep) => gemmConv(x, w, y, g, ep?.bias),
+  convT: (x, w, y, g, ep) => gemmConvT(x, w, y, g, ep?.bias),
   weightGrad(x, gy, gw, g) {
     if (!execute(Kind.WeightGrad, g, { x, gy, gw }, weightGradTask(g, bytesOf(gw)))) exactWeightGrad(x, gy, gw, g);
   },
 };
 
 /** convT for `usePolyphase` geometries, run as phases; conv and weightGrad as wasm-gemm. */
-export const wasmPolyphaseKernels: ConvKernels = {
-  ...wasmGemmKernels, name: 'wasm-polyphase', convT: (x, w, y, g) => polyphase(x, w, y, g), convTBias: (x, w, b, y, g) => polyphase(x, w, y, g, b),
+export const wasmPolyphaseKernels: PhaseKernels = {
+  name: 'wasm-polyphase', fuses: wasmGemmKernels.fuses, conv: wasmGemmKernels.conv, weightGrad: wasmGemmKernels.weightGrad,
+  convTPhases: (x, w, y, g, phases, ep) => polyphase(x, w, y, g, phases, ep?.bias),
 };
 
 /** Direct kernel for convolutions with one input channel per group (depthwise, any multiplier). */
-export const wasmDepthwiseKernels: Pick<ConvKernels, 'conv' | 'convBias'> = {
-  conv: (x, w, y, g) => { execute(Kind.Depthwise, g, { x, w, y }, depthwiseTask(g, bytesOf(y))); },
-  convBias: (x, w, b, y, g) => { execute(Kind.Depthwise, g, { x, w, y, b }, depthwiseTask(g, bytesOf(y))); },
+export const wasmDepthwiseKernels: Pick<ConvKernels, 'conv' | 'fuses'> = {
+  fuses: { bias: true },
+  conv: (x, w, y, g, ep) => { execute(Kind.Depthwise, g, { x, w, y, b: ep?.bias }, depthwiseTask(g, bytesOf(y))); },
 };
 
 /** The kernel families of the wasm candidates. */
@@ -556,7 +575,8 @@ export function wasmHeapBytes(family: WasmFamily, g: Geometry, es: number, dir: 
   if (dir === 'weightGrad') return heapEnd(executeSizes(Kind.WeightGrad, g, { x: inLen, w: wLen, y: outLen, b: 0 }, weightGradTask(g, es), threads));
   if (dir === 'convT') {
     const col2im = heapEnd(executeSizes(Kind.ConvT, g, { x: outLen, w: wLen, y: inLen, b: g.cIn }, convTTask(g, es), threads));
-    return family === 'polyphase' && usePolyphase(g) ? Math.max(col2im, heapEnd(polyphaseLayout(g, es, threads, g.cIn).sizes)) : col2im;
+    return family === 'polyphase' ? Math.max(col2im, polyphaseHeapBound(g, es, threads)) : col2im;
+
   }
   const lens = { x: inLen, w: wLen, y: outLen, b: g.cOut };
   if (family === 'depthwise' && g.cIn === g.groups) return heapEnd(executeSizes(Kind.Depthwise, g, lens, depthwiseTask(g, es), threads));
