@@ -63,18 +63,21 @@ test('results are bitwise identical for 1, 2 and 3 threads, and the workers take
   setNumThreads(3);
   withBackend('wasm', run); // starts the pool
   await poolReady();
-  const per = [1, 2, 3].map((t) => {
-    setNumThreads(t);
+  const per: number[][][] = [];
+  for (const t of [1, 2, 3]) {
+    setNumThreads(t); // going down stops the extra workers; going up starts them on the next call
     const before = unitsByWorkers();
     const out = withBackend('wasm', run).map((y) => Array.from(y.data));
+    await poolReady();
     if (t > 1) untilWorkersTakeUnits(run, out, `${t} threads`);
     else assert.equal(unitsByWorkers(), before, 'one thread: no worker runs units');
-    return out;
-  });
+    per.push(out);
+  }
+  assert.equal(poolSize(), 2, 'three threads: two workers beside the caller');
   setNumThreads(0);
   for (let t = 1; t < per.length; t++)
     per[t].forEach((a, i) => assert.deepEqual(a, per[0][i], `output ${i} with ${t + 1} threads`));
-  assert.equal(poolSize(), 2, 'three threads: two workers beside the caller');
+
 });
 
 test('a unit that fails fails its call with a clear error, and the pool recovers', () => {
@@ -120,14 +123,17 @@ for (const kind of ['exit', 'throw'] as const)
 test('the thread count goes up and down between calls with the same results', async () => {
   const run = workload();
   const counts = [2, 4, 1, 3, 2];
-  const outs = [];
+  const outs: number[][][] = [], workers: number[] = [];
   for (const t of counts) {
     setNumThreads(t);
     assert.equal(getNumThreads(), t);
     outs.push(withBackend('wasm', run).map((y) => Array.from(y.data)));
     await poolReady();
+    workers.push(poolSize());
   }
-  assert.ok(poolSize() >= 3, 'four threads started three workers');
+  // Each count runs with its own workers beside the caller: lowering the count stopped the extra ones.
+  assert.deepEqual(workers, counts.map((t) => t - 1));
+
   outs.forEach((o) => o.forEach((a, i) => assert.deepEqual(a, outs[0][i])));
   assert.throws(() => setNumThreads(17), (e: unknown) => e instanceof ConvError && /got 17/.test(e.message));
   assert.throws(() => setNumThreads(Number.NaN), ConvError);
