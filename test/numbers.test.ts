@@ -3,7 +3,8 @@
  * exactly the outputs the reference kernels (the definition: a padding tap adds nothing) give them,
  * on every wasm path (GEMM conv, folded samples, depthwise, GEMM + col2im, polyphase, weight grad),
  * f32 and f64, 1 and 2 threads; 32-bit fit of every derived index; calls whose heap would pass
- * linear memory are declined (the TypeScript kernels run them) and those past 2 GiB run.
+ * linear memory are declined (the TypeScript kernels run them) and those past 2 GiB run (task
+ * addresses are read unsigned).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,8 +12,10 @@ import fc from 'fast-check';
 import { conv1d, conv2d, ConvError, convTranspose1d, convTranspose2d, ones, setNumThreads, tensor, withBackend, type Tensor } from '../src/index.js';
 import { refKernels } from '../src/kernels/ref/taps.js';
 import {
-  fitsInt32, hasPaddingTaps, MAX_HEAP_BYTES, wasmDepthwiseKernels, wasmFits, wasmGemmKernels, wasmHeapBytes, wasmPolyphaseKernels,
+  fitsInt32, hasPaddingTaps, MAX_HEAP_BYTES, releaseWasmMemory, runTaskInMemory, wasmDepthwiseKernels, wasmEngine, wasmFits, wasmGemmKernels,
+  wasmHeapBytes, wasmPolyphaseKernels,
 } from '../src/kernels/wasm/glue.js';
+import { HEAP, Kind, T, TASK } from '../src/kernels/wasm/work.js';
 import { phasePlan, usePolyphase } from '../src/plan/phases.js';
 import { poolReady, unitsByWorkers } from '../src/kernels/threads/pool.js';
 import { selectKernels } from '../src/plan/select.js';
@@ -224,6 +227,45 @@ test('a convT past 2 GiB of wasm heap runs (unsigned addresses) and gives the ri
       let bad = -1;
       for (let i = 0; i < d.length; i++) if (d[i] !== 2) { bad = i; break; }
       assert.equal(bad, -1, `threads ${threads}: y[${bad}] = ${d[bad]}`);
+    } finally {
+      setNumThreads(0);
+    }
+  }
+});
+
+test('task addresses past 2^31 are read unsigned: conv, depthwise, col2im and weight-grad units on 1 and 2 threads', async () => {
+  // Each call's task is moved 2 GiB up in linear memory (the memory grows; untouched pages cost nothing) and run again there.
+  const HI = 2 ** 31;
+  const g: Geometry = { n: 2, cIn: 16, cOut: 32, groups: 1, inSize: [600], outSize: [300], kSize: [5], stride: [2], dilation: [1], padBefore: [2] };
+  const dw: Geometry = { ...g, cIn: 16, cOut: 32, groups: 16 };
+  const calls: { name: string; g: Geometry; out: (g: Geometry) => number; run: (y: F) => void }[] = [];
+  const inLen = (q: Geometry) => q.n * q.cIn * prod(q.inSize), outLen = (q: Geometry) => q.n * q.cOut * prod(q.outSize);
+  const wLen = (q: Geometry) => q.cOut * (q.cIn / q.groups) * prod(q.kSize);
+  const x = special(inLen(g), 1, 'float32', 0), w = special(wLen(g), 2, 'float32', 0), wd = special(wLen(dw), 3, 'float32', 0);
+  const gy = special(outLen(g), 4, 'float32', 0);
+  calls.push({ name: 'conv', g, out: outLen, run: (y) => wasmGemmKernels.conv(x, w, y, g) });
+  calls.push({ name: 'depthwise', g: dw, out: outLen, run: (y) => wasmDepthwiseKernels.conv(x, wd, y, dw) });
+  calls.push({ name: 'col2im convT', g, out: inLen, run: (y) => wasmGemmKernels.convT(gy, w, y, g) });
+  calls.push({ name: 'weight grad', g, out: wLen, run: (gw) => wasmGemmKernels.weightGrad(x, gy, gw, g) });
+  for (const threads of [1, 2]) {
+    setNumThreads(threads);
+    try {
+      for (const c of calls) {
+        const y = new Float32Array(c.out(c.g));
+        c.run(y);
+        if (threads === 2) await poolReady();
+        const e = wasmEngine()!, used = e.memory.buffer.byteLength;
+        e.memory.grow(HI / 65536);
+        const bytes = new Uint8Array(e.memory.buffer), mem = new Int32Array(e.memory.buffer), t = TASK >> 2;
+        bytes.copyWithin(HEAP + HI, HEAP, used);
+        for (const f of [T.x, T.w, T.y, T.scratch, T.bias]) if (mem[t + f]) mem[t + f] = (mem[t + f] >>> 0) + HI;
+        const outAt = (mem[t + (mem[t + T.kind] === Kind.WeightGrad ? T.w : T.y)] >>> 0);
+        new Float32Array(e.memory.buffer, outAt, y.length).fill(0); // the units accumulate into a zeroed output
+        runTaskInMemory(Math.ceil(mem[t + T.items] / mem[t + T.chunk]));
+        assert.ok(outAt >= HI);
+        assert.deepEqual(new Float32Array(e.memory.buffer, outAt, y.length), y, `${c.name}, ${threads} threads`);
+        releaseWasmMemory(); // the next call starts on a fresh small memory
+      }
     } finally {
       setNumThreads(0);
     }
