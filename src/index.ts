@@ -9,6 +9,8 @@ export type { DType, Pair, Layout, PaddingMode, ConvSpec, Geometry } from './spe
 export type { ConvOptions, ConvTransposeOptions, PaddingArg, IntOrTuple, DataFormat } from './spec/normalize.js';
 export { span, convOutSize, convTransposeOutSize, outputSizeRange, torchSamePads, paddleSamePads } from './spec/shape.js';
 export { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, permute } from './functional/conv.js';
+export type { EpilogueOptions } from './functional/conv.js';
+export type { Activation } from './kernels/types.js';
 export { describeConv, type ConvDescription, type ConvOpName } from './functional/describe.js';
 export { Module } from './nn/module.js';
 export { Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, type ConvModuleOptions, type ConvTransposeModuleOptions } from './nn/conv.js';
