@@ -171,7 +171,7 @@ export function tensorDictKeys(op: string, tensors: unknown): string[] {
     throw new ConvError(op, 'tensors', `must be an object of Tensors by name; got ${proto === Tensor.prototype ? 'a Tensor' : fmt(tensors)}`);
   if (proto !== Object.prototype && proto !== null)
     throw new ConvError(op, 'tensors', `must be a plain object (an object literal's \`__proto__: t\` sets its prototype instead of a key: write ['__proto__']: t or use Object.create(null)); got an object whose prototype is ${fmt(proto?.constructor?.name ?? typeof proto)}`);
-  return Object.keys(tensors);
+  return Object.keys(tensors as object);
 }
 
 /** Writes raw entries (in the order given) and the metadata as a .safetensors file. */
