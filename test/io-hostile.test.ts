@@ -12,8 +12,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, mk
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Deflate, deflateSync } from 'fflate';
-import { ConvError, Tensor, tensor } from '../src/index.js';
-import { readNpz, readSafetensors, writeNpy, writeNpz, writeSafetensors } from '../src/io/index.js';
+import { Conv1d, ConvError, Tensor, tensor } from '../src/index.js';
+import { foldWeightNorm, loadSafetensorsStateDict, readNpz, readSafetensors, writeNpy, writeNpz, writeSafetensors } from '../src/io/index.js';
 import { crc32 } from '../src/io/npz.js';
 import { loadNpy, loadNpz, loadSafetensors, saveNpy, saveNpz, saveSafetensors } from '../src/io/node.js';
 
@@ -270,4 +270,19 @@ test('save*: a write that fails half-way (file size limit) leaves the old file i
     saveNpy(join(dir, 'x.npy'), tensor([1, 2]));
     assert.deepEqual(loadNpy(join(dir, 'x.npy')).toArray(), [1, 2]);
   });
+});
+
+test('foldWeightNorm and loadSafetensorsStateDict: keys named like Object.prototype members are ordinary keys', () => {
+  const dict = Object.create(null) as Record<string, Tensor>;
+  dict['__proto__'] = tensor([1]);
+  dict.constructor = tensor([2]);
+  const folded = foldWeightNorm(dict);
+  assert.deepEqual(Object.keys(folded).sort(), ['__proto__', 'constructor']);
+  assert.deepEqual(folded['__proto__'].toArray(), [1]);
+  // A checkpoint key mapped to 'constructor' is one unexpected key, not "two keys mapped to one".
+  const model = new Conv1d(1, 1, 1, { bias: false });
+  const file = writeSafetensors({ weight: tensor([[[3]]]), extra: tensor([4]) });
+  const result = loadSafetensorsStateDict(model, file, { strict: false, mapKey: (k) => (k === 'extra' ? 'constructor' : k) });
+  assert.deepEqual(result.unexpectedKeys, ['constructor']);
+  assert.deepEqual(model.weight.toArray(), [[[3]]]);
 });
