@@ -25,12 +25,12 @@ export interface LoadSafetensorsOptions {
  */
 export function loadSafetensorsStateDict(module: Module, bytes: ArrayBuffer | Uint8Array, options: LoadSafetensorsOptions = {}): LoadStateDictResult {
   const folded = foldWeightNorm(readSafetensors(bytes).tensors);
-  const mapped: Record<string, Tensor> = {};
+  const mapped = Object.create(null) as Record<string, Tensor>; // any key, '__proto__' included
   for (const [k, t] of Object.entries(folded)) {
     const name = options.mapKey ? options.mapKey(k) : k;
     if (name === null) continue;
     if (typeof name !== 'string') throw new ConvError('loadSafetensorsStateDict', 'mapKey', `must return a string or null; got ${fmt(name)} for ${fmt(k)}`);
-    if (name in mapped) throw new ConvError('loadSafetensorsStateDict', 'mapKey', `maps two keys to ${fmt(name)}`);
+    if (Object.hasOwn(mapped, name)) throw new ConvError('loadSafetensorsStateDict', 'mapKey', `maps two keys to ${fmt(name)}`);
     mapped[name] = t;
   }
   return module.loadStateDict(mapped, { strict: options.strict ?? true });
