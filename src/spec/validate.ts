@@ -12,6 +12,9 @@ export const spatialOf = (x: Shape, spec: ConvSpec): number[] =>
 
 export function checkOperands(spec: ConvSpec, x: Shape, w: Shape, b: Shape | null): void {
   const { op, rank: d, groups: g, transposed } = spec;
+  // Paddle's ops take batched input only ("Input x should be 3D tensor" for conv1d, …).
+  if (spec.paddleRules && x.length !== d + 2)
+    throw new ConvError(op, 'input', `must be ${d + 2}-D (batched; Paddle takes no unbatched input); got shape ${fmt(x)}`);
   if (x.length !== d + 1 && x.length !== d + 2)
     throw new ConvError(op, 'input', `must be ${d + 1}-D (unbatched) or ${d + 2}-D (batched); got shape ${fmt(x)}`);
   // PyTorch supports empty batch or channels only; an empty spatial dim would otherwise be "padded into" an output.
