@@ -20,8 +20,8 @@ export type PaddlePadding = number | string | readonly number[] | readonly (read
 
 /** A plain array's elements, read once by index (holes read as undefined); null for anything else. */
 function listOf(v: unknown): unknown[] | null {
-  if (!Array.isArray(v)) return null;
   try {
+    if (!Array.isArray(v)) return null;
     return Array.from({ length: v.length }, (_, i) => v[i]);
   } catch {
     return null;
@@ -135,19 +135,22 @@ function paddleSpec(op: string, rank: Rank, transposed: boolean, o: Readonly<Rec
 const SPEC_FIELDS = ['stride', 'padding', 'dilation', 'groups', 'dataFormat'];
 const SPEC_T_FIELDS = [...SPEC_FIELDS, 'outputPadding'];
 
+// Options are read once (a copy, Proxies and getters read here) before the spec cache sees them.
+type Options = Record<string, unknown>;
+
 function makeConv(rank: Rank) {
   const op = `conv${rank}d`;
-  const specOf = specCache<PaddleConvOptions>(SPEC_FIELDS, (o) => paddleSpec(op, rank, false, readOptions(op, o, CONV_KEYS)));
+  const specOf = specCache<Options>(SPEC_FIELDS, (o) => paddleSpec(op, rank, false, o));
   return (x: Tensor, weight: Tensor, bias?: Tensor | null, options: PaddleConvOptions = {}): Tensor =>
-    applyConv(specOf(options), x, weight, bias);
+    applyConv(specOf(readOptions(op, options, CONV_KEYS)), x, weight, bias);
 }
 function makeConvTranspose(rank: Rank) {
   const op = `conv${rank}dTranspose`;
   // outputSize is not part of the spec: plan/ checks it on every call.
-  const specOf = specCache<PaddleConvTransposeOptions>(SPEC_T_FIELDS, (o) => paddleSpec(op, rank, true, readOptions(op, o, CONVT_KEYS)));
+  const specOf = specCache<Options>(SPEC_T_FIELDS, (o) => paddleSpec(op, rank, true, o));
   return (x: Tensor, weight: Tensor, bias?: Tensor | null, options: PaddleConvTransposeOptions = {}): Tensor => {
-    const spec = specOf(options);
-    return applyConv(spec, x, weight, bias, paddleOutputSize(op, options.outputSize, rank));
+    const o = readOptions(op, options, CONVT_KEYS);
+    return applyConv(specOf(o), x, weight, bias, paddleOutputSize(op, o.outputSize, rank));
   };
 }
 

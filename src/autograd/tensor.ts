@@ -2,7 +2,7 @@
  * Tensor: contiguous row-major storage (Float32Array or Float64Array) plus a shape.
  * Tensors that take part in autograd carry `requiresGrad`, `grad` and the node that made them.
  */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, errorText, fmt, guarded } from '../spec/errors.js';
 import type { DType, Shape } from '../spec/types.js';
 import { generatorFor, type Generator } from '../util/random.js';
 import { readOptions } from '../spec/normalize.js';
@@ -60,7 +60,7 @@ export class Tensor {
 
   /** `data`: a Float32Array or Float64Array of exactly `prod(shape)` elements (kept, not copied). */
   constructor(data: TypedArray, shape: Shape, requiresGrad = false) {
-    if (!(data instanceof Float32Array) && !(data instanceof Float64Array))
+    if (!guarded('tensor', 'data', () => data instanceof Float32Array || data instanceof Float64Array))
       throw new ConvError('tensor', 'data', `must be a Float32Array or Float64Array (use tensor() for other values); got ${describeValue(data)}`);
     const n = numel('tensor', shape);
     if (data.length !== n)
@@ -190,7 +190,15 @@ for (const key of ['data', 'shape', 'dtype'] as const) {
 /** A short description of a value of the wrong kind, for messages. */
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
-  if (typeof v === 'object') return (v as object).constructor?.name ? `a ${(v as object).constructor.name}` : fmt(v);
+  if (typeof v === 'object') {
+    try {
+      const name = (v as object).constructor?.name;
+      if (typeof name === 'string' && name) return `a ${name}`;
+    } catch {
+      // a Proxy whose traps throw
+    }
+    return fmt(v);
+  }
   return `${typeof v} ${fmt(v)}`;
 }
 
@@ -210,6 +218,10 @@ export function setReshapeHook(f: (t: Tensor, shape: number[]) => Tensor): void 
 }
 
 export function resolveReshape(from: Shape, shape: readonly number[]): number[] {
+  return guarded('reshape', 'shape', () => resolve(from, shape));
+}
+
+function resolve(from: Shape, shape: readonly number[]): number[] {
   const n = from.reduce((a, b) => a * b, 1);
   if (!Array.isArray(shape))
     throw new ConvError('reshape', 'shape', `must be an array of integers; got ${fmt(shape)}`);
@@ -230,6 +242,10 @@ export const MAX_DIMS = 32;
 
 /** Element count of a shape, checking every entry is a non-negative safe integer and the total fits. */
 export function numel(op: string, shape: Shape): number {
+  return guarded(op, 'shape', () => numelOf(op, shape));
+}
+
+function numelOf(op: string, shape: Shape): number {
   if (!Array.isArray(shape)) throw new ConvError(op, 'shape', `must be an array of integers; got ${fmt(shape)}`);
   if (shape.length > MAX_DIMS) throw new ConvError(op, 'shape', `must have at most ${MAX_DIMS} dims; got ${shape.length}`);
   let n = 1;
@@ -257,11 +273,7 @@ export function allocate(dtype: DType, n: number): TypedArray {
 
 /** Reads `v[i]`, turning a throwing getter or Proxy trap into a ConvError. */
 function elementOf(v: readonly unknown[], i: number): unknown {
-  try {
-    return v[i];
-  } catch (e) {
-    throw new ConvError('tensor', 'data', `could not be read at index ${i} (${(e as Error)?.message ?? fmt(e)})`);
-  }
+  return guarded('tensor', 'data', () => v[i]);
 }
 
 function inferShape(data: unknown): number[] {
@@ -309,6 +321,10 @@ function tensorOptions(op: string, opts: unknown, withSeed = false): { dtype?: D
  * @example tensor(new Float64Array(6), [2, 3])
  */
 export function tensor(data: NestedArray | TypedArray | readonly number[], shape?: Shape, opts: TensorOptions = {}): Tensor {
+  return guarded('tensor', 'data', () => tensorOf(data, shape, opts));
+}
+
+function tensorOf(data: unknown, shape: Shape | undefined, opts: unknown): Tensor {
   const o = tensorOptions('tensor', opts);
   const dtype: DType = o.dtype ?? (data instanceof Float64Array ? 'float64' : 'float32');
   let flat: TypedArray;
@@ -323,10 +339,15 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], shape
   } else {
     if (!Array.isArray(data) && typeof data !== 'number')
       throw new ConvError('tensor', 'data', `must be a number, nested arrays of numbers or a typed array; got ${describeValue(data)}`);
-    const inferred = inferShape(data);
-    const n = numel('tensor', inferred);
-    flat = allocate(dtype, n);
-    flatten(data, inferred, flat);
+    let inferred: number[];
+    try {
+      inferred = inferShape(data);
+      flat = allocate(dtype, numel('tensor', inferred));
+      flatten(data, inferred, flat);
+    } catch (e) {
+      if (e instanceof ConvError) throw e;
+      throw new ConvError('tensor', 'data', `could not be read (${errorText(e)})`);
+    }
     sh = shape !== undefined ? [...numelChecked(shape)] : inferred;
   }
   return new Tensor(flat, sh, o.requiresGrad);

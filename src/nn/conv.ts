@@ -1,7 +1,7 @@
 /**
  * Conv1d … ConvTranspose3d: PyTorch's modules, constructor order and defaults; options as an object.
  */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded } from '../spec/errors.js';
 import { convSpecFrom, convTransposeSpecFrom, isInt, perDim, readOptions, type DataFormat, type IntOrTuple, type PaddingArg } from '../spec/normalize.js';
 import { MAX_OUTPUT_ELEMENTS } from '../plan/plan.js';
 import type { ConvSpec, DType, PaddingMode, Rank } from '../spec/types.js';
@@ -72,6 +72,11 @@ export const MODULE_HINTS: Readonly<Record<string, string>> = {
   kernelSize: 'it is the third constructor argument',
 };
 
+/** A caller's list copied once (a Proxy or getter read here, not in plan/); anything else as given. */
+function readList<T>(op: string, param: string, v: T): T {
+  return guarded(op, param, () => (Array.isArray(v) ? (Array.from({ length: v.length }, (_, i) => v[i]) as T) : v));
+}
+
 /** What an initialiser knows about the layer. `fanIn = weight.shape[1] · prod(kernelSize)`. */
 export interface InitInfo { fanIn: number; inChannels: number; outChannels: number; groups: number; kVol: number }
 
@@ -136,7 +141,11 @@ export abstract class ConvNdBase extends Module {
     // The same refusal as forward, as a rejected Promise.
     if (outputSize !== undefined && !this.spec.transposed)
       return Promise.reject(new ConvError(this.spec.op, 'outputSize', `is accepted only by transposed convolutions; got ${fmt(outputSize)}`));
-    return applyConvAsync(this.spec, x, this.weight, this.bias, outputSize);
+    try {
+      return applyConvAsync(this.spec, x, this.weight, this.bias, readList(this.spec.op, 'outputSize', outputSize));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -147,7 +156,7 @@ export abstract class ConvNdBase extends Module {
   override forward(x: Tensor, outputSize?: readonly number[]): Tensor {
     if (outputSize !== undefined && !this.spec.transposed)
       throw new ConvError(this.spec.op, 'outputSize', `is accepted only by transposed convolutions; got ${fmt(outputSize)}`);
-    return applyConv(this.spec, x, this.weight, this.bias, outputSize);
+    return applyConv(this.spec, x, this.weight, this.bias, readList(this.spec.op, 'outputSize', outputSize));
   }
 
   /** Re-draws weight and bias from the module's generator (PyTorch's rule unless a subclass says otherwise). */

@@ -61,3 +61,25 @@ export function fmt(v: unknown): string {
 export function check(cond: boolean, op: string, param: string, rule: () => string): asserts cond {
   if (!cond) throw new ConvError(op, param, rule());
 }
+
+/**
+ * Runs `read` (code that reads a caller's value: array elements, getters, Proxy traps) and turns
+ * whatever it throws, other than a ConvError, into a ConvError naming `op` and `param`.
+ */
+export function guarded<T>(op: string, param: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof ConvError) throw e;
+    throw new ConvError(op, param, `could not be read (${errorText(e)})`);
+  }
+}
+
+/** The message of anything thrown, without throwing again. */
+export function errorText(e: unknown): string {
+  try {
+    return e instanceof Error ? e.message : fmt(e);
+  } catch {
+    return 'an unprintable error';
+  }
+}

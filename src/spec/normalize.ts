@@ -2,7 +2,7 @@
  * User arguments → ConvSpec (PyTorch spellings; api/paddle.ts maps Paddle's onto these).
  * Every option value is checked here, before any tensor is looked at.
  */
-import { ConvError, fmt } from './errors.js';
+import { ConvError, fmt, guarded } from './errors.js';
 import type { ConvSpec, Layout, Pair, PaddingMode, PadRule, Rank } from './types.js';
 
 /** One integer for every spatial dim, or one per spatial dim (first spatial dim first). */
@@ -81,33 +81,35 @@ export const isInt = (v: unknown): v is number => typeof v === 'number' && Numbe
  */
 export function readOptions(op: string, o: unknown, allowed: readonly string[], hints: Readonly<Record<string, string>> = {}): Record<string, unknown> {
   if (o === undefined) return {};
-  if (o === null || typeof o !== 'object' || Array.isArray(o))
+  if (o === null || typeof o !== 'object' || guarded(op, 'options', () => Array.isArray(o)))
     throw new ConvError(op, 'options', `must be an object; got ${fmt(o)}`);
   const out: Record<string, unknown> = Object.create(null);
-  let keys: string[];
-  try {
-    keys = Object.keys(o);
-  } catch (e) {
-    throw new ConvError(op, 'options', `could not be read (${(e as Error)?.message ?? fmt(e)})`);
-  }
+  const keys = guarded(op, 'options', () => Object.keys(o));
   for (const k of keys) {
     if (!allowed.includes(k)) {
       const hint = Object.prototype.hasOwnProperty.call(hints, k) ? ` (${hints[k]})` : '';
       throw new ConvError(op, k, `is not an option of ${op}${hint}; options are ${allowed.join(', ')}`);
     }
-    try {
-      out[k] = (o as Record<string, unknown>)[k];
-    } catch (e) {
-      throw new ConvError(op, k, `could not be read (${(e as Error)?.message ?? fmt(e)})`);
-    }
+    out[k] = guarded(op, k, () => copyValue((o as Record<string, unknown>)[k], 0));
   }
+  return out;
+}
+
+/** Deepest list nesting an option needs ([[b, a], …] pairs); deeper levels stay as given (and are refused later). */
+const COPY_DEPTH = 3;
+
+/** Plain lists are copied element by element (holes stay holes, for the message), so that a Proxy or getter is read once, here. */
+function copyValue(v: unknown, depth: number): unknown {
+  if (depth >= COPY_DEPTH || !Array.isArray(v)) return v;
+  const n = v.length, out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) if (i in v) out[i] = copyValue(v[i], depth + 1);
   return out;
 }
 
 /** A plain array's elements, read once by index (holes read as undefined); null for anything else. */
 function listOf(v: unknown): unknown[] | null {
-  if (!Array.isArray(v)) return null;
   try {
+    if (!Array.isArray(v)) return null;
     const n = v.length, out = new Array<unknown>(n);
     for (let i = 0; i < n; i++) out[i] = v[i];
     return out;
