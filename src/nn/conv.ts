@@ -41,8 +41,11 @@ export interface ConvModuleOptions {
 export interface ConvTransposeModuleOptions {
   /** Step between the positions each input element scatters to, per spatial dim (default 1). */
   stride?: IntOrTuple;
-  /** Cropped from the full output (default 0): an integer, one per dim, or `[before, after]` pairs; no strings. */
-  padding?: number | readonly number[] | readonly (readonly [number, number])[];
+  /**
+   * Cropped from the full output (default 0): an integer, one per dim, or `[before, after]` pairs.
+   * The strings `'same'` / `'valid'` are refused (PyTorch's transposed ops take none).
+   */
+  padding?: PaddingArg;
   /** Extra elements on the trailing side of each dim (default 0); each smaller than the stride or the dilation of its dim. */
   outputPadding?: IntOrTuple;
   /** Spacing between kernel taps per spatial dim (default 1). */
@@ -137,7 +140,7 @@ export abstract class ConvNdBase extends Module {
    * `forward` without blocking the calling thread: the same result and autograd node, as a Promise
    * (see src/async/). `outputSize` applies to transposed convolutions, as in their `forward`.
    */
-  forwardAsync(x: Tensor, outputSize?: readonly number[]): Promise<Tensor> {
+  override forwardAsync(x: Tensor, outputSize?: readonly number[]): Promise<Tensor> {
     // The same refusal as forward, as a rejected Promise.
     if (outputSize !== undefined && !this.spec.transposed)
       return Promise.reject(new ConvError(this.spec.op, 'outputSize', `is accepted only by transposed convolutions; got ${fmt(outputSize)}`));

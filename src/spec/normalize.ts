@@ -38,9 +38,10 @@ export interface ConvTransposeOptions {
   stride?: IntOrTuple;
   /**
    * Cropped from the full output (default 0): an integer for every side, one per dim, or one
-   * `[before, after]` pair per dim. No strings: PyTorch's transposed ops take no `'same'`/`'valid'`.
+   * `[before, after]` pair per dim. The strings `'same'` / `'valid'` are refused: PyTorch's
+   * transposed ops take no padding strings.
    */
-  padding?: number | readonly number[] | readonly (readonly [number, number])[];
+  padding?: PaddingArg;
   /**
    * Extra elements on the trailing side of each spatial dim (default 0); each must be smaller than
    * the stride or the dilation of its dim.
