@@ -12,7 +12,7 @@ import {
   Adam, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Conv1D, Conv2D, Conv3D, Conv1DTranspose,
   Conv2DTranspose, Conv3DTranspose, ConvError, Generator, SGD, Sequential, Tensor, conv1d, conv2d, conv3d, convTranspose1d,
   convTranspose2d, convTranspose3d, full, loadSafetensorsStateDict, manualSeed, mul, ones, paddle, rand, randn, sum, tensor,
-  writeSafetensors, zeros,
+  writeSafetensors, zeros, noGrad, describeConv,
 } from '../src/index.js';
 import { assertConvError, assertTensor } from './helpers-core.js';
 
@@ -353,6 +353,26 @@ test('tensor creation refuses BigInt data, DataViews, cyclic nesting and unknown
   // -0, NaN and ±Infinity are values, not errors.
   assert.ok(Object.is(full([1], -0).data[0], -0));
   assert.deepEqual(Array.from(tensor([NaN, Infinity, -Infinity]).data), [NaN, Infinity, -Infinity]);
+});
+
+test('optimizers refuse unknown options and non-boolean flags (a truthy string is not true)', () => {
+  const p = () => tensor([1], undefined, { requiresGrad: true });
+  assertConvError(() => new Adam([p()], { amsgrad: 'yes' as never }), 'Adam', 'amsgrad', ["'yes'"]);
+  assertConvError(() => new Adam([p()], { maximize: 1 as never }), 'Adam', 'maximize', ['1']);
+  assertConvError(() => new Adam([p()], { learningRate: 0.1 } as never), 'Adam', 'learningRate', ['lr, betas, eps, weightDecay, amsgrad, maximize']);
+  assertConvError(() => new SGD([p()], { lr: 0.1, nesterov: 'true' as never }), 'SGD', 'nesterov', ["'true'"]);
+  assertConvError(() => new SGD([p()], { lr: 0.1, weight_decay: 0.1 } as never), 'SGD', 'weight_decay', ['weightDecay']);
+  const trap = new Proxy([], { get() { throw new Error('trap'); } });
+  assertConvError(() => new SGD(trap as never, { lr: 0.1 }), 'SGD', 'params', ['trap']);
+});
+
+test('noGrad needs a function; describeConv checks its plain-number shapes and op name', () => {
+  assertConvError(() => noGrad(3 as never), 'noGrad', 'fn', ['3']);
+  assertConvError(() => describeConv('conv1d', null as never, [1, 1, 2]), 'conv1d', 'input', ['null']);
+  assertConvError(() => describeConv('conv1d', [1, 1, NaN], [1, 1, 2]), 'conv1d', 'input', ['NaN']);
+  assertConvError(() => describeConv('convTranspose1d', [1, 1, 4], [1, '1', 2] as never), 'convTranspose1d', 'weight', ["'1'"]);
+  assertConvError(() => describeConv(Symbol('conv1d') as never, [1, 1, 4], [1, 1, 2]), 'describeConv', 'op', ['Symbol(conv1d)']);
+  assert.deepEqual([...describeConv('conv1d', [1, 1, 4], [1, 1, 2], { padding: [1] }).outputShape], [1, 1, 5]);
 });
 
 // ---------------------------------------------------------------- Fuzzing with hostile values

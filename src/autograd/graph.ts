@@ -14,6 +14,7 @@ export const isGradEnabled = (): boolean => gradEnabled;
 
 /** Runs `fn` without recording anything for autograd (like `torch.no_grad()`). */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new ConvError('noGrad', 'fn', `must be a function to run without recording; got ${fmt(fn)}`);
   const prev = gradEnabled;
   gradEnabled = false;
   try {
