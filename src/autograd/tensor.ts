@@ -13,8 +13,11 @@ export type NestedArray = number | readonly NestedArray[];
 /** Largest number of elements convkit allocates for one tensor (2^31 − 1: typed-array indexing limit). */
 export const MAX_ELEMENTS = 2 ** 31 - 1;
 
+/** Options of `tensor`, `zeros`, `ones` and `full`. */
 export interface TensorOptions {
+  /** `'float32'` or `'float64'` (default: a Float64Array's `'float64'`, else `'float32'`); any other name is refused. */
   dtype?: DType;
+  /** Whether autograd records operations on the tensor, so that `backward` fills its `.grad` (default false). */
   requiresGrad?: boolean;
 }
 
