@@ -4,6 +4,7 @@
  */
 export { Tensor, tensor, zeros, ones, full, randn, rand, type TypedArray, type NestedArray, type TensorOptions, type RandomOptions } from './autograd/tensor.js';
 export { backward, noGrad, isGradEnabled } from './autograd/graph.js';
+export type { BackwardOptions } from './autograd/tensor.js';
 export { ConvError } from './spec/errors.js';
 export type { DType, Pair, Layout, PaddingMode, ConvSpec, Geometry } from './spec/types.js';
 export type { ConvOptions, ConvTransposeOptions, PaddingArg, IntOrTuple, DataFormat } from './spec/normalize.js';
