@@ -81,6 +81,8 @@ export abstract class StreamBase implements Stream {
   abstract readonly received: number;
   abstract readonly emitted: number;
   abstract readonly stateBytes: number;
+  /** Output length the full forward gives for an input of L positions (≤ 0: the forward refuses it). */
+  abstract outLength(L: number): number;
 
   get latency(): number {
     return Math.max(0, Math.round(this.lookahead * 1e9) / 1e9);

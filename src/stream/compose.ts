@@ -24,6 +24,7 @@ export class PointwiseStream extends StreamBase {
   get received(): number { return this.inCount; }
   get emitted(): number { return this.inCount; }
   get stateBytes(): number { return 0; }
+  outLength(L: number): number { return L; }
 
   check(chunk: unknown): void {
     if (!(chunk instanceof Tensor)) throw new ConvError(this.op, 'chunk', `must be a Tensor; got ${fmt(typeof chunk)}`);
@@ -81,6 +82,10 @@ export class SequentialStream extends StreamBase {
   get received(): number { return this.stages.length ? this.stages[0].received : 0; }
   get emitted(): number { return this.stages.length ? this.stages[this.stages.length - 1].emitted : 0; }
   get stateBytes(): number { return this.stages.reduce((a, s) => a + s.stateBytes, 0); }
+  outLength(L: number): number {
+    for (const s of this.stages) if (L > 0) L = s.outLength(L);
+    return L;
+  }
 
   markFailed(why: string): void {
     this.broken = why;
@@ -115,6 +120,9 @@ export class SequentialStream extends StreamBase {
   }
 }
 
+/** Input lengths 1 … this are checked for a Residual's inner part (covers every residue of strides up to 16 several times). */
+const RESIDUAL_LENGTHS = 256;
+
 /**
  * Residual: x + inner(x). The inner stream emits later than it receives (its look-ahead), so the
  * skip path keeps the inputs it has not yet matched: at most the inner stream's delay.
@@ -131,12 +139,20 @@ export class ResidualStream extends StreamBase {
     super(op);
     if (Math.abs(inner.rate - 1) > 1e-12)
       throw new ConvError(op, 'inner', `must keep the rate for x + inner(x) (as many output positions as input positions); got rate ${inner.rate}`);
+    // The skip path pairs input position i with inner output i: that is x + inner(x) only where the
+    // inner part keeps every length (strided parts may keep some lengths only: refused).
+    for (let L = 1; L <= RESIDUAL_LENGTHS; L++) {
+      const out = inner.outLength(L);
+      if (out > 0 && out !== L)
+        throw new ConvError(op, 'inner', `must keep the length for x + inner(x); got ${L} input positions → ${out} output positions`);
+    }
     this.layout = inner.layout;
     this.lookahead = inner.lookahead;
   }
 
   get received(): number { return this.inner.received; }
   get emitted(): number { return this.out; }
+  outLength(L: number): number { return this.inner.outLength(L) > 0 ? L : 0; }
   get stateBytes(): number {
     const w = this.skip;
     return this.inner.stateBytes + (w ? w.length * w.outer * w.inner * (this.lastDtype === 'float64' ? 8 : 4) : 0);

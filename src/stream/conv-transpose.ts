@@ -75,7 +75,7 @@ export class ConvTransposeStream extends StreamBase {
   }
 
   /** Output length of the full forward over R input positions: (R − 1)·s − p0 − p1 + span + op. */
-  private lengthAfter(R: number): number {
+  outLength(R: number): number {
     return (R - 1) * this.s - this.p0 - this.p1 + this.span + this.outPad;
   }
 
@@ -124,14 +124,14 @@ export class ConvTransposeStream extends StreamBase {
     this.check(chunk);
     this.ingest(chunk);
     const R = this.raw;
-    return this.emit(R === 0 ? 0 : Math.max(0, Math.min(R * this.s - this.p0, this.lengthAfter(R))));
+    return this.emit(R === 0 ? 0 : Math.max(0, Math.min(R * this.s - this.p0, this.outLength(R))));
   }
 
   finish(chunk: Tensor | null): Tensor {
     if (chunk) this.check(chunk);
     const L = this.raw + (chunk ? timeOf(chunk, this.layout) : 0);
     if (L < 1) throw new ConvError(this.op, 'input', `must have at least one position over the whole stream; got ${L}`);
-    const total = this.lengthAfter(L);
+    const total = this.outLength(L);
     if (total <= 0)
       throw new ConvError(this.op, 'input', `is too small: padding crops the whole output; ${L} positions, padding ${fmt([[this.p0, this.p1]])} give output size ${total}`);
     if (chunk) this.ingest(chunk);

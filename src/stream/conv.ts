@@ -81,6 +81,10 @@ export class ConvStream extends StreamBase {
     return (held(this.win) + held(this.tail)) * e;
   }
 
+  outLength(L: number): number {
+    return Math.floor((L + this.p0 + this.p1 - this.span) / this.s) + 1;
+  }
+
   check(chunk: unknown): void {
     const f = chunkFrame(this.op, chunk, this.layout, this.weight.dtype, this.cIn);
     if (this.frame) checkSameFrame(this.op, this.frame, f, (chunk as Tensor).shape);
@@ -153,7 +157,7 @@ export class ConvStream extends StreamBase {
     if (L < 1) throw new ConvError(op, 'input', `must have at least one position over the whole stream; got ${L}`);
     if (mode === 'reflect' && (p0 >= L || p1 >= L))
       throw new ConvError(op, 'padding', `must be smaller than the input size for paddingMode 'reflect'; got padding ${fmt([[p0, p1]])} for a stream of ${L} positions`);
-    const total = Math.floor((L + p0 + p1 - span) / s) + 1;
+    const total = this.outLength(L);
     if (total <= 0)
       throw new ConvError(op, 'input', `is too small: the kernel (dilated span ${span}) is larger than the padded stream; ${L} positions, padding ${fmt([[p0, p1]])} give output size ${total}`);
     if (chunk) this.ingest(chunk);
