@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import {
   backends, Conv1d, Conv1D, Conv1DTranspose, Conv2d, ConvTranspose1d, conv1dStream, convTranspose1dStream, LeakyReLU,
   Module, noGrad, paddleConv1dStream, paddleConv1dTransposeStream, randn, registerPointwiseStream, ReLU, Residual, Sequential,
-  Sigmoid, Tanh, tensor, withBackend, conv1d, convTranspose1d, span, type DType, type Stream, type Tensor,
+  Sigmoid, Tanh, tensor, withBackend, conv1d, convTranspose1d, span, getNumThreads, setNumThreads, type DType, type Stream, type Tensor,
 } from '../src/index.js';
 import { assertConvError } from './helpers-core.js';
 import { assertSame, catTime, sliceTime, streamWhole, type TimeLayout } from './helpers/stream.js';
@@ -312,4 +312,21 @@ test('a Sequential whose parts disagree fails once and then refuses until reset(
   s.reset();
   assertConvError(() => s.push(randn([1, 2, 4])), 'Conv1d.stream', 'chunk', ['1 channels']); // the first part's check: nothing changed
   assertConvError(() => s.push(randn([1, 1, 4])), 'Conv1d.stream', 'chunk', ['3 channels']);
+});
+
+test('wide layers on the default backend, 1 and 2 threads: still bitwise (packed GEMM blocks, polyphase, depthwise)', () => {
+  const layers = [new Conv1d(96, 64, 7, { padding: 3 }), new ConvTranspose1d(96, 48, 16, { stride: 8, padding: 4 }), new Conv1d(96, 96, 31, { padding: 15, groups: 96 })];
+  const x = randn([2, 96, 300], { seed: 3 });
+  const before = getNumThreads();
+  try {
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      for (const m of layers) {
+        const want = noGrad(() => m.forward(x));
+        for (const cuts of [[1, 7, 64, 3], [100]]) assertSame(streamWhole(m.stream(), x, 'channelsFirst', cuts).y, want, `${String(m)} ${threads} threads, cuts ${cuts}`);
+      }
+    }
+  } finally {
+    setNumThreads(before);
+  }
 });
