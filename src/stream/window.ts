@@ -4,8 +4,8 @@
  *
  * A signal of layout `(outer, time, inner)`: channels-first `(N, C, t)` is outer = N·C, inner = 1;
  * channels-last `(N, t, C)` is outer = N, inner = C. Element (o, τ, q) of a block of `w` positions
- * sits at `(o·w + τ)·inner + q`. Two arrays take turns (each append or drop copies what is kept into
- * the other one), so that after warm-up no push allocates.
+ * sits at `(o·w + τ)·inner + q`. Two arrays take turns: an append copies what is kept and the new
+ * positions into the other one; a drop only moves an offset. After warm-up no push allocates.
  */
 import { allocate, type TypedArray } from '../autograd/tensor.js';
 import type { DType } from '../spec/types.js';
@@ -13,6 +13,9 @@ import type { DType } from '../spec/types.js';
 export class TimeWindow {
   private a: TypedArray;
   private b: TypedArray;
+  /** Layout of `a`: block o holds the kept positions at [o·stride + offset, o·stride + offset + length) (times inner). */
+  private stride = 0;
+  private offset = 0;
   /** Absolute position of the first position held. May run ahead of `end` (positions up to it are skipped as they arrive). */
   start = 0;
   /** Absolute position one past the last position received. */
@@ -28,22 +31,36 @@ export class TimeWindow {
     return Math.max(0, this.end - this.start);
   }
 
-  /** Elements held now, as one contiguous `(outer, length, inner)` block. */
-  view(): TypedArray {
-    return this.a.subarray(0, this.outer * this.length * this.inner);
+  private spare(n: number): TypedArray {
+    if (this.b.length < n) this.b = allocate(this.dtype, Math.max(n, 2 * this.b.length));
+    return this.b;
   }
 
-  /** Bytes allocated for the kept positions (both arrays). */
-  get bytes(): number {
-    return this.a.byteLength + this.b.byteLength;
+  /** Elements held now, as one contiguous `(outer, length, inner)` block (compacting a drop not yet applied). */
+  view(): TypedArray {
+    const { outer, inner } = this, w = this.length;
+    if (this.offset !== 0 || this.stride !== w) {
+      const a = this.a;
+      if (outer === 1) a.copyWithin(0, this.offset * inner, (this.offset + w) * inner);
+      else {
+        const b = this.spare(outer * w * inner);
+        for (let o = 0; o < outer; o++) b.set(a.subarray((o * this.stride + this.offset) * inner, (o * this.stride + this.offset + w) * inner), o * w * inner);
+        this.a = b;
+        this.b = a;
+      }
+      this.stride = w;
+      this.offset = 0;
+    }
+    return this.a.subarray(0, outer * w * inner);
   }
 
   /** Copies held position `from` onto held position `to` (absolute positions), for every (o, q). */
   copyPosition(to: number, from: number): void {
-    const w = this.length, inner = this.inner, d = this.a;
-    const ti = to - this.start, fi = from - this.start;
-    for (let o = 0; o < this.outer; o++)
-      for (let q = 0; q < inner; q++) d[(o * w + ti) * inner + q] = d[(o * w + fi) * inner + q];
+    const inner = this.inner, d = this.a, base = this.offset - this.start;
+    for (let o = 0; o < this.outer; o++) {
+      const row = o * this.stride + base;
+      for (let q = 0; q < inner; q++) d[(row + to) * inner + q] = d[(row + from) * inner + q];
+    }
   }
 
   /** Appends `t` positions given as an `(outer, t, inner)` block (positions before `start` are skipped). */
@@ -53,15 +70,15 @@ export class TimeWindow {
     this.end += t;
     if (add === 0) return;
     const { outer, inner } = this;
-    const need = outer * w * inner;
-    if (this.b.length < need) this.b = allocate(this.dtype, Math.max(need, 2 * this.b.length));
-    const a = this.a, b = this.b;
+    const a = this.a, b = this.spare(outer * w * inner), from = this.offset, stride = this.stride;
     for (let o = 0; o < outer; o++) {
-      if (keep) b.set(a.subarray(o * keep * inner, (o + 1) * keep * inner), o * w * inner);
+      if (keep) b.set(a.subarray((o * stride + from) * inner, (o * stride + from + keep) * inner), o * w * inner);
       b.set(src.subarray((o * t + skip) * inner, (o + 1) * t * inner), (o * w + keep) * inner);
     }
     this.a = b;
     this.b = a;
+    this.stride = w;
+    this.offset = 0;
   }
 
   /** Appends `t` positions that are all zero. */
@@ -69,20 +86,13 @@ export class TimeWindow {
     this.append(allocate(this.dtype, this.outer * t * this.inner), t);
   }
 
-  /** Drops every position before `p` (absolute); `p` may lie beyond `end`. */
+  /** Drops every position before `p` (absolute; may lie beyond `end`). Only bookkeeping: the next append or view moves the data. */
   dropBefore(p: number): void {
     if (p <= this.start) return;
-    const keep = Math.max(0, this.end - p), old = this.length, cut = old - keep;
+    const keep = Math.max(0, this.end - p);
+    if (keep === 0) { this.stride = 0; this.offset = 0; }
+    else this.offset += this.length - keep;
     this.start = p;
-    if (keep === 0 || cut === 0) return;
-    const { outer, inner } = this;
-    const a = this.a;
-    if (outer === 1) { a.copyWithin(0, cut * inner, old * inner); return; }
-    let b = this.b;
-    if (b.length < outer * keep * inner) b = allocate(this.dtype, Math.max(outer * keep * inner, 2 * b.length));
-    for (let o = 0; o < outer; o++) b.set(a.subarray((o * old + cut) * inner, (o + 1) * old * inner), o * keep * inner);
-    this.a = b;
-    this.b = a;
   }
 
   /** Counts `t` positions as received and already consumed (only while nothing is held). */
@@ -95,5 +105,7 @@ export class TimeWindow {
   clear(): void {
     this.start = 0;
     this.end = 0;
+    this.stride = 0;
+    this.offset = 0;
   }
 }
