@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   backends, Conv1d, Conv1D, Conv1DTranspose, Conv2d, ConvTranspose1d, conv1dStream, convTranspose1dStream, LeakyReLU,
-  Module, noGrad, paddleConv1dStream, paddleConv1dTransposeStream, randn, registerPointwiseStream, ReLU, Residual, Sequential,
+  Module, noGrad, BatchNorm1d, Identity, paddleConv1dStream, paddleConv1dTransposeStream, randn, registerPointwiseStream, ReLU, Residual, Sequential,
   Sigmoid, Tanh, tensor, withBackend, conv1d, convTranspose1d, span, getNumThreads, setNumThreads, type DType, type Stream, type Tensor,
 } from '../src/index.js';
 import { assertConvError } from './helpers-core.js';
@@ -257,6 +257,14 @@ test('refusals: modules and options that cannot stream say why', () => {
   assertConvError(() => conv1dStream(randn([1, 3]), null), 'conv1dStream', 'weight');
   assertConvError(() => new Residual(new ConvTranspose1d(1, 1, 2, { stride: 2 })).stream(), 'Residual.stream', 'inner', ['rate 2']);
   assertConvError(() => new Residual(new Conv1d(1, 1, 3)).stream(), 'Residual.stream', 'inner', ['length']);
+  const bn = new BatchNorm1d(1);
+  assertConvError(() => bn.stream(), 'BatchNorm1d.stream', 'module', ['training=true', 'eval()']);
+  bn.runningMean!.data.set([0.5]);
+  bn.eval();
+  const seq = new Sequential(new Conv1d(1, 1, 3, { padding: 1 }), bn, new Identity());
+  seq.eval();
+  const x = randn([1, 1, 9], { seed: 4 });
+  assertSame(streamWhole(seq.stream(), x, 'channelsFirst', [2, 3]).y, noGrad(() => seq.forward(x)), 'eval BatchNorm1d, Identity');
   // Registering makes a module pointwise-streamable.
   class Scale extends Module { override forward(x: Tensor): Tensor { return x; } }
   assertConvError(() => new Scale().stream(), 'Scale.stream', 'module');
