@@ -146,7 +146,12 @@ test(`Sequential and Residual stacks stream exactly (${Math.ceil(RUNS / 2)} rand
     for (const b of ['ref', 'js', 'wasm']) withBackend(b, () => {
       const ref = noGrad(() => model.forward(x));
       const s = model.stream();
-      assertSame(streamWhole(s, x, 'channelsFirst', c.cuts).y, ref, `${b} ${dtype} ${JSON.stringify(c)}`);
+      const { y, pieces } = streamWhole(s, x, 'channelsFirst', c.cuts);
+      assertSame(y, ref, `${b} ${dtype} ${JSON.stringify(c)}`);
+      // latency is a promise: output u (at input position u / rate) is out once input u / rate + latency is in.
+      const T = y.shape[y.ndim - 1], beforeFlush = T - pieces[pieces.length - 1].shape[y.ndim - 1];
+      const promised = Math.min(T, Math.max(0, Math.floor((c.L - 1 - s.latency) * s.rate + 1e-9) + 1));
+      assert.ok(beforeFlush >= promised, `latency ${s.latency}, rate ${s.rate}: ${beforeFlush} of ${T} out before flush, ${promised} promised`);
     });
     assert.ok(want);
   }), { numRuns: Math.ceil(RUNS / 2), seed: SEED + 1 });
