@@ -299,3 +299,6 @@ export class Conv2DTranspose extends PaddleConvTransposeNd {
 export class Conv3DTranspose extends PaddleConvTransposeNd {
   constructor(inChannels: number, outChannels: number, kernelSize: IntOrTuple, opts?: PaddleTransposeModuleOptions) { super(3, inChannels, outChannels, kernelSize, opts); }
 }
+
+/** Paddle options → ConvSpec, as the functional ops and layers above build it (used by src/stream). */
+export const paddleConvSpec = paddleSpec;
