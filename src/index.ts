@@ -4,6 +4,7 @@
  */
 export { Tensor, tensor, zeros, ones, full, randn, rand, type TypedArray, type NestedArray, type TensorOptions, type RandomOptions } from './autograd/tensor.js';
 export { backward, noGrad, isGradEnabled } from './autograd/graph.js';
+export type { BackwardOptions } from './autograd/tensor.js';
 export { ConvError } from './spec/errors.js';
 export type { DType, Pair, Layout, PaddingMode, ConvSpec, Geometry } from './spec/types.js';
 export type { ConvOptions, ConvTransposeOptions, PaddingArg, IntOrTuple, DataFormat } from './spec/normalize.js';
@@ -32,3 +33,5 @@ export { ModuleList } from './nn/module-list.js';
 export { Identity } from './nn/identity.js';
 export { BatchNorm1d, BatchNorm2d, BatchNorm3d, foldBatchNorm, type BatchNorm, type BatchNormModuleOptions } from './nn/batchnorm.js';
 export { yieldToEventLoop, asyncSteps } from './nn/async.js';
+export { Residual } from './nn/residual.js';
+export { conv1dStream, convTranspose1dStream, paddleConv1dStream, paddleConv1dTransposeStream, registerPointwiseStream, type Stream, type ConvTransposeStreamOptions, type PaddleConvTransposeStreamOptions } from './stream/index.js';

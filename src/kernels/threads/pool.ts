@@ -18,6 +18,7 @@ import { onEngineRelease, setRunner, wasmEngine, wasmMemoryBytes, type Engine } 
 import { MAX_THREADS } from '../wasm/work.js';
 import { C, CLOSED, controlBlock, drain, failureMessage, Fault, markDead, publishTask } from './protocol.js';
 import { startNodeWorker, type NodeWorker, type WorkerThreads } from './node-worker.js';
+import { nodeBuiltin } from '../../util/node-builtin.js';
 
 /**
  * How long a call waits without progress before it declares a worker lost (a hung, not a dead,
@@ -32,9 +33,7 @@ const READY_MS = 30000;
 /** How long a failed call waits for the live workers to finish the units they hold. */
 const SETTLE_MS = 2000;
 
-type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
-const builtin = <M>(id: string): M | null =>
-  ((globalThis as { process?: NodeProcess }).process?.getBuiltinModule?.(id) as M | undefined) ?? null;
+const builtin = nodeBuiltin;
 
 interface WebWorker { postMessage(m: unknown): void; terminate(): void; addEventListener(ev: string, f: (e: { message?: string }) => void): void }
 type WebWorkerCtor = new (url: URL, opts: { type: 'module'; name?: string }) => WebWorker;
