@@ -7,7 +7,8 @@ import { ConvError, fmt } from '../spec/errors.js';
 import { checkOutputPadding, convSpec, convTransposeSpec, parseLayout, type DataFormat, type IntOrTuple } from '../spec/normalize.js';
 import type { ConvSpec, Layout, Pair, PaddingMode, PadRule, Rank, DType } from '../spec/types.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { applyConv, specCache } from '../functional/conv.js';
+import { applyConv } from '../functional/apply.js';
+import { specCache } from '../plan/spec-cache.js';
 import { ConvNdBase, type Init } from '../nn/conv.js';
 
 /** int | [p] | [p1, …, pd] | [b1, a1, …, bd, ad] | [[0,0],[0,0],[b1,a1],…] | 'SAME' | 'VALID' (any case). */

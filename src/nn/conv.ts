@@ -5,7 +5,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import { convSpec, convTransposeSpec, perDim, type DataFormat, type IntOrTuple, type PaddingArg } from '../spec/normalize.js';
 import type { ConvSpec, DType, PaddingMode, Rank } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
-import { applyConv } from '../functional/conv.js';
+import { applyConv } from '../functional/apply.js';
 import { applyConvAsync } from '../async/conv.js';
 import { Generator, generatorFor } from '../util/random.js';
 import { prod } from '../util/shape.js';
