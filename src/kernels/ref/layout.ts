@@ -1,6 +1,7 @@
 /** Data movement kernels: permute, bias, and the padding modes with their adjoints. */
 import type { Pair, PaddingMode } from '../../spec/types.js';
 import { prod, unravel } from '../../util/shape.js';
+import { padSource } from '../../spec/padding.js';
 import type { F } from '../types.js';
 
 /**
@@ -108,17 +109,6 @@ export function biasGrad(gy: F, gb: F, n: number, c: number, vol: number): void 
       for (let q = 0; q < vol; q++) s += gy[base + q];
       gb[ch] += s;
     }
-}
-
-/** Source index along one dim for padded index i (−1: a zero). L ≥ 1. */
-export function padSource(i: number, L: number, mode: PaddingMode): number {
-  if (i >= 0 && i < L) return i;
-  switch (mode) {
-    case 'zeros': return -1;
-    case 'reflect': return i < 0 ? -i : 2 * (L - 1) - i;
-    case 'replicate': return i < 0 ? 0 : L - 1;
-    case 'circular': return ((i % L) + L) % L;
-  }
 }
 
 /**
