@@ -67,7 +67,7 @@ before(() => { tmp = mkdtempSync(join(tmpdir(), 'convkit-cli-')); });
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 // ---------------------------------------------------------------------------------------------
-test('shape: SPEC example 3 with the formula substituted and the outputSize range', () => {
+test('shape: docs/behaviour.md example 3 with the formula substituted and the outputSize range', () => {
   const out = ok('shape', 'convTranspose1d', '--input', '1,16,10', '--weight', '16,8,3', '--stride', '2', '--padding', '1', '--output-padding', '1');
   const want = describeConv('convTranspose1d', [1, 16, 10], [16, 8, 3], { stride: 2, padding: 1, outputPadding: 1 });
   const range = outputSizeRange(10, 3, 2, 1, [1, 1]);

@@ -1,6 +1,6 @@
 /**
  * End-to-end test of the explainer page: builds web/ with Vite, serves dist-web/ on 127.0.0.1 and
- * drives it in headless Chromium. Expected values come from SPEC's worked examples, from an
+ * drives it in headless Chromium. Expected values come from docs/behaviour.md's worked examples, from an
  * independent scatter written here, and from convkit itself (error messages).
  */
 import { after, before, test } from 'node:test';
@@ -124,12 +124,12 @@ const EX2: { id: string; shape: number[]; spec?: number[][]; s: [number, number]
 
 // ---------------------------------------------------------------------------------------------
 
-test('SPEC example 2 presets show the expected outputs, shapes and a matching equivalence', async () => {
+test('docs/behaviour.md example 2 presets show the expected outputs, shapes and a matching equivalence', async () => {
   for (const ex of EX2) {
     await clickPreset(ex.id);
     assert.equal(await shapeText(), `[${ex.shape.join(', ')}]`, ex.id);
     const shown = await gridValues('output-0');
-    if (ex.spec) assertClose(shown, ex.spec, `${ex.id} (SPEC)`);
+    if (ex.spec) assertClose(shown, ex.spec, `${ex.id} (docs/behaviour.md)`);
     assertClose(shown, scatter2d(X, Wk, ex.s, ex.d, ex.p, ex.op), `${ex.id} (scatter)`);
     if (ex.id === 'ex2-stride2-op1') {
       assert.ok(shown[4].every((v) => v === 0) && shown.every((row) => row[4] === 0), 'last row and column are 0');
@@ -141,7 +141,7 @@ test('SPEC example 2 presets show the expected outputs, shapes and a matching eq
   }
 });
 
-test('Paddle Conv1DTranspose preset (SPEC example 1) and its Paddle code', async () => {
+test('Paddle Conv1DTranspose preset (docs/behaviour.md example 1) and its Paddle code', async () => {
   await clickPreset('ex1-paddle');
   assert.equal(await shapeText(), '[1, 1, 5]');
   assertClose(await gridValues('output-0'), [[60, 16, 99, 75, 4]], 'paddle example');

@@ -1,6 +1,6 @@
 /**
  * Helpers for the hand-derived, property and fuzz tests of the core: an independent direct-definition
- * oracle (written from SPEC's formulas, not from src/kernels), value comparison, seeded data and
+ * oracle (written from docs/behaviour.md's formulas, not from src/kernels), value comparison, seeded data and
  * ConvError assertions.
  */
 import assert from 'node:assert/strict';
@@ -114,7 +114,7 @@ function coords(q: number, size: readonly number[]): number[] {
 }
 
 /**
- * SPEC's convolution formula, literally: out[n, co, o] = Σ_{c ∈ group(co)} Σ_j w[co, c − g0, j] · x[n, c, o·s + j·δ − p0].
+ * docs/behaviour.md's convolution formula, literally: out[n, co, o] = Σ_{c ∈ group(co)} Σ_j w[co, c − g0, j] · x[n, c, o·s + j·δ − p0].
  * x (n, cIn, *inSize), w (cOut, cIn/g, *k); returns (n, cOut, *outSize) flat and its spatial size.
  */
 export function directConv(x: ArrayLike<number>, w: ArrayLike<number>, g: DirectGeom): { y: Float64Array; outSize: number[] } {
@@ -146,7 +146,7 @@ export function directConv(x: ArrayLike<number>, w: ArrayLike<number>, g: Direct
 }
 
 /**
- * SPEC's transposed convolution, literally (scatter form): out[n, co, i·s + j·δ − p0] += x[n, ci, i] · w[ci, co − g0, j],
+ * docs/behaviour.md's transposed convolution, literally (scatter form): out[n, co, i·s + j·δ − p0] += x[n, ci, i] · w[ci, co − g0, j],
  * then the output is `L_out = (L − 1)·s − p0 − p1 + δ(k − 1) + op + 1` long.
  * x (n, cIn, *inSize), w (cIn, cOut/g, *k).
  */
@@ -177,7 +177,7 @@ export function directConvTranspose(x: ArrayLike<number>, w: ArrayLike<number>, 
   return { y, outSize };
 }
 
-/** Pads every (n, c) plane of a channels-first batched array explicitly with a padding mode (SPEC's rules). */
+/** Pads every (n, c) plane of a channels-first batched array explicitly with a padding mode (docs/behaviour.md's rules). */
 export function padPlanes(x: ArrayLike<number>, planes: number, inSize: number[], pads: [number, number][], mode: 'zeros' | 'reflect' | 'replicate' | 'circular'): { y: Float64Array; size: number[] } {
   const size = inSize.map((L, a) => L + pads[a][0] + pads[a][1]);
   const inVol = prod(inSize), vol = prod(size);

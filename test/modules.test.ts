@@ -125,7 +125,7 @@ test('parameters, namedParameters and zeroGrad', () => {
   assert.deepEqual(new Conv1d(2, 3, 3, { bias: false }).namedParameters().map(([k]) => k), ['weight']);
 });
 
-test('forward values equal SPEC formulas: groups, dilation, stride, padding modes, batched and unbatched', () => {
+test('forward values equal docs/behaviour.md formulas: groups, dilation, stride, padding modes, batched and unbatched', () => {
   forEachBackend(() => {
     const m = new Conv2d(4, 6, [3, 2], { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2, seed: 7 });
     const x = randomValues(2 * 4 * 6 * 5, 7);
@@ -178,7 +178,7 @@ test('ConvTranspose forward(x, outputSize): spatial or full shape, within [min, 
       assert.deepEqual([...unbatched.shape], [4, ...size]);
       assert.deepEqual(Array.from(unbatched.data), Array.from(y.data));
     }
-    // SPEC example 3 through outputSize instead of outputPadding.
+    // docs/behaviour.md example 3 through outputSize instead of outputPadding.
     const t = new ConvTranspose1d(16, 8, 3, { stride: 2, padding: 1, seed: 3 });
     const u = new ConvTranspose1d(16, 8, 3, { stride: 2, padding: 1, outputPadding: 1, seed: 3 });
     const xs = randn([1, 16, 10], { seed: 3 });

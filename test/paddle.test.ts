@@ -1,4 +1,4 @@
-/** Paddle-only behaviour against hand-derived expectations (SPEC, Paddle section). */
+/** Paddle-only behaviour against hand-derived expectations (docs/behaviour.md, Paddle section). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -86,7 +86,7 @@ function checkChannelsLast(rank: 1 | 2 | 3, transposed: boolean, seed: number): 
   const back = lastToFirst(last.data, [...last.shape]);
   assert.deepEqual(back.shape, [...first.shape]);
   assertClose(back.y, first.data, 1e-6, 1e-6);
-  // And the channels-first result is SPEC's formula.
+  // And the channels-first result is docs/behaviour.md's formula.
   const g = { n: 2, cIn, cOut, groups, inSize: spatial, kSize: k, stride: k.map(() => 2), dilation: k.map(() => 1),
     pads: spatial.map((_, a) => [opts.padding[2 * a], opts.padding[2 * a + 1]] as [number, number]) };
   const ref = transposed ? directConvTranspose(xFirst, w.data, g, k.map(() => 0)) : directConv(xFirst, w.data, g);

@@ -1,4 +1,4 @@
-/** SPEC's worked examples, exactly, on every backend, in PyTorch's and Paddle's terms. */
+/** docs/behaviour.md's worked examples, exactly, on every backend, in PyTorch's and Paddle's terms. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -79,7 +79,7 @@ test('example 2 in Paddle terms: Conv2DTranspose(1, 1, 2, stride=2, output_paddi
   });
 });
 
-test('example 3: ConvTranspose1d(16, 8, 3, stride=2, padding=1, output_padding=1) on (1, 16, 10) → (1, 8, 20), values per SPEC', () => {
+test('example 3: ConvTranspose1d(16, 8, 3, stride=2, padding=1, output_padding=1) on (1, 16, 10) → (1, 8, 20), values per docs/behaviour.md', () => {
   const x = randomValues(160, 3), layer = new ConvTranspose1d(16, 8, 3, { stride: 2, padding: 1, outputPadding: 1, seed: 3 });
   const ref = directConvTranspose(x, layer.weight.data, { n: 1, cIn: 16, cOut: 8, groups: 1, inSize: [10], kSize: [3], stride: [2], dilation: [1], pads: [[1, 1]] }, [1]);
   assert.deepEqual(ref.outSize, [20]);
@@ -92,7 +92,7 @@ test('example 3: ConvTranspose1d(16, 8, 3, stride=2, padding=1, output_padding=1
   });
 });
 
-test('example 4: Conv1d(16, 33, 3, stride=2) on (20, 16, 50) → (20, 33, 24), values per SPEC', () => {
+test('example 4: Conv1d(16, 33, 3, stride=2) on (20, 16, 50) → (20, 33, 24), values per docs/behaviour.md', () => {
   const x = randomValues(20 * 16 * 50, 4), layer = new Conv1d(16, 33, 3, { stride: 2, seed: 4 });
   const ref = directConv(x, layer.weight.data, { n: 20, cIn: 16, cOut: 33, groups: 1, inSize: [50], kSize: [3], stride: [2], dilation: [1], pads: [[0, 0]] });
   assert.deepEqual(ref.outSize, [24]);
@@ -107,7 +107,7 @@ test('example 4: Conv1d(16, 33, 3, stride=2) on (20, 16, 50) → (20, 33, 24), v
   });
 });
 
-test('example 5: ConvTranspose2d(32, 64, 4, stride=2, padding=1) on (1, 32, 16, 16) → (1, 64, 32, 32), values per SPEC', () => {
+test('example 5: ConvTranspose2d(32, 64, 4, stride=2, padding=1) on (1, 32, 16, 16) → (1, 64, 32, 32), values per docs/behaviour.md', () => {
   const x = randomValues(32 * 16 * 16, 5), layer = new ConvTranspose2d(32, 64, 4, { stride: 2, padding: 1, seed: 5 });
   const ref = directConvTranspose(x, layer.weight.data,
     { n: 1, cIn: 32, cOut: 64, groups: 1, inSize: [16, 16], kSize: [4, 4], stride: [2, 2], dilation: [1, 1], pads: [[1, 1], [1, 1]] }, [0, 0]);

@@ -21,7 +21,7 @@ import { isGradEnabled, record } from './graph.js';
 import { allocate, Tensor } from './tensor.js';
 
 /** The kernel directions of one op: its forward, its input gradient, and the weight gradient's operands (src over the conv's input space). */
-export const adjoints = {
+const adjoints = {
   conv: { forward: 'conv', gx: 'convT', gw: (x: F, gz: F) => [x, gz] as const },
   convT: { forward: 'convT', gx: 'conv', gw: (x: F, gz: F) => [gz, x] as const },
 } as const satisfies Record<'conv' | 'convT', { forward: Direction; gx: Direction; gw: (x: F, gz: F) => readonly [F, F] }>;

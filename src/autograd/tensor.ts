@@ -122,7 +122,7 @@ export function setReshapeHook(f: (t: Tensor, shape: number[]) => Tensor): void 
   reshapeHook = f;
 }
 
-export function resolveReshape(from: Shape, shape: readonly number[]): number[] {
+function resolveReshape(from: Shape, shape: readonly number[]): number[] {
   const n = from.reduce((a, b) => a * b, 1);
   const free = shape.filter((s) => s === -1).length;
   if (free > 1 || shape.some((s) => !Number.isInteger(s) || s < -1))

@@ -37,7 +37,7 @@ export interface InitInfo { fanIn: number; inChannels: number; outChannels: numb
 export type Init = (weight: Tensor, bias: Tensor | null, gen: Generator, info: InitInfo) => void;
 
 /** PyTorch's `reset_parameters`: kaiming_uniform_(a=√5) ⇒ U(−1/√fanIn, 1/√fanIn) for weight and bias. */
-export const torchInit: Init = (weight, bias, gen, { fanIn }) => {
+const torchInit: Init = (weight, bias, gen, { fanIn }) => {
   const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
   for (let i = 0; i < weight.size; i++) weight.data[i] = gen.uniformRange(-bound, bound);
   if (bias) for (let i = 0; i < bias.size; i++) bias.data[i] = gen.uniformRange(-bound, bound);

@@ -61,7 +61,7 @@ export function perDim(op: string, param: string, v: unknown, rank: number, min:
 }
 
 /** PyTorch's padding forms → PadRule. `same` is allowed only where `allowSame`. */
-export function parsePadding(op: string, v: PaddingArg | undefined, rank: number, allowSame: boolean): PadRule {
+function parsePadding(op: string, v: PaddingArg | undefined, rank: number, allowSame: boolean): PadRule {
   if (v === undefined || v === 'valid') return { kind: 'explicit', pads: new Array<Pair>(rank).fill([0, 0]) };
   if (v === 'same') {
     if (!allowSame) throw new ConvError(op, 'padding', `'same' is not supported for transposed convolution; got 'same'`);

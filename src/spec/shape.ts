@@ -1,6 +1,6 @@
 /**
  * The only output-size formulas of convkit, and the 'same' rules. Pure functions of numbers.
- * These are the formulas of the seed pages, corrected (see SPEC).
+ * These are the formulas of the seed pages, corrected (see docs/behaviour.md).
  */
 import { ConvError, fmt } from './errors.js';
 import type { Layout, Pair } from './types.js';
