@@ -5,6 +5,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertClose } from './helpers/close.js';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,9 +58,7 @@ function fails(pattern: RegExp, ...args: string[]): string {
 
 function close(got: Tensor, want: Tensor, rel: number, what: string): void {
   assert.deepEqual(got.shape, want.shape, what);
-  const scale = Math.max(1, ...Array.from(want.data, Math.abs));
-  for (let i = 0; i < want.size; i++)
-    assert.ok(Math.abs(got.data[i] - want.data[i]) <= rel * scale, `${what}[${i}]: ${got.data[i]} vs ${want.data[i]}`);
+  assertClose(got.data, want.data, { rtol: rel, relativeTo: 'largest', floor: 1 }, what);
 }
 
 let tmp = '';

@@ -5,21 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { backends, ConvError, withBackend, type Tensor } from '../src/index.js';
-
-export type Nested = number | readonly Nested[];
-
-/** Flattens nested arrays (or a tensor's toArray()) row-major. */
-export function flat(v: Nested | ArrayLike<number>): number[] {
-  if (typeof v === 'number') return [v];
-  if (ArrayBuffer.isView(v)) return Array.from(v as ArrayLike<number>);
-  const out: number[] = [];
-  const walk = (e: Nested): void => {
-    if (typeof e === 'number') out.push(e);
-    else for (const c of e) walk(c);
-  };
-  walk(v as Nested);
-  return out;
-}
+import { assertClose, type Nested } from './helpers/close.js';
 
 /** Shape of a (rectangular) nested array. */
 export function shapeOf(v: Nested): number[] {
@@ -32,22 +18,10 @@ export function shapeOf(v: Nested): number[] {
   return s;
 }
 
-/** Asserts that `actual` equals `expected` element-wise within `atol + rtol·|expected|` (NaN matches NaN). */
-export function assertClose(actual: Nested | ArrayLike<number>, expected: Nested | ArrayLike<number>, rtol = 1e-5, atol = 1e-6, what = ''): void {
-  const a = flat(actual), e = flat(expected);
-  assert.equal(a.length, e.length, `${what} length ${a.length} ≠ ${e.length}`);
-  for (let i = 0; i < a.length; i++) {
-    if (Number.isNaN(e[i]) && Number.isNaN(a[i])) continue;
-    const tol = atol + rtol * Math.abs(e[i]);
-    if (!(Math.abs(a[i] - e[i]) <= tol))
-      assert.fail(`${what} element ${i}: got ${a[i]}, expected ${e[i]} (tolerance ${tol})`);
-  }
-}
-
 /** Asserts tensor shape and values against a nested expectation. */
 export function assertTensor(t: Tensor, expected: Nested, rtol = 1e-5, atol = 1e-6): void {
   assert.deepEqual([...t.shape], shapeOf(expected), 'shape');
-  assertClose(t.toArray() as Nested, expected, rtol, atol);
+  assertClose(t.toArray() as Nested, expected, { rtol, atol, relativeTo: 'element' });
 }
 
 /** Runs `fn` once per registered backend ('ref', 'js', and any other), naming the backend in failures. */
