@@ -13,6 +13,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import { selectCandidate } from '../plan/select.js';
 import { forwardAsync } from './driver.js';
 import { forwardOnDevice } from './device.js';
+import type { F } from '../kernels/types.js';
 
 /**
  * Validates, plans and runs one call on the path of applyConv (the same spec and plan caches, the
@@ -29,8 +30,19 @@ export async function applyConvAsync(spec: ConvSpec, x: Tensor, w: Tensor, b: Te
   const c = selectCandidate(g, x.dtype, dir, true);
   const data = c.location === 'device'
     ? await forwardOnDevice(c.kernels, call.h.data, w.data, b ? b.data : null, g, spec.transposed)
-    : await forwardAsync(call.h.data, w.data, b ? b.data : null, g, spec.transposed);
+    : await forwardAsync(own(call.h.data), own(w.data), b ? own(b.data) : null, g, spec.transposed);
   return grad ? call.run(data) : noGrad(() => call.run(data));
+}
+
+/**
+ * An operand as the driver may receive it: postMessage would share a SharedArrayBuffer-backed
+ * array (a write after the call would reach the call) and clone the whole buffer behind a small
+ * view, so those are copied here, their own bytes only. A whole ordinary array is cloned by
+ * postMessage itself (and a call that runs inline reads it before returning).
+ */
+export function own(a: F): F {
+  const shared = typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer;
+  return shared || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength ? a.slice() : a;
 }
 
 function makeConvAsync(rank: Rank) {

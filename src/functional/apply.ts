@@ -124,6 +124,8 @@ function fromPrimitive(plan: ConvPlan, y: Tensor): Tensor {
 /** Checks and plans one call (nothing is computed before every check has passed). */
 export function planCall(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize: readonly number[] | undefined, ep: TensorEpilogue): ConvPlan {
   checkTensors(spec.op, x, w, b);
+  if (outputSize !== undefined && !spec.transposed)
+    throw new ConvError(spec.op, 'outputSize', `is accepted only by transposed convolutions; got ${fmt(outputSize)}`);
   const plan = planConvCached(spec, x.shape, w.shape, b ? b.shape : null, outputSize);
   checkResidual(spec.op, plan, x, ep.residual);
   return plan;
