@@ -7,7 +7,8 @@ import { ConvError, fmt } from '../spec/errors.js';
 import { checkOutputPadding, convSpecFrom, convTransposeSpecFrom, isInt, parseLayout, readOptions, type DataFormat, type IntOrTuple } from '../spec/normalize.js';
 import type { ConvSpec, Layout, Pair, PaddingMode, PadRule, Rank, DType } from '../spec/types.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { applyConv, specCache } from '../functional/conv.js';
+import { applyConv } from '../functional/apply.js';
+import { specCache } from '../plan/spec-cache.js';
 import { ConvNdBase, MODULE_HINTS, type Init } from '../nn/conv.js';
 import { applyConvAsync } from '../async/conv.js';
 

@@ -1,6 +1,6 @@
 /**
  * ConvTranspose1d as a stream. Input position i scatters into full-output positions t = i·s + j·δ
- * (j < k); output u is full position t = u + p0 (SPEC). Once R input positions have arrived, every
+ * (j < k); output u is full position t = u + p0 (docs/behaviour.md). Once R input positions have arrived, every
  * t < R·s has all its contributors, so those outputs are final. Each push convolves the inputs that
  * contribute to the outputs it emits, from i = ⌈(t0 − span + 1)/s⌉, cropping with the padding
  * argument: every output is one full sum over the same terms as the full forward, computed once
@@ -10,7 +10,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import { span as spanOf } from '../spec/shape.js';
 import type { ConvSpec, Layout } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
-import { applyConv } from '../functional/conv.js';
+import { applyConv } from '../functional/apply.js';
 import { TimeWindow } from './window.js';
 import { blocks, checkSameFrame, chunkFrame, frameShape, StreamBase, timeOf, type Frame } from './base.js';
 import { checkParameters, streamPads, WindowSpecs } from './spec.js';
