@@ -32,13 +32,12 @@ export function loadSafetensorsStateDict(module: Module, bytes: ArrayBuffer | Ui
   if (module === null || typeof module !== 'object' || typeof (module as Module).loadStateDict !== 'function')
     throw new ConvError(op, 'module', `must be a Module; got ${fmt(module)}`);
   const folded = foldWeightNorm(readSafetensors(bytes).tensors);
-  // A null-prototype map: a key named __proto__ stays a key.
-  const mapped: Record<string, Tensor> = Object.create(null);
+  const mapped = Object.create(null) as Record<string, Tensor>; // any key, '__proto__' included
   for (const [k, t] of Object.entries(folded)) {
     const name = mapKey ? (mapKey as (key: string) => unknown)(k) : k;
     if (name === null) continue;
     if (typeof name !== 'string') throw new ConvError('loadSafetensorsStateDict', 'mapKey', `must return a string or null; got ${fmt(name)} for ${fmt(k)}`);
-    if (Object.prototype.hasOwnProperty.call(mapped, name)) throw new ConvError('loadSafetensorsStateDict', 'mapKey', `maps two keys to ${fmt(name)}`);
+    if (Object.hasOwn(mapped, name)) throw new ConvError('loadSafetensorsStateDict', 'mapKey', `maps two keys to ${fmt(name)}`);
     mapped[name] = t;
   }
   return module.loadStateDict(mapped, { strict: (strict ?? true) as boolean });
