@@ -38,7 +38,8 @@ const layerArb: fc.Arbitrary<LayerCase> = fc.record({
   L: fc.integer({ min: 1, max: 40 }),
   cuts: fc.oneof(fc.constant([1]), fc.constant([]), fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 6 })),
   seed: fc.integer({ min: 1, max: 1e6 }),
-}).map((c) => {
+}).map((raw) => {
+  const c = raw.api === 'paddle' ? { ...raw, batched: true } : raw; // Paddle's layers take batched input only
   const sp = span(c.k, c.d);
   if (c.transposed) {
     const same = c.same && c.api === 'paddle' && c.s === 1; // Paddle's 'SAME' (dilation taken as 1)
