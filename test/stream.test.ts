@@ -54,7 +54,7 @@ const layerArb: fc.Arbitrary<LayerCase> = fc.record({
   L = Math.max(L, sp - p0 - p1, 1);
   const d = same && c.api === 'paddle' ? 1 : c.d; // Paddle's 'SAME' takes dilation as 1
   return { ...c, same, p0, p1, L: Math.max(L, span(c.k, d) - p0 - p1), op: 0, api: c.mode !== 'zeros' && c.api === 'paddle' ? 'torch' : c.api };
-});
+}).map((c) => (c.api === 'paddle' ? { ...c, batched: true } : c)); // Paddle takes batched input only
 
 /** The layer of a case (a module, or the weights plus the functional stream and op) in float `dtype`. */
 function build(c: LayerCase, dtype: DType): { forward: (x: Tensor) => Tensor; stream: () => Stream; layout: TimeLayout; cIn: number } {
@@ -308,6 +308,10 @@ test('refusals: bad chunks change nothing; the life cycle is push* → flush →
   assertConvError(() => s.push(randn([2, 2], { dtype: 'float64' })), 'Conv1d.stream', 'chunk', ['batch size 1']);
   assertConvError(() => s.push(randn([1, 1, 2, 2], { dtype: 'float64' })), 'Conv1d.stream', 'chunk', ['3-D']);
   assertConvError(() => s.push([1, 2] as unknown as Tensor), 'Conv1d.stream', 'chunk', ['Tensor']);
+  // What the functional op refuses, the first chunk is refused for (Paddle: batched input only).
+  const p = new Conv1D(2, 3, 3, { padding: 1 }).stream();
+  assertConvError(() => p.push(randn([2, 4])), 'Conv1D', 'input', ['batched']);
+  assert.equal(p.received, 0);
   const b = s.push(sliceTime(x, 'channelsFirst', 4, 5));
   const c = s.flush();
   assertSame(catTime([a, b, c], 'channelsFirst'), noGrad(() => m.forward(x)), 'after refused chunks');
