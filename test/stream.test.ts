@@ -348,6 +348,12 @@ test('a Sequential whose parts disagree fails once and then refuses until reset(
   s.reset();
   assertConvError(() => s.push(randn([1, 2, 4])), 'Conv1d.stream', 'chunk', ['1 channels']); // the first part's check: nothing changed
   assertConvError(() => s.push(randn([1, 1, 4])), 'Conv1d.stream', 'chunk', ['3 channels']);
+  // A bad chunk for the first convolution behind pointwise parts changes nothing either.
+  const act = new Sequential(new LeakyReLU(0.1), new Conv1d(2, 1, 3, { padding: 1 }));
+  const sa = act.stream();
+  assertConvError(() => sa.push(randn([1, 3, 4])), 'Conv1d.stream', 'chunk', ['2 channels']);
+  const x = randn([1, 2, 5], { seed: 1 });
+  assertSame(streamWhole(sa, x, 'channelsFirst', [2]).y, noGrad(() => act.forward(x)), 'after a refused chunk');
 });
 
 test('wide layers on the default backend, 1 and 2 threads: still bitwise (packed GEMM blocks, polyphase, depthwise)', () => {

@@ -92,8 +92,12 @@ export class SequentialStream extends StreamBase {
   }
 
   check(chunk: unknown): void {
-    if (this.stages.length) this.stages[0].check(chunk);
-    else if (!(chunk instanceof Tensor)) throw new ConvError(this.op, 'chunk', `must be a Tensor; got ${fmt(typeof chunk)}`);
+    // Pointwise parts keep the shape, so the first other part's checks apply to the chunk as it is.
+    for (const s of this.stages) {
+      s.check(chunk);
+      if (!(s instanceof PointwiseStream)) return;
+    }
+    if (!(chunk instanceof Tensor)) throw new ConvError(this.op, 'chunk', `must be a Tensor; got ${fmt(typeof chunk)}`);
   }
 
   clear(): void {
