@@ -25,8 +25,41 @@ export interface GradNode {
   readonly vjp: (gy: Tensor) => readonly (Tensor | null)[];
 }
 
+/** Where a tensor's values live: 'cpu' (a typed array) or 'webgpu' (a GPU buffer; float32 only). */
+export type Device = 'cpu' | 'webgpu';
+
+/** Values held by a device other than the CPU (a WebGPU buffer): float32, `length` elements. */
+export interface DeviceStorage {
+  readonly device: Exclude<Device, 'cpu'>;
+  readonly length: number;
+  /** Copies the values back to the CPU. */
+  read(): Promise<Float32Array>;
+}
+
+/** What a device backend provides to tensors: upload and copy (installed by `initWebGPU`). */
+export interface DeviceHooks {
+  upload(t: Tensor): DeviceStorage;
+  clone(s: DeviceStorage): DeviceStorage;
+  /** Overwrites the storage with `values` (loadStateDict on a moved module). */
+  write(s: DeviceStorage, values: TypedArray): void;
+}
+
+const deviceHooks = new Map<string, DeviceHooks>();
+/** Registers the upload/copy functions of a device backend. */
+export function setDeviceHooks(device: Exclude<Device, 'cpu'>, hooks: DeviceHooks): void {
+  deviceHooks.set(device, hooks);
+}
+function hooksFor(op: string, device: Exclude<Device, 'cpu'>): DeviceHooks {
+  const h = deviceHooks.get(device);
+  if (!h) throw new ConvError(op, 'device', `'${device}' is not initialised: call \`await initWebGPU()\` first; got device ${fmt(device)}`);
+  return h;
+}
+const isDeviceStorage = (v: unknown): v is DeviceStorage =>
+  v !== null && typeof v === 'object' && !ArrayBuffer.isView(v) && typeof (v as DeviceStorage).read === 'function';
+
 export class Tensor {
-  readonly data: TypedArray;
+  private cpuData: TypedArray | null;
+  private deviceData: DeviceStorage | null;
   readonly shape: readonly number[];
   readonly dtype: DType;
   requiresGrad: boolean;
@@ -35,19 +68,63 @@ export class Tensor {
   /** The node that produced this tensor, when it was computed from tensors that need gradients. */
   gradFn: GradNode | null = null;
 
-  constructor(data: TypedArray, shape: Shape, requiresGrad = false) {
+  constructor(data: TypedArray | DeviceStorage, shape: Shape, requiresGrad = false) {
     const n = numel('tensor', shape);
     if (data.length !== n)
       throw new ConvError('tensor', 'data', `has ${data.length} elements but shape ${fmt(shape)} needs ${n}`);
-    this.data = data;
+    const onDevice = isDeviceStorage(data);
+    this.cpuData = onDevice ? null : data;
+    this.deviceData = onDevice ? data : null;
     this.shape = Object.freeze([...shape]);
     this.dtype = data instanceof Float64Array ? 'float64' : 'float32';
     this.requiresGrad = requiresGrad;
   }
 
+  /** The values (CPU tensors only: a GPU tensor is read with `await t.cpu()`). */
+  get data(): TypedArray {
+    if (this.cpuData === null)
+      throw new ConvError('tensor', 'data', `is on device '${this.device}': read it with \`await t.cpu()\` or \`await t.toArrayAsync()\`; got ${this.toString()}`);
+    return this.cpuData;
+  }
+
+  /** The typed array of a CPU tensor or the buffer of a device tensor. */
+  get storage(): TypedArray | DeviceStorage {
+    return this.cpuData ?? this.deviceData!;
+  }
+
+  /** 'cpu' or the device holding the values ('webgpu'). */
+  get device(): Device {
+    return this.deviceData ? this.deviceData.device : 'cpu';
+  }
+
+  /**
+   * `to('webgpu')` uploads (float32 only; needs `initWebGPU()`), returning a new tensor cut from the
+   * graph; `await t.to('cpu')` reads back. A tensor already on the device is returned as is.
+   */
+  to(device: 'webgpu'): Tensor;
+  to(device: 'cpu'): Promise<Tensor>;
+  to(device: Device): Tensor | Promise<Tensor>;
+  to(device: Device): Tensor | Promise<Tensor> {
+    if (device === 'cpu') return this.cpu();
+    if (device !== 'webgpu') throw new ConvError('to', 'device', `must be 'cpu' or 'webgpu'; got ${fmt(device)}`);
+    if (this.device === device) return this;
+    return new Tensor(uploadStorage('to', this, device), this.shape);
+  }
+
+  /** A CPU tensor with this tensor's values (itself when already on the CPU). */
+  async cpu(): Promise<Tensor> {
+    if (!this.deviceData) return this;
+    return new Tensor(await this.deviceData.read(), this.shape);
+  }
+
+  /** `toArray()` for a tensor on any device. */
+  async toArrayAsync(): Promise<NestedArray> {
+    return (await this.cpu()).toArray();
+  }
+
   /** Number of elements. */
   get size(): number {
-    return this.data.length;
+    return this.storage.length;
   }
 
   get ndim(): number {
@@ -76,12 +153,13 @@ export class Tensor {
 
   /** A tensor with the same data that is cut from the autograd graph. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape);
+    return new Tensor(this.storage, this.shape);
   }
 
-  /** A deep copy (not recorded by autograd). */
+  /** A deep copy (not recorded by autograd), on the same device. */
   clone(): Tensor {
-    return new Tensor(this.data.slice(), this.shape);
+    if (this.deviceData) return new Tensor(hooksFor('clone', this.deviceData.device).clone(this.deviceData), this.shape);
+    return new Tensor(this.cpuData!.slice(), this.shape);
   }
 
   /**
@@ -107,11 +185,38 @@ export class Tensor {
   }
 }
 
+/** Uploads `t`'s values to `device` (float32 only). */
+function uploadStorage(op: string, t: Tensor, device: Exclude<Device, 'cpu'>): DeviceStorage {
+  if (t.dtype !== 'float32')
+    throw new ConvError(op, 'dtype', `must be float32 on '${device}' (WGSL has no float64); got ${t.dtype} — convert with tensor(t.data, t.shape, { dtype: 'float32' })`);
+  return hooksFor(op, device).upload(t);
+}
+
+/**
+ * Moves a tensor's values to `device` in place (the same object: optimizers and modules keep it).
+ * Used by `Module.to`; a tensor already there is left alone.
+ */
+export function moveInPlace(t: Tensor, device: Device): void {
+  if (t.device === device) return;
+  if (device !== 'webgpu') throw new ConvError('to', 'device', `must be 'cpu' or 'webgpu' (Module.to moves parameters to the GPU); got ${fmt(device)}`);
+  const s = uploadStorage('to', t, device);
+  const fields = t as unknown as { cpuData: TypedArray | null; deviceData: DeviceStorage | null };
+  fields.cpuData = null;
+  fields.deviceData = s;
+}
+
+/** Overwrites a tensor's values in place on whatever device holds them. */
+export function writeInPlace(t: Tensor, values: TypedArray): void {
+  const s = t.storage;
+  if (isDeviceStorage(s)) hooksFor('write', s.device).write(s, values);
+  else s.set(values);
+}
+
 /**
  * How `reshape` builds its result; autograd replaces this so that reshape is differentiable.
  * Kept as a hook so that this file does not import the autograd engine.
  */
-let reshapeHook = (t: Tensor, shape: number[]): Tensor => new Tensor(t.data, shape);
+let reshapeHook = (t: Tensor, shape: number[]): Tensor => new Tensor(t.storage, shape);
 let backwardHook = (_t: Tensor, _g?: Tensor): void => {
   throw new Error('autograd engine not loaded');
 };

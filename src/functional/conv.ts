@@ -14,6 +14,7 @@ import { isGradEnabled, record } from '../autograd/graph.js';
 import type { Geometry } from '../spec/types.js';
 import type { F } from '../kernels/types.js';
 import { prod } from '../util/shape.js';
+import { checkSameDevice, gpuConvPrimitive, gpuPad, gpuPermute } from '../webgpu/ops.js';
 
 export function checkTensors(op: string, x: unknown, w: unknown, b: unknown): void {
   if (!(x instanceof Tensor)) throw new ConvError(op, 'input', `must be a Tensor; got ${fmt(typeof x)}`);
@@ -22,6 +23,8 @@ export function checkTensors(op: string, x: unknown, w: unknown, b: unknown): vo
   const xt = x as Tensor, wt = w as Tensor, bt = b as Tensor | null | undefined;
   if (wt.dtype !== xt.dtype) throw new ConvError(op, 'weight', `must have the input's dtype ${xt.dtype}; got ${wt.dtype}`);
   if (bt && bt.dtype !== xt.dtype) throw new ConvError(op, 'bias', `must have the input's dtype ${xt.dtype}; got ${bt.dtype}`);
+  checkSameDevice(op, 'weight', xt, wt);
+  if (bt) checkSameDevice(op, 'bias', xt, bt);
 }
 
 /** Differentiable axis permutation: out.shape[i] = x.shape[perm[i]]. */
@@ -29,6 +32,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const d = x.shape.length;
   if (perm.length !== d || [...perm].sort((a, b) => a - b).some((p, i) => p !== i))
     throw new ConvError('permute', 'dims', `must be a permutation of 0..${d - 1}; got ${fmt(perm)}`);
+  if (x.device === 'webgpu') return gpuPermute(x, perm);
   const out = allocate(x.dtype, x.size);
   permuteKernel(x.data, x.shape, perm, out);
   const y = new Tensor(out, perm.map((p) => x.shape[p]));
@@ -39,6 +43,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
 
 /** Differentiable padding of the trailing `inSize.length` dims with a padding mode. */
 export function padInput(x: Tensor, p: NonNullable<ConvPlan['inputPad']>): Tensor {
+  if (x.device === 'webgpu') return gpuPad(x, p);
   const d = p.inSize.length;
   const lead = x.shape.slice(0, x.shape.length - d);
   const outSize = p.inSize.map((L, a) => L + p.pads[a][0] + p.pads[a][1]);
@@ -72,6 +77,7 @@ export function convForward(x: F, w: F, b: F | null, y: F, g: Geometry, transpos
  * included) already computed elsewhere (the async API), so only the autograd node is recorded.
  */
 export function convPrimitive(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry, transposed: boolean, op: string, computed?: F): Tensor {
+  if (x.device === 'webgpu') return gpuConvPrimitive(x, w, b, g, transposed, op);
   const yChannels = transposed ? g.cIn : g.cOut;
   const ySize = transposed ? g.inSize : g.outSize;
   const yVol = prod(ySize);
@@ -153,7 +159,7 @@ function runChannelsLast(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null)
 /** Runs a planned convolution on tensors (shared by the functional API, modules and Paddle's API). */
 export function runPlanned(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const { spec, geometry: g } = plan;
-  if (spec.layout === 'channelsLast' && !(isGradEnabled() && (x.requiresGrad || w.requiresGrad || (b !== null && b.requiresGrad))))
+  if (spec.layout === 'channelsLast' && x.device === 'cpu' && !(isGradEnabled() && (x.requiresGrad || w.requiresGrad || (b !== null && b.requiresGrad))))
     return runChannelsLast(plan, x, w, b);
   let h = spec.layout === 'channelsLast' ? toChannelsFirst(x, spec.rank) : x;
   if (!plan.batched) h = h.reshape([1, ...h.shape]);

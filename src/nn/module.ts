@@ -1,6 +1,6 @@
 /** Module base: named parameters, state dicts and gradients, as in `torch.nn.Module`. */
 import { ConvError, fmt } from '../spec/errors.js';
-import type { Tensor } from '../autograd/tensor.js';
+import { moveInPlace, writeInPlace, type Device, type Tensor } from '../autograd/tensor.js';
 
 /** Parameter values by dotted PyTorch key ('weight', '0.bias', …). */
 export type StateDict = Record<string, Tensor>;
@@ -17,7 +17,7 @@ export interface LoadStateDictResult {
 }
 
 const isTensorLike = (v: unknown): v is Tensor =>
-  v !== null && typeof v === 'object' && Array.isArray((v as Tensor).shape) && ArrayBuffer.isView((v as Tensor).data);
+  v !== null && typeof v === 'object' && Array.isArray((v as Tensor).shape) && 'storage' in v && (v as Tensor).storage !== undefined;
 
 export abstract class Module {
   /** Own parameters by PyTorch key name (e.g. 'weight', 'bias'). Containers override `namedChildren`. */
@@ -77,15 +77,32 @@ export abstract class Module {
       if (!entries.has(k)) continue;
       const v = entries.get(k);
       if (!isTensorLike(v)) problems.push(`'${k}' is not a Tensor (${fmt(typeof v)})`);
-      else if (v.shape.length !== p.shape.length || v.shape.some((s, i) => s !== p.shape[i]) || v.data.length !== p.data.length)
+      else if (v.shape.length !== p.shape.length || v.shape.some((s, i) => s !== p.shape[i]) || v.size !== p.size)
         problems.push(`'${k}' has shape ${fmt(v.shape)} but the parameter has shape ${fmt(p.shape)}`);
     }
     if (problems.length) throw new ConvError(op, 'stateDict', `does not match the module: ${problems.join('; ')}`);
     for (const [k, p] of own) {
       const v = entries.get(k) as Tensor | undefined;
-      if (v) p.data.set(v.data);
+      if (v) writeInPlace(p, v.data);
     }
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * Moves every parameter to `device` in place, once ('webgpu' uploads float32 parameters; the
+   * same tensor objects stay in the module and in optimizers). Parameters already there are left alone.
+   * @example await initWebGPU(); model.to('webgpu'); const y = model.forward(x.to('webgpu'));
+   */
+  to(device: Device): this {
+    const params = this.parameters();
+    for (const p of params)
+      if (p.device !== 'cpu' && device === 'cpu')
+        throw new ConvError(`${this.constructor.name}.to`, 'device', `'cpu' cannot take parameters back from '${p.device}' synchronously; read them with \`await t.cpu()\` (or stateDict() then await each tensor's cpu()); got device ${fmt(device)}`);
+    if (device === 'webgpu')
+      for (const p of params)
+        if (p.dtype !== 'float32') throw new ConvError(`${this.constructor.name}.to`, 'dtype', `must be float32 on 'webgpu' (WGSL has no float64); got a ${p.dtype} parameter`);
+    for (const p of params) moveInPlace(p, device);
+    return this;
   }
 
   abstract forward(x: Tensor, ...rest: never[]): Tensor;

@@ -1,0 +1,177 @@
+/**
+ * The differentiable ops on 'webgpu' tensors: each enqueues its kernels at once (shapes and
+ * arguments are checked before anything is dispatched) and records the same autograd node as its
+ * CPU form, whose VJP runs on the GPU too. Only reading values (`await t.cpu()`) waits.
+ */
+import { ConvError, fmt } from '../spec/errors.js';
+import type { Geometry, Pair, PaddingMode, Shape } from '../spec/types.js';
+import { prod } from '../util/shape.js';
+import { record } from '../autograd/graph.js';
+import { Tensor } from '../autograd/tensor.js';
+import { allocStorage, storageOf, uploadArray, type GpuStorage } from './device.js';
+import {
+  binaryKernel, fillBias, gatherKernel, padAxisAdjointKernel, padAxisKernel, reduceKernel, unaryKernel,
+  type BinaryKind, type UnaryKind,
+} from '../kernels/webgpu/elementwise.js';
+import { gpuConv, gpuConvT, gpuWeightGrad } from '../kernels/webgpu/conv.js';
+
+const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((s, i) => s === b[i]);
+
+/** A fresh GPU tensor of `shape` filled by `fill(storage)`. */
+function make(op: string, shape: Shape, fill: (y: GpuStorage) => void): Tensor {
+  const y = allocStorage(op, prod(shape));
+  fill(y);
+  return new Tensor(y, shape);
+}
+
+/** Throws when a tensor of a call is not on the GPU, naming both devices. */
+export function checkSameDevice(op: string, param: string, ref: Tensor, t: Tensor): void {
+  if (t.device !== ref.device)
+    throw new ConvError(op, param, `must be on the same device as the input ('${ref.device}'); got device '${t.device}' — move it with .to('${ref.device}')${ref.device === 'cpu' ? ' / await t.cpu()' : ''}`);
+}
+
+/** A 0-d GPU constant. */
+export const gpuScalar = (v: number): Tensor => new Tensor(uploadArray('scalar', [v]), []);
+
+/** Sums `g` down to `from` (the adjoint of broadcasting). */
+export function gpuSumTo(g: Tensor, from: Shape): Tensor {
+  if (sameShape(g.shape, from)) return g;
+  const lead = g.shape.length - from.length;
+  const kept = g.shape.map((_, a) => (a < lead ? 1 : from[a - lead]));
+  return make('sum', from, (y) => reduceKernel('sum', storageOf(g), g.shape, kept, y));
+}
+
+/** Broadcasts x to `shape` (a copy). */
+export function gpuExpand(x: Tensor, shape: Shape): Tensor {
+  if (sameShape(x.shape, shape)) return x;
+  const r = shape.length, lead = r - x.shape.length;
+  const strides = new Array<number>(r).fill(0);
+  for (let a = x.shape.length - 1, s = 1; a >= 0; a--) {
+    strides[lead + a] = x.shape[a] === 1 ? 0 : s;
+    s *= x.shape[a];
+  }
+  return make('expand', shape, (y) => gatherKernel('expand', storageOf(x), y, shape, strides));
+}
+
+/** A binary map with no autograd node. */
+export function gpuMap2(op: string, kind: BinaryKind, a: Tensor, b: Tensor, shape: Shape, alpha = 0): Tensor {
+  return make(op, shape, (y) => binaryKernel(op, kind, storageOf(a), a.shape, storageOf(b), b.shape, y, shape, alpha));
+}
+
+/** A unary map with no autograd node. */
+export function gpuMap1(op: string, kind: UnaryKind, x: Tensor, alpha = 0): Tensor {
+  return make(op, x.shape, (y) => unaryKernel(op, kind, storageOf(x), y, alpha));
+}
+
+/** add / sub / mul with broadcasting (shape already checked by the caller). */
+export function gpuBinary(op: 'add' | 'sub' | 'mul', x: Tensor, y: Tensor, shape: Shape): Tensor {
+  const out = gpuMap2(op, op, x, y, shape);
+  return record(out, op, [x, y], (gy) => {
+    let gx: Tensor | null = null, gyy: Tensor | null = null;
+    if (x.requiresGrad) gx = gpuSumTo(op === 'mul' ? gpuMap2('mul', 'mul', gy, y, gy.shape) : gy, x.shape);
+    if (y.requiresGrad)
+      gyy = gpuSumTo(op === 'add' ? gy : op === 'sub' ? gpuMap1('sub', 'scale', gy, -1) : gpuMap2('mul', 'mul', gy, x, gy.shape), y.shape);
+    return [gx, gyy];
+  });
+}
+
+/** The activations: forward kind, and the backward kind with the operand it reads (x or y). */
+const ACTIVATIONS: Record<string, { fwd: UnaryKind; back: BinaryKind; uses: 'x' | 'y' }> = {
+  relu: { fwd: 'relu', back: 'reluBack', uses: 'x' },
+  leakyRelu: { fwd: 'leakyRelu', back: 'leakyReluBack', uses: 'x' },
+  tanh: { fwd: 'tanh', back: 'tanhBack', uses: 'y' },
+  sigmoid: { fwd: 'sigmoid', back: 'sigmoidBack', uses: 'y' },
+  abs: { fwd: 'abs', back: 'absBack', uses: 'x' },
+};
+
+export function gpuActivation(op: 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid' | 'abs', x: Tensor, alpha = 0): Tensor {
+  const a = ACTIVATIONS[op];
+  const y = gpuMap1(op, a.fwd, x, alpha);
+  return record(y, op, [x], (gy) => [gpuMap2(op, a.back, gy, a.uses === 'x' ? x : y, gy.shape, alpha)]);
+}
+
+/** Multiplies by a constant (differentiable). */
+export function gpuScale(x: Tensor, alpha: number): Tensor {
+  return record(gpuMap1('scale', 'scale', x, alpha), 'scale', [x], (gy) => [gpuMap1('scale', 'scale', gy, alpha)]);
+}
+
+/** sum / mean over `keptShape`'s size-1 dims, result in `outShape` (dims already checked). */
+export function gpuReduce(op: string, x: Tensor, keptShape: Shape, outShape: Shape, scale: number): Tensor {
+  const y = make(op, outShape, (o) => reduceKernel(op, storageOf(x), x.shape, keptShape, o, scale));
+  return record(y, op, [x], (gy) => {
+    const g = gpuExpand(new Tensor(gy.storage, keptShape), x.shape);
+    return [scale === 1 ? g : gpuMap1(op, 'scale', g, scale)];
+  });
+}
+
+/** Pointwise losses as compositions of differentiable GPU ops (their gradients follow). */
+export function gpuLoss(op: 'mseLoss' | 'l1Loss', input: Tensor, target: Tensor, reduction: 'mean' | 'sum' | 'none'): Tensor {
+  const d = gpuBinary('sub', input, target, input.shape);
+  const e = op === 'mseLoss' ? gpuBinary('mul', d, d, d.shape) : gpuActivation('abs', d);
+  if (reduction === 'none') return e;
+  const kept = e.shape.map(() => 1);
+  return gpuReduce(op, e, kept, [], reduction === 'mean' ? 1 / Math.max(e.size, 1) : 1);
+}
+
+/** Differentiable permutation (perm already checked): out.shape[i] = x.shape[perm[i]]. */
+export function gpuPermute(x: Tensor, perm: readonly number[]): Tensor {
+  const d = x.shape.length;
+  const rowStrides = new Array<number>(d);
+  for (let a = d - 1, s = 1; a >= 0; a--) { rowStrides[a] = s; s *= x.shape[a]; }
+  const shape = perm.map((p) => x.shape[p]);
+  const y = make('permute', shape, (o) => gatherKernel('permute', storageOf(x), o, shape, perm.map((p) => rowStrides[p])));
+  const inverse = new Array<number>(d);
+  perm.forEach((p, i) => (inverse[p] = i));
+  return record(y, 'permute', [x], (gy) => [gpuPermute(gy, inverse)]);
+}
+
+/** Differentiable padding of the trailing dims with a padding mode, one axis at a time. */
+export function gpuPad(x: Tensor, p: { readonly pads: readonly Pair[]; readonly mode: PaddingMode; readonly inSize: readonly number[] }): Tensor {
+  const d = p.inSize.length, r = x.shape.length;
+  const padOnce = (t: Tensor, a: number, adjoint: boolean): Tensor => {
+    const axis = r - d + a, L = p.inSize[a], Lp = L + p.pads[a][0] + p.pads[a][1];
+    const inner = prod(t.shape.slice(axis + 1));
+    const shape = t.shape.map((s, i) => (i === axis ? (adjoint ? L : Lp) : s));
+    const op = `pad(${p.mode})`;
+    return make(op, shape, (o) => (adjoint ? padAxisAdjointKernel : padAxisKernel)(op, p.mode, storageOf(t), o, L, Lp, inner, p.pads[a][0]));
+  };
+  let y = x;
+  for (let a = 0; a < d; a++) if (p.pads[a][0] || p.pads[a][1]) y = padOnce(y, a, false);
+  if (y === x) return x;
+  return record(y, `pad(${p.mode})`, [x], (gy) => {
+    let g = gy;
+    for (let a = d - 1; a >= 0; a--) if (p.pads[a][0] || p.pads[a][1]) g = padOnce(g, a, true);
+    return [g];
+  });
+}
+
+/** The convolution primitive on GPU tensors (channels-first, batched), forward and its three backward kernels. */
+export function gpuConvPrimitive(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry, transposed: boolean, op: string): Tensor {
+  const yChannels = transposed ? g.cIn : g.cOut;
+  const ySize = transposed ? g.inSize : g.outSize;
+  const xs = storageOf(x), ws = storageOf(w), bs = b ? storageOf(b) : null;
+  const out = make(op, [g.n, yChannels, ...ySize], (y) => (transposed ? gpuConvT : gpuConv)(op, xs, ws, bs, y, g));
+  const parents = b ? [x, w, b] : [x, w];
+  return record(out, op, parents, (gy) => {
+    const gys = storageOf(gy);
+    const grads: (Tensor | null)[] = [
+      x.requiresGrad ? make(op, x.shape, (gx) => (transposed ? gpuConv : gpuConvT)(op, gys, ws, null, gx, g)) : null,
+      w.requiresGrad ? make(op, w.shape, (gw) => (transposed ? gpuWeightGrad(op, gys, xs, gw, g) : gpuWeightGrad(op, xs, gys, gw, g))) : null,
+    ];
+    if (b) grads.push(b.requiresGrad ? gpuSumTo(gy, [1, yChannels, ...ySize.map(() => 1)]).reshape([yChannels]) : null);
+    return grads;
+  });
+}
+
+/** Σ of two gradients (autograd's accumulation on the GPU). */
+export const gpuAddGrads = (a: Tensor, b: Tensor): Tensor => gpuMap2('backward', 'add', a, b, a.shape);
+
+/** A GPU tensor of `shape` filled with `v`. */
+export function gpuFull(shape: Shape, v: number): Tensor {
+  const one = uploadArray('full', [v]);
+  return make('full', shape, (y) => fillBias('full', y, one, 1, 1, prod(shape)));
+}
+
+export function checkGpuRank(op: string, t: Tensor): void {
+  if (t.shape.length > 8) throw new ConvError(op, 'input', `must have at most 8 dims on WebGPU; got shape ${fmt(t.shape)}`);
+}
