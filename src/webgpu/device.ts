@@ -31,6 +31,8 @@ export interface WebGPUInfo {
 
 interface State {
   readonly device: GPUDevice;
+  /** The GPU object and adapter the device came from, kept alive with it (Dawn frees the instance when they are collected). */
+  readonly keep: readonly unknown[];
   readonly info: WebGPUInfo;
   lost: string | null;
   error: string | null;
@@ -67,6 +69,7 @@ export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUIn
   if (typeof ms !== 'number' || !(ms > 0)) throw new ConvError('initWebGPU', 'timeoutMs', `must be a positive number; got ${fmt(ms)}`);
   let device = opts.device;
   let adapterName = '';
+  const keep: unknown[] = [];
   if (!device) {
     const gpu = opts.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
     if (!gpu || typeof gpu.requestAdapter !== 'function')
@@ -78,6 +81,7 @@ export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUIn
       if (e instanceof ConvError) throw e;
       throw new ConvError('initWebGPU', 'adapter', `request failed: ${reason(e)}`);
     }
+    keep.push(gpu, adapter);
     if (!adapter)
       throw new ConvError('initWebGPU', 'adapter', 'was not found: requestAdapter() returned null (no WebGPU driver; in Node set VK_ICD_FILENAMES to a Vulkan driver such as SwiftShader)');
     const a = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
@@ -102,7 +106,7 @@ export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUIn
     maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
     timestampQuery: device.features.has('timestamp-query'),
   };
-  const s: State = { device, info, lost: null, error: null, encoder: null, passes: 0, transient: [] };
+  const s: State = { device, keep, info, lost: null, error: null, encoder: null, passes: 0, transient: [] };
   device.lost.then((i) => { s.lost = `${i.reason}: ${i.message}`; });
   device.addEventListener('uncapturederror', (ev) => {
     s.error ??= (ev as GPUUncapturedErrorEvent).error.message;

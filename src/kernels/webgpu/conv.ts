@@ -14,8 +14,8 @@
 import { ConvError, fmt } from '../../spec/errors.js';
 import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
-import { dispatch, maxGroups, type GpuStorage } from '../../webgpu/device.js';
-import { fillBias } from './elementwise.js';
+import { allocStorage, dispatch, maxGroups, type GpuStorage } from '../../webgpu/device.js';
+import { fillBias, reduceKernel } from './elementwise.js';
 
 const I32_MAX = 0x7fffffff;
 
@@ -64,12 +64,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let job = i32(wid.z) + p.job.x;
   ${jobSetup}
   var acc: array<f32, ${t.rm * t.rn}>;
-  for (var k0 = 0; k0 < K; k0 = k0 + ${TK}) {
+  for (var k0 = kStart; k0 < kEnd; k0 = k0 + ${TK}) {
     for (var e = li; e < ${TM * TK}; e = e + ${WG}) {
-      As[e] = loadA(jb, m0 + e / ${TK}, k0 + e % ${TK});
+      let k = k0 + e % ${TK};
+      As[e] = select(0.0, loadA(jb, m0 + e / ${TK}, k), k < kEnd);
     }
     for (var e = li; e < ${TK * TN}; e = e + ${WG}) {
-      Bs[e] = loadB(jb, k0 + e / ${TN}, n0 + e % ${TN});
+      let k = k0 + e / ${TN};
+      Bs[e] = select(0.0, loadB(jb, k, n0 + e % ${TN}), k < kEnd);
     }
     workgroupBarrier();
     for (var kk = 0; kk < ${TK}; kk = kk + 1) {
@@ -143,7 +145,8 @@ fn store(jb: Job, m: i32, col: i32, v: f32) {
   ${bias ? 'Y[(jb.n * p.ch.z + c) * p.oL.w + o] = v + Bias[c];' : 'Y[(jb.n * p.ch.z + c) * p.oL.w + o] = v;'}
 }`;
   const setup = `let jb = Job(job / p.wst.w, job % p.wst.w);
-  let K = p.mnkt.z;`;
+  let kStart = 0;
+  let kEnd = p.mnkt.z;`;
   return gemmShader(t, GATHER_UNIFORMS, bindings, body, setup);
 }
 
@@ -311,7 +314,7 @@ function weightGradShader(t: Tile): string {
 @group(0) @binding(3) var<storage, read_write> GW: array<f32>;`;
   // ch: cIn, cOut, cig, cog. A[m, k] = gy[n, g·cog + m, o]; B[k, col] = x[n, g·cig + c, o·s + j·δ − p].
   const body = `
-struct Job { g: i32 }
+struct Job { g: i32, split: i32 }
 fn loadA(jb: Job, m: i32, k: i32) -> f32 {
   if (m >= p.mnkt.x || k >= p.mnkt.z) { return 0.0; }
   let outVol = p.oL.w;
@@ -340,13 +343,23 @@ fn loadB(jb: Job, k: i32, col: i32) -> f32 {
 }
 fn store(jb: Job, m: i32, col: i32, v: f32) {
   if (m >= p.mnkt.x || col >= p.mnkt.y) { return; }
-  GW[(jb.g * p.mnkt.x + m) * p.mnkt.y + col] = v;
+  GW[(jb.split * p.ch.w * p.wst.x + jb.g * p.mnkt.x + m) * p.mnkt.y + col] = v;
 }`;
-  return gemmShader(t, WGRAD_UNIFORMS, bindings, body, `let jb = Job(job);
-  let K = p.mnkt.z;`);
+  // Split-K: z runs over (split, group); split s sums k in [s·chunk, min(K, (s+1)·chunk)) into its own slice.
+  return gemmShader(t, WGRAD_UNIFORMS, bindings, body, `let jb = Job(job % p.wst.x, job / p.wst.x);
+  let kStart = jb.split * p.mnkt.w;
+  let kEnd = min(p.mnkt.z, kStart + p.mnkt.w);`);
 }
 
-/** gw = Σ x ⊗ gy over the taps of conv g: x (n, cIn, *inSize), gy (n, cOut, *outSize), gw (cOut, cIn/g, *k), all written. */
+/** K per split of the weight gradient when its few output tiles would each sum a long K alone. */
+const WGRAD_CHUNK = 4096;
+const MAX_SPLITS = 256;
+
+/**
+ * gw = Σ x ⊗ gy over the taps of conv g: x (n, cIn, *inSize), gy (n, cOut, *outSize), gw (cOut, cIn/g, *k), all written.
+ * A long sum over few output tiles is split: each split writes its partial gw, and one fixed-order
+ * reduction adds the splits (deterministic, no atomics).
+ */
 export function gpuWeightGrad(op: string, x: GpuStorage, gy: GpuStorage, gw: GpuStorage, g: Geometry): void {
   checkIndexRange(op, g);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize), outVol = prod(g.outSize);
@@ -358,12 +371,19 @@ export function gpuWeightGrad(op: string, x: GpuStorage, gy: GpuStorage, gw: Gpu
   const mTiles = Math.ceil(M / TM), nTiles = Math.ceil(N / TN);
   if (mTiles > max || g.groups > max) throw new ConvError(op, 'channels', `need ${mTiles} × ${g.groups} workgroups, more than this device's maxComputeWorkgroupsPerDimension ${max}`);
   if (M === 0 || N === 0) return;
+  const tiles = mTiles * nTiles * g.groups;
+  const splits = tiles >= 64 || K <= 2 * WGRAD_CHUNK ? 1 : Math.min(MAX_SPLITS, Math.ceil(K / WGRAD_CHUNK), Math.floor(max / g.groups));
+  const chunk = splits === 1 ? Math.max(K, 1) : Math.ceil(Math.ceil(K / splits) / tile.tk) * tile.tk;
+  const used = Math.ceil(K / chunk);
+  const out = used > 1 ? allocStorage(op, used * gw.length) : gw;
+  if (used === 0) return fillBias(op, gw, null, 1, 1, gw.length);
   for (let c0 = 0; c0 < nTiles; c0 += max) {
     const u = new Int32Array([
-      M, N, K, 0, g.cIn, g.cOut, cig, cog, 0, 0, 0, 0, 0, c0, 0, 0,
+      M, N, K, chunk, g.cIn, g.cOut, cig, cog, g.groups, 0, 0, 0, 0, c0, 0, 0,
       ...v4(to3(g.inSize, 1), prod(g.inSize)), ...v4(to3(g.outSize, 1), outVol), ...v4(to3(g.kSize, 1), kVol),
       ...v4(to3(g.stride, 1)), ...v4(to3(g.dilation, 1)), ...v4(to3(g.padBefore, 0)),
     ]);
-    dispatch(op, `wgrad-${tileKey(tile)}`, () => weightGradShader(tile), u, [x.buffer, gy.buffer, gw.buffer], [Math.min(max, nTiles - c0), mTiles, g.groups]);
+    dispatch(op, `wgrad-${tileKey(tile)}`, () => weightGradShader(tile), u, [x.buffer, gy.buffer, out.buffer], [Math.min(max, nTiles - c0), mTiles, g.groups * used]);
   }
+  if (out !== gw) reduceKernel(op, out, [used, gw.length], [1, gw.length], gw);
 }
