@@ -3,6 +3,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { leakyRelu, relu, sigmoid, tanh } from '../autograd/ops.js';
 import { Module } from './module.js';
+import { asyncSteps } from './async.js';
 
 /**
  * Runs its modules in order; their parameters are keyed '0.weight', '1.bias', … as in PyTorch.
@@ -36,6 +37,13 @@ export class Sequential extends Module {
 
   override forward(x: Tensor): Tensor {
     for (const m of this.modules) x = m.forward(x);
+    return x;
+  }
+
+  /** Awaits each module's `forwardAsync` in turn (one step each, see `asyncSteps`), under the grad mode of the call. */
+  override async forwardAsync(x: Tensor): Promise<Tensor> {
+    const step = asyncSteps();
+    for (const m of this.modules) x = await step(() => m.forwardAsync(x));
     return x;
   }
 

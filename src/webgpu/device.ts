@@ -6,6 +6,8 @@
  */
 import { ConvError, fmt } from '../spec/errors.js';
 import { setDeviceHooks, type DeviceStorage, type Tensor, type TypedArray } from '../autograd/tensor.js';
+import { registerBackend } from '../plan/select.js';
+import { webgpuBackend } from '../kernels/webgpu/backend.js';
 
 /** Options of `initWebGPU`. */
 export interface InitWebGPUOptions {
@@ -113,6 +115,7 @@ export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUIn
   });
   pipelines.clear();
   state = s;
+  registerBackend(webgpuBackend);
   return info;
 }
 

@@ -13,7 +13,8 @@ import {
   binaryKernel, fillBias, gatherKernel, padAxisAdjointKernel, padAxisKernel, reduceKernel, unaryKernel,
   type BinaryKind, type UnaryKind,
 } from '../kernels/webgpu/elementwise.js';
-import { gpuConv, gpuConvT, gpuWeightGrad } from '../kernels/webgpu/conv.js';
+import { selectCandidate } from '../plan/select.js';
+import type { Activation, DeviceKernels } from '../kernels/types.js';
 
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((s, i) => s === b[i]);
 
@@ -145,22 +146,52 @@ export function gpuPad(x: Tensor, p: { readonly pads: readonly Pair[]; readonly 
   });
 }
 
-/** The convolution primitive on GPU tensors (channels-first, batched), forward and its three backward kernels. */
-export function gpuConvPrimitive(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry, transposed: boolean, op: string): Tensor {
+/** The device kernels plan/select.ts picks for (g, dir): a 'webgpu' candidate (the registry admits device ones here). */
+function deviceKernels(op: string, g: Geometry, dir: 'conv' | 'convT' | 'weightGrad'): DeviceKernels<GpuStorage> {
+  const c = selectCandidate(g, 'float32', dir, true);
+  if (c.location !== 'device') throw new ConvError(op, 'device', `has no WebGPU kernels registered for ${dir}; call \`await initWebGPU()\` first`);
+  return c.kernels as DeviceKernels<GpuStorage>;
+}
+
+/** The epilogue of the GPU primitive (as functional/conv.ts's PrimitiveEpilogue). */
+export interface GpuEpilogue {
+  readonly bias?: Tensor | null;
+  readonly residual?: Tensor;
+  readonly activation?: Activation;
+  readonly negativeSlope?: number;
+}
+
+/**
+ * The convolution primitive on GPU tensors (channels-first, batched): the bias is written with the
+ * output, the residual and activation follow as differentiable GPU ops (gradients equal the unfused
+ * composition). The backward runs the SPEC's other direction and the weight-gradient kernel.
+ */
+export function gpuConvPrimitive(x: Tensor, w: Tensor, g: Geometry, transposed: boolean, op: string, ep: GpuEpilogue = {}): Tensor {
+  const b = ep.bias ?? null;
+  for (const [name, t] of [['weight', w], ['bias', b], ['residual', ep.residual]] as const) if (t) checkSameDevice(op, name, x, t);
   const yChannels = transposed ? g.cIn : g.cOut;
   const ySize = transposed ? g.inSize : g.outSize;
   const xs = storageOf(x), ws = storageOf(w), bs = b ? storageOf(b) : null;
-  const out = make(op, [g.n, yChannels, ...ySize], (y) => (transposed ? gpuConvT : gpuConv)(op, xs, ws, bs, y, g));
+  const fwd = deviceKernels(op, g, transposed ? 'convT' : 'conv');
+  const out = make(op, [g.n, yChannels, ...ySize], (y) => fwd[transposed ? 'convT' : 'conv'](xs, ws, y, g, bs ? { bias: bs } : undefined));
   const parents = b ? [x, w, b] : [x, w];
-  return record(out, op, parents, (gy) => {
+  let y = record(out, op, parents, (gy) => {
     const gys = storageOf(gy);
+    const back = transposed ? 'conv' : 'convT';
     const grads: (Tensor | null)[] = [
-      x.requiresGrad ? make(op, x.shape, (gx) => (transposed ? gpuConv : gpuConvT)(op, gys, ws, null, gx, g)) : null,
-      w.requiresGrad ? make(op, w.shape, (gw) => (transposed ? gpuWeightGrad(op, gys, xs, gw, g) : gpuWeightGrad(op, xs, gys, gw, g))) : null,
+      x.requiresGrad ? make(op, x.shape, (gx) => deviceKernels(op, g, back)[back](gys, ws, gx, g)) : null,
+      w.requiresGrad ? make(op, w.shape, (gw) => {
+        const k = deviceKernels(op, g, 'weightGrad');
+        if (transposed) k.weightGrad(gys, xs, gw, g);
+        else k.weightGrad(xs, gys, gw, g);
+      }) : null,
     ];
     if (b) grads.push(b.requiresGrad ? gpuSumTo(gy, [1, yChannels, ...ySize.map(() => 1)]).reshape([yChannels]) : null);
     return grads;
   });
+  if (ep.residual) y = gpuBinary('add', y, ep.residual, y.shape);
+  if (ep.activation) y = gpuActivation(ep.activation, y, ep.activation === 'leakyRelu' ? ep.negativeSlope ?? 0.01 : 0);
+  return y;
 }
 
 /** Σ of two gradients (autograd's accumulation on the GPU). */

@@ -184,7 +184,6 @@ function runGather(op: string, G: Gather, x: GpuStorage, w: GpuStorage, y: GpuSt
 export function gpuConv(op: string, x: GpuStorage, w: GpuStorage, b: GpuStorage | null, y: GpuStorage, g: Geometry): void {
   checkIndexRange(op, g);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  if (cig === 1 && cog <= 4) return gpuDepthwise(op, x, w, b, y, g);
   runGather(op, {
     m: cog, kc: cig, xCh: g.cIn, yCh: g.cOut, groups: g.groups, n: g.n,
     wG: cog * cig * kVol, wM: cig * kVol, wC: kVol,
@@ -297,8 +296,9 @@ export function grid(op: string, n: number, wg: number): [number, number, number
   return [max, y, 1];
 }
 
-/** Direct depthwise conv: one input channel per group, each invocation one output. */
-function gpuDepthwise(op: string, x: GpuStorage, w: GpuStorage, b: GpuStorage | null, y: GpuStorage, g: Geometry): void {
+/** Direct depthwise conv (one input channel per group, any multiplier), each invocation one output. */
+export function gpuDepthwise(op: string, x: GpuStorage, w: GpuStorage, b: GpuStorage | null, y: GpuStorage, g: Geometry): void {
+  checkIndexRange(op, g);
   const total = g.n * g.cOut * prod(g.outSize);
   if (total === 0) return;
   const bufs = b ? [x.buffer, w.buffer, y.buffer, b.buffer] : [x.buffer, w.buffer, y.buffer];
