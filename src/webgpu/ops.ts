@@ -10,7 +10,7 @@ import { record } from '../autograd/graph.js';
 import { Tensor } from '../autograd/tensor.js';
 import { allocStorage, storageOf, uploadArray, type GpuStorage } from './device.js';
 import {
-  binaryKernel, fillBias, gatherKernel, padAxisAdjointKernel, padAxisKernel, reduceKernel, unaryKernel,
+  binaryKernel, fillBias, gatherKernel, padAxisAdjointKernel, padAxisKernel, reduceKernel, stridedCopyKernel, unaryKernel,
   type BinaryKind, type UnaryKind,
 } from '../kernels/webgpu/elementwise.js';
 import { selectCandidate } from '../plan/select.js';
@@ -205,4 +205,38 @@ export function gpuFull(shape: Shape, v: number): Tensor {
 
 export function checkGpuRank(op: string, t: Tensor): void {
   if (t.shape.length > 8) throw new ConvError(op, 'input', `must have at most 8 dims on WebGPU; got shape ${fmt(t.shape)}`);
+}
+
+const prodOf = (s: Shape, from = 0, to = s.length) => s.slice(from, to).reduce((a, b) => a * b, 1);
+
+/** The range [start, start + step·count) of `dim` of a GPU tensor (a copy), differentiable. */
+export function gpuTake(op: string, x: Tensor, dim: number, start: number, step: number, count: number): Tensor {
+  const shape = x.shape.map((s, a) => (a === dim ? count : s));
+  const outer = prodOf(x.shape, 0, dim), inner = prodOf(x.shape, dim + 1);
+  const y = make(op, shape, (o) => stridedCopyKernel(op, storageOf(x), o, outer, x.shape[dim], inner, start, step, count, true));
+  return record(y, op, [x], (gy) => [make(op, x.shape, (gx) => {
+    if (step !== 1 || count !== x.shape[dim]) fillBias(op, gx, null, 1, 1, gx.length);
+    stridedCopyKernel(op, gx, storageOf(gy), outer, x.shape[dim], inner, start, step, count, false);
+  })]);
+}
+
+/** Concatenation of GPU tensors along `dim` (shapes already checked), differentiable. */
+export function gpuCat(tensors: readonly Tensor[], d: number, shape: Shape): Tensor {
+  const outer = prodOf(shape, 0, d), inner = prodOf(shape, d + 1), total = shape[d];
+  const offsets: number[] = [];
+  let at = 0;
+  for (const t of tensors) { checkSameDevice('cat', 'tensors', tensors[0], t); offsets.push(at); at += t.shape[d]; }
+  const y = make('cat', shape, (o) => tensors.forEach((t, i) =>
+    stridedCopyKernel('cat', o, storageOf(t), outer, total, inner, offsets[i], 1, t.shape[d], false)));
+  return record(y, 'cat', tensors, (gy) => tensors.map((t, i) => (t.requiresGrad
+    ? make('cat', t.shape, (g) => stridedCopyKernel('cat', storageOf(gy), g, outer, total, inner, offsets[i], 1, t.shape[d], true)) : null)));
+}
+
+/** a / b with broadcasting on GPU tensors: ∂/∂a = gy / b, ∂/∂b = −gy · (a / b) / b. */
+export function gpuDiv(x: Tensor, y: Tensor, shape: Shape): Tensor {
+  const out = gpuMap2('div', 'div', x, y, shape);
+  return record(out, 'div', [x, y], (gy) => [
+    x.requiresGrad ? gpuSumTo(gpuMap2('div', 'div', gy, y, gy.shape), x.shape) : null,
+    y.requiresGrad ? gpuSumTo(gpuMap1('div', 'scale', gpuMap2('div', 'div', gpuMap2('div', 'mul', gy, out, gy.shape), y, gy.shape), -1), y.shape) : null,
+  ]);
 }

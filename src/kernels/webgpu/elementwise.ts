@@ -344,3 +344,29 @@ ${ENTRY} {
   X[i] = X[i] - p.stepSize * (m / (sqrt(second) / p.bc2 + p.eps));
 }`, u, ams ? [x.buffer, g.buffer, m.buffer, v.buffer, vMax.buffer] : [x.buffer, g.buffer, m.buffer, v.buffer], grid1(op, n));
 }
+
+/**
+ * Between a tensor of extent `bigLen` in one dim and one of extent `count` (outer × dim × inner):
+ * `toSmall` reads small[o, j, r] = big[o, start + j·step, r]; otherwise writes big[o, start + j·step, r] = small[o, j, r]
+ * (each big element is written by at most one invocation: no accumulation needed).
+ */
+export function stridedCopyKernel(op: string, big: GpuStorage, small: GpuStorage, outer: number, bigLen: number, inner: number,
+  start: number, step: number, count: number, toSmall: boolean): void {
+  const n = outer * count * inner;
+  if (n === 0) return;
+  const u = new Uint32Array([n, bigLen, inner, start, step, count, 0, 0]);
+  dispatch(op, `strided-${toSmall ? 'take' : 'put'}`, () => `
+struct P { n: u32, bigLen: u32, inner: u32, start: u32, step: u32, count: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, ${toSmall ? 'read' : 'read_write'}> Big: array<f32>;
+@group(0) @binding(2) var<storage, ${toSmall ? 'read_write' : 'read'}> Small: array<f32>;
+${ENTRY} {
+  ${INDEX}
+  if (i >= p.n) { return; }
+  let r = i % p.inner;
+  let j = (i / p.inner) % p.count;
+  let o = i / (p.inner * p.count);
+  let b = (o * p.bigLen + p.start + j * p.step) * p.inner + r;
+  ${toSmall ? 'Small[i] = Big[b];' : 'Big[b] = Small[i];'}
+}`, u, [big.buffer, small.buffer], grid1(op, n));
+}
