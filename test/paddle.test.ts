@@ -129,9 +129,9 @@ test('asymmetric list padding [b1, a1, b2, a2] and [[0,0],[0,0],[b,a],…], incl
     // The flat form is per spatial dim regardless of the layout.
     const nhwcFlat = paddle.conv2d(tensor([[[[1], [2]], [[3], [4]]]]), w, null, { padding: [1, 0, 0, 2], dataFormat: 'NHWC' });
     assert.deepEqual(nhwcFlat.toArray(), nhwc.toArray());
-    // [p1, p2] is symmetric per dim and [p] applies to every dim.
+    // [p1, p2] is symmetric per dim; a one-element list is not repeated over dims (_update_padding_nd).
     assertTensor(paddle.conv2d(x, w, null, { padding: [1, 0] }), [[[[0, 0], [1, 2], [3, 4], [0, 0]]]]);
-    assertTensor(paddle.conv2d(x, w, null, { padding: [1] }), [[[[0, 0, 0, 0], [0, 1, 2, 0], [0, 3, 4, 0], [0, 0, 0, 0]]]]);
+    assertConvError(() => paddle.conv2d(x, w, null, { padding: [1] }), 'conv2d', 'padding', ['[1]', 'one-element']);
     // 1-D: [b, a] is before/after.
     assertTensor(paddle.conv1d(tensor([[[1, 2]]]), tensor([[[1]]]), null, { padding: [2, 1] }), [[[0, 0, 1, 2, 0]]]);
     // Transposed: the full output [1, 10, 102, 20, 203, 30, 300] loses 2 before and 1 after.

@@ -7,7 +7,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { Shape } from '../spec/types.js';
 import { record } from './graph.js';
 import { broadcastIndex, broadcastShapes, sumTo, type Operand } from './ops.js';
-import { allocate, Tensor } from './tensor.js';
+import { allocate, Tensor, type TypedArray } from './tensor.js';
 import { checkSameDevice, gpuCat, gpuDiv, gpuScalar, gpuTake } from '../webgpu/ops.js';
 
 const prodOf = (s: Shape, from = 0, to = s.length) => {
@@ -33,8 +33,8 @@ function normDim(op: string, dim: unknown, rank: number): number {
  * (the source or destination with the full extent) and one of shape `small` (extent `count` in
  * `dim`). `toSmall` reads big → small; otherwise it adds small into big (the adjoint).
  */
-function strided(bigData: ArrayLike<number> & { [i: number]: number }, big: Shape, smallData: ArrayLike<number> & { [i: number]: number },
-  dim: number, start: number, step: number, count: number, toSmall: boolean): void {
+function strided(bigData: TypedArray, big: Shape, smallData: TypedArray, dim: number, start: number, step: number, count: number,
+  toSmall: boolean): void {
   const outer = prodOf(big, 0, dim), inner = prodOf(big, dim + 1), bigDim = big[dim];
   for (let o = 0; o < outer; o++)
     for (let j = 0; j < count; j++) {

@@ -1,7 +1,8 @@
 /** Adam and its AMSGrad variant (PyTorch's rule, L2 weight decay added to the gradient). */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor, TypedArray } from '../autograd/tensor.js';
-import { checkHyper, Optimizer } from './optimizer.js';
+import { checkFlag, checkHyper, Optimizer } from './optimizer.js';
+import { readOptions } from '../spec/normalize.js';
 import { allocStorage, storageOf, type GpuStorage } from '../webgpu/device.js';
 import { adamKernel } from '../kernels/webgpu/elementwise.js';
 
@@ -42,7 +43,7 @@ export class Adam extends Optimizer {
   readonly maximize: boolean;
 
   constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
-    const o = opts ?? {};
+    const o = readOptions('Adam', opts, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize']);
     const lr = checkHyper('Adam', 'lr', o.lr ?? 1e-3);
     const eps = checkHyper('Adam', 'eps', o.eps ?? 1e-8);
     const weightDecay = checkHyper('Adam', 'weightDecay', o.weightDecay ?? 0);
@@ -52,8 +53,8 @@ export class Adam extends Optimizer {
     super('Adam', params);
     this.lr = lr; this.eps = eps; this.weightDecay = weightDecay;
     this.betas = [betas[0], betas[1]];
-    this.amsgrad = o.amsgrad ?? false;
-    this.maximize = o.maximize ?? false;
+    this.amsgrad = checkFlag('Adam', 'amsgrad', o.amsgrad ?? false);
+    this.maximize = checkFlag('Adam', 'maximize', o.maximize ?? false);
   }
 
   /** Moments of 'webgpu' parameters (float32, on the GPU). */

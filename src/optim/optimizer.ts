@@ -1,5 +1,5 @@
 /** Optimizer base: a fixed list of leaf parameters updated in place by `step()`, as in `torch.optim`. */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded } from '../spec/errors.js';
 import { Tensor, type TypedArray } from '../autograd/tensor.js';
 
 export abstract class Optimizer {
@@ -8,7 +8,7 @@ export abstract class Optimizer {
   protected readonly state = new Map<Tensor, Record<string, TypedArray | number>>();
 
   constructor(protected readonly op: string, params: Iterable<Tensor>) {
-    const list = params !== null && typeof params === 'object' && Symbol.iterator in params ? [...params] : null;
+    const list = guarded(op, 'params', () => (params !== null && typeof params === 'object' && Symbol.iterator in params ? [...params] : null));
     if (list === null) throw new ConvError(op, 'params', `must be an iterable of Tensors; got ${fmt(typeof params)}`);
     if (list.length === 0) throw new ConvError(op, 'params', 'must not be empty; got an empty parameter list');
     list.forEach((p, i) => {
@@ -61,5 +61,11 @@ export abstract class Optimizer {
 export function checkHyper(op: string, name: string, v: unknown, min = 0, open = false): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || (open ? v <= min : v < min))
     throw new ConvError(op, name, `must be a finite number ${open ? '>' : '≥'} ${min}; got ${fmt(v)}`);
+  return v;
+}
+
+/** A boolean option (true or false, nothing truthy). */
+export function checkFlag(op: string, name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new ConvError(op, name, `must be true or false; got ${fmt(v)}`);
   return v;
 }
