@@ -15,13 +15,18 @@ interface LastSpec { readonly keys: readonly string[]; readonly values: readonly
 /** Marks a value that is not plain data (an object, a function): calls holding one are never cached. */
 const OPAQUE = Symbol('opaque');
 
-/** A copy of plain option values (numbers, strings, booleans, null, undefined, nested arrays of them); OPAQUE for anything else. */
-function snapshot(v: unknown): unknown {
+/**
+ * A copy of plain option values (numbers, strings, booleans, null, undefined, nested arrays of them);
+ * OPAQUE for anything else — also for a list with holes or one that contains itself, which the
+ * parser then reports by name (a copy would turn a hole into undefined and never end on a cycle).
+ */
+function snapshot(v: unknown, seen: readonly unknown[] = []): unknown {
   if (v === null || typeof v !== 'object') return typeof v === 'function' || typeof v === 'symbol' ? OPAQUE : v;
-  if (!Array.isArray(v)) return OPAQUE;
-  const n = v.length, out = new Array<unknown>(n);
+  if (!Array.isArray(v) || seen.includes(v) || seen.length > 8) return OPAQUE;
+  const n = v.length, out = new Array<unknown>(n), inner = [...seen, v];
   for (let i = 0; i < n; i++) {
-    const e = snapshot(v[i]);
+    if (!(i in v)) return OPAQUE;
+    const e = snapshot(v[i], inner);
     if (e === OPAQUE) return OPAQUE;
     out[i] = e;
   }
