@@ -63,6 +63,42 @@ for (const b of blocks.filter((b) => !isNoRun(b) && excerptOf(b) === undefined))
   });
 }
 
+/** tsc over the blocks (strict, as a user compiles them); its messages name the doc lines. */
+async function typecheck(list: readonly DocBlock[]): Promise<{ code: number | null; out: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'convkit-doc-tsc-'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  try {
+    const files = list.map((b, i) => {
+      writeFileSync(join(dir, `block-${i}.mts`), instrument(b, ROOT).source);
+      return `block-${i}.mts`;
+    });
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], strict: true,
+        noImplicitOverride: true, skipLibCheck: true, noEmit: true, types: ['node'],
+      },
+      files,
+    }));
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      execFile(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], { cwd: dir, timeout: 240_000, maxBuffer: 16 << 20 },
+        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, out: `${stdout}${stderr}` }));
+    });
+    const out = r.out.replace(/block-(\d+)\.mts\((\d+),(\d+)\)/g, (_m, i: string, l: string) => {
+      const b = list[Number(i)];
+      return `${b.file}:${b.line + Number(l) - 1}`;
+    });
+    return { code: r.code, out };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('docs: the blocks that run type-check (strict TypeScript, as a user compiles them)', async () => {
+  const r = await typecheck(blocks.filter((b) => !isNoRun(b) && excerptOf(b) === undefined));
+  assert.equal(r.code, 0, `type errors in the documentation's blocks:\n${r.out}`);
+});
+
 // The machinery itself: a wrong stated value must fail the block.
 
 test('docs machinery: fences, literals and expected values', () => {
@@ -107,4 +143,10 @@ test('docs machinery: an excerpt must match its file line for line, in order', (
   assert.deepEqual(excerptMismatch(block('f(x)\n{ return x\n  + 1; }'), src), [], 'a wrapped line');
   assert.deepEqual(excerptMismatch(block('return x + 2;'), src), ['return x + 2;']);
   assert.deepEqual(excerptMismatch(block('return x + 1;\nclass A {'), src), ['class A {']);
+});
+
+test('docs machinery: a type error in a block fails the type check, naming the doc line', async () => {
+  const r = await typecheck([{ file: 'x.md', line: 5, lang: 'ts', flags: [], code: "const ok = 1;\nconst n: number = 'one';\n" }]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.out, /x\.md:6: error TS2322/);
 });

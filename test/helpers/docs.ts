@@ -22,7 +22,6 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 export interface DocBlock {
   /** Path relative to the repository root, e.g. 'docs/porting.md'. */
@@ -190,9 +189,9 @@ export interface Instrumented {
  */
 export function instrument(b: DocBlock, root: string): Instrumented {
   const spec = (s: string): string => {
-    if (s === 'convkit') return pathToFileURL(join(root, 'src/index.ts')).href;
-    if (s === 'convkit/node') return pathToFileURL(join(root, 'src/io/node.ts')).href;
-    if (s.startsWith('./') || s.startsWith('../')) return pathToFileURL(join(root, s)).href;
+    if (s === 'convkit') return join(root, 'src/index.js');
+    if (s === 'convkit/node') return join(root, 'src/io/node.js');
+    if (s.startsWith('./') || s.startsWith('../')) return join(root, s);
     return s;
   };
   const lines = b.code.split('\n').map((l) =>
@@ -216,7 +215,7 @@ export function instrument(b: DocBlock, root: string): Instrumented {
     lines[k] = `__expectValue(${JSON.stringify(`${b.file}:${docLine}`)}, (${expr}), ${JSON.stringify(expected.value)}, ${JSON.stringify(expr)});`;
     checked.push(docLine);
   }
-  lines.push(`import { expectValue as __expectValue } from ${JSON.stringify(pathToFileURL(join(root, 'test/helpers/docs.ts')).href)};`);
+  lines.push(`import { expectValue as __expectValue } from ${JSON.stringify(join(root, 'test/helpers/docs.js'))};`);
   return { source: lines.join('\n') + '\n', checked };
 }
 
