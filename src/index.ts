@@ -24,6 +24,7 @@ export { type StateDict, type LoadStateDictOptions, type LoadStateDictResult } f
 export { Sequential, ReLU, LeakyReLU, Tanh, Sigmoid } from './nn/sequential.js';
 export { Optimizer, SGD, Adam, type SGDOptions, type AdamOptions } from './optim/index.js';
 export { setNumThreads, getNumThreads } from './kernels/threads/pool.js';
+export { wasmStats, type WasmStats } from './kernels/threads/pool.js';
 export { readNpy, writeNpy, readNpyHeader, readNpz, writeNpz, readSafetensors, readSafetensorsHeader, writeSafetensors, foldWeightNorm, weightNormWeight, loadSafetensorsStateDict, halfToFloat, bfloatToFloat, type ReadOptions, type NpyHeader, type NpzReadOptions, type NpzWriteOptions, type SafetensorsFile, type SafetensorsHeader, type SafetensorsEntry, type LoadSafetensorsOptions } from './io/index.js';
 export { conv1dAsync, conv2dAsync, conv3dAsync, convTranspose1dAsync, convTranspose2dAsync, convTranspose3dAsync, asyncStats, asyncThreads, type AsyncStats } from './async/index.js';
 export { cat, narrow, slice, div } from './autograd/shape-ops.js';
@@ -32,3 +33,5 @@ export { ModuleList } from './nn/module-list.js';
 export { Identity } from './nn/identity.js';
 export { BatchNorm1d, BatchNorm2d, BatchNorm3d, foldBatchNorm, type BatchNorm, type BatchNormModuleOptions } from './nn/batchnorm.js';
 export { yieldToEventLoop, asyncSteps } from './nn/async.js';
+export { Residual } from './nn/residual.js';
+export { conv1dStream, convTranspose1dStream, paddleConv1dStream, paddleConv1dTransposeStream, registerPointwiseStream, type Stream, type ConvTransposeStreamOptions, type PaddleConvTransposeStreamOptions } from './stream/index.js';

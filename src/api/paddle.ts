@@ -299,3 +299,8 @@ export class Conv2DTranspose extends PaddleConvTransposeNd {
 export class Conv3DTranspose extends PaddleConvTransposeNd {
   constructor(inChannels: number, outChannels: number, kernelSize: IntOrTuple, opts?: PaddleTransposeModuleOptions) { super(3, inChannels, outChannels, kernelSize, opts); }
 }
+
+/** Paddle options → ConvSpec, as the functional ops above build it (options read once; used by src/stream). */
+export function paddleConvSpec(op: string, rank: Rank, transposed: boolean, options: PaddleConvOptions | PaddleConvTransposeOptions): ConvSpec {
+  return paddleSpec(op, rank, transposed, readOptions(op, options, transposed ? CONVT_KEYS : CONV_KEYS));
+}

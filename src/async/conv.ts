@@ -11,6 +11,9 @@ import { checkTensors, convPrimitive, fromChannelsFirst, padInput, toChannelsFir
 import { isGradEnabled, noGrad } from '../autograd/graph.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { forwardAsync } from './driver.js';
+import { ConvError, fmt } from '../spec/errors.js';
+import type { F } from '../kernels/types.js';
+
 
 /**
  * Validates, plans and runs one call like applyConv, awaiting the forward kernels. Errors in the
@@ -19,18 +22,31 @@ import { forwardAsync } from './driver.js';
  */
 export async function applyConvAsync(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[]): Promise<Tensor> {
   checkTensors(spec.op, x, w, b);
+  if (outputSize !== undefined && !spec.transposed)
+    throw new ConvError(spec.op, 'outputSize', `is accepted only by transposed convolutions; got ${fmt(outputSize)}`);
   const plan = planConvCached(spec, x.shape, w.shape, b ? b.shape : null, outputSize);
   const grad = isGradEnabled(), g = plan.geometry, rank = spec.rank;
   let h = spec.layout === 'channelsLast' ? toChannelsFirst(x, rank) : x;
   if (!plan.batched) h = h.reshape([1, ...h.shape]);
   if (plan.inputPad) h = padInput(h, plan.inputPad);
-  const data = await forwardAsync(h.data, w.data, b ? b.data : null, g, spec.transposed);
+  const data = await forwardAsync(own(h.data), own(w.data), b ? own(b.data) : null, g, spec.transposed);
   const finish = () => {
     let y = convPrimitive(h, w, g, spec.transposed, spec.op, { bias: b }, data);
     if (!plan.batched) y = y.reshape(y.shape.slice(1));
     return spec.layout === 'channelsLast' ? fromChannelsFirst(y, rank) : y;
   };
   return grad ? finish() : noGrad(finish);
+}
+
+/**
+ * An operand as the driver may receive it: postMessage would share a SharedArrayBuffer-backed
+ * array (a write after the call would reach the call) and clone the whole buffer behind a small
+ * view, so those are copied here, their own bytes only. A whole ordinary array is cloned by
+ * postMessage itself (and a call that runs inline reads it before returning).
+ */
+export function own(a: F): F {
+  const shared = typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer;
+  return shared || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength ? a.slice() : a;
 }
 
 function makeConvAsync(rank: Rank) {

@@ -138,7 +138,7 @@ export abstract class ConvNdBase extends Module {
 
   /**
    * `forward` without blocking the calling thread: the same result and autograd node, as a Promise
-   * (see src/async/). `outputSize` applies to transposed convolutions, as in their `forward`.
+   * (see src/async/). `outputSize` applies to transposed convolutions; a convolution refuses it, as `forward` does.
    */
   override forwardAsync(x: Tensor, outputSize?: readonly number[]): Promise<Tensor> {
     // The same refusal as forward, as a rejected Promise.

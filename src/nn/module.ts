@@ -2,6 +2,7 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { readOptions } from '../spec/normalize.js';
+import type { Stream } from '../stream/types.js';
 import { captureGradMode, yieldToEventLoop } from './async.js';
 
 /** Parameter values by dotted PyTorch key ('weight', '0.bias', …). */
@@ -212,4 +213,21 @@ export abstract class Module {
     const run = captureGradMode();
     return yieldToEventLoop().then(() => run(() => this.forward(x, ...rest)));
   }
+
+  /**
+   * A stream over this module for live input: push chunks, get every output position that is final
+   * (docs/streaming.md). Conv1d, ConvTranspose1d, Paddle's Conv1D and Conv1DTranspose, Sequential,
+   * Residual and the pointwise activations stream; any other module throws a ConvError naming it.
+   */
+  stream(): Stream {
+    return streamHook(this);
+  }
+}
+
+/** Builds a module's stream; installed by src/stream (which imports nn/, never the reverse). */
+let streamHook = (m: Module): Stream => {
+  throw new ConvError(`${m.constructor.name}.stream`, 'module', `needs convkit's stream support, loaded with convkit's main entry (src/index.ts) or src/stream/index.ts; got none loaded`);
+};
+export function setStreamHook(f: (m: Module) => Stream): void {
+  streamHook = f;
 }
