@@ -136,6 +136,18 @@ test('docs machinery: a block whose comment states a wrong value fails, a right 
   }
 });
 
+test('docs machinery: which lines become assertions', () => {
+  const at = (code: string): readonly number[] => instrument({ file: 'x.md', line: 1, lang: 'ts', flags: [], code }, ROOT).checked;
+  assert.deepEqual(at('f(1); // 2'), [1]);
+  assert.deepEqual(at('f(1)   // 2'), [1], 'no semicolon');
+  assert.deepEqual(at('g(); f(1);  // [2]'), [1], 'the last statement of a line');
+  assert.deepEqual(at('f(1);\n// [2, 3]'), [1], 'the value alone on the next line');
+  assert.deepEqual(at("f('a // 2')"), [], 'a // inside a string');
+  assert.deepEqual(at('const y = f(1); // 2\n  f(1); // 2\nf(1,  // 2\n  3);\nf(1); // two'), []);
+  const src = instrument({ file: 'x.md', line: 1, lang: 'ts', flags: [], code: 'g(); f(1);  // [2]' }, ROOT).source;
+  assert.match(src.split('\n')[0], /^g\(\); __expectValue\("x\.md:1", \(f\(1\)\), \[2\], "f\(1\)"\);$/);
+});
+
 test('docs machinery: an excerpt must match its file line for line, in order', () => {
   const src = 'class A {\n  f(x) {\n    return x + 1; // one more\n  }\n}\n';
   const block = (code: string): DocBlock => ({ file: 'x.md', line: 1, lang: 'ts', flags: ['excerpt=a.ts'], code });

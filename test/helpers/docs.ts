@@ -7,9 +7,10 @@
  *   module through tsx. `'convkit'` and `'convkit/node'` resolve to src/index.ts and src/io/node.ts;
  *   a relative specifier (`'./examples/models/hifigan.js'`) is relative to the repository root. The
  *   working directory is a fresh temporary folder, so a block may write files.
- * - An expected value is an expression statement at the top level followed by a comment whose text is
- *   a literal (numbers, strings, arrays, objects, true/false/null), on the same line or alone on the
- *   next line; the literal may also follow a last `→ ` or `: ` in the comment:
+ * - An expected value is an expression statement at the top level (the last one of its line; the `;`
+ *   may be left out) followed by a comment whose text is a literal (numbers, strings, arrays, objects,
+ *   true/false/null), on the same line or alone on the next line; the literal may also follow a last
+ *   `→ ` or `: ` in the comment:
  *       conv1d(x, w).shape;            // [20, 33, 24]
  *       m.forward(x).toArray();        // [[[60, 16, 99, 75, 4]]]
  *       f(x).shape;                    // outputSize picks the output padding: [1, 8, 19]
@@ -200,23 +201,61 @@ export function instrument(b: DocBlock, root: string): Instrumented {
   for (let k = 0; k < lines.length; k++) {
     const l = lines[k];
     if (/^\s/.test(l) || NOT_EXPRESSION.test(l)) continue;
-    let expr: string | undefined, comment: string | undefined;
-    const same = /^(.*?);\s+\/\/\s?(.*)$/.exec(l);
-    if (same) [expr, comment] = [same[1], same[2]];
+    let code: string, comment: string;
+    const split = splitComment(l);
+    if (split) [code, comment] = split;
     else {
-      const alone = /^(.*);\s*$/.exec(l);
       const next = k + 1 < lines.length ? /^\/\/\s?(.*)$/.exec(lines[k + 1]) : null;
-      if (alone && next) [expr, comment] = [alone[1], next[1]];
+      if (!next || !/;\s*$/.test(l)) continue;
+      [code, comment] = [l, next[1]];
     }
-    if (expr === undefined || comment === undefined) continue;
+    const stmt = lastStatement(code);
+    if (!stmt) continue;
     const expected = expectedIn(comment);
     if (!expected.ok) continue;
     const docLine = b.line + k;
-    lines[k] = `__expectValue(${JSON.stringify(`${b.file}:${docLine}`)}, (${expr}), ${JSON.stringify(expected.value)}, ${JSON.stringify(expr)});`;
+    lines[k] = `${stmt.before}__expectValue(${JSON.stringify(`${b.file}:${docLine}`)}, (${stmt.expr}), ${JSON.stringify(expected.value)}, ${JSON.stringify(stmt.expr)});`;
     checked.push(docLine);
   }
   lines.push(`import { expectValue as __expectValue } from ${JSON.stringify(join(root, 'test/helpers/docs.js'))};`);
   return { source: lines.join('\n') + '\n', checked };
+}
+
+/** A line's code and its trailing `//` comment (a `//` after whitespace, outside strings), if it has one. */
+function splitComment(line: string): [string, string] | null {
+  let quote = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '/' && line[i + 1] === '/' && i > 0 && /\s/.test(line[i - 1])) return [line.slice(0, i), line.slice(i + 2).replace(/^ /, '')];
+  }
+  return null;
+}
+
+/**
+ * The last statement of a line's code (`a; b;` → `b`), if it can be an expression statement: the
+ * code before it is kept. Undefined when the line ends inside brackets or with an operator.
+ */
+function lastStatement(code: string): { before: string; expr: string } | undefined {
+  const text = code.trimEnd().replace(/;$/, '');
+  let depth = 0, quote = '', cut = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if ('([{'.includes(c)) depth++;
+    else if (')]}'.includes(c)) depth--;
+    else if (c === ';' && depth === 0) cut = i;
+  }
+  if (depth !== 0 || quote || /[{([,=+\-*/&|?:<>]$/.test(text) || text.trim() === '') return undefined;
+  const expr = text.slice(cut + 1).trim();
+  if (NOT_EXPRESSION.test(expr)) return undefined;
+  return { before: cut < 0 ? '' : `${text.slice(0, cut + 1)} `, expr };
 }
 
 /** The comparable form of a value: tensors through toArray(), typed arrays as arrays. */
