@@ -42,10 +42,10 @@ const layerArb: fc.Arbitrary<LayerCase> = fc.record({
   const sp = span(c.k, c.d);
   if (c.transposed) {
     const same = c.same && c.api === 'paddle' && c.s === 1; // Paddle's 'SAME' (dilation taken as 1)
-    const op = same ? 0 : c.op % Math.max(c.s, c.d);
+    const op = same ? 0 : c.op % (c.api === 'paddle' ? c.s : Math.max(c.s, c.d)); // Paddle's 1-D op: output padding < stride
     const full = (c.L - 1) * c.s + sp + op;
     const p0 = Math.min(c.p0, full - 1);
-    return { ...c, mode: 'zeros' as const, same, op, p0, p1: Math.min(c.p1, full - 1 - p0) };
+    return { ...c, mode: 'zeros' as const, same, op, p0, p1: Math.min(c.p1, full - 1 - p0), batched: c.batched || c.api === 'paddle' };
   }
   const same = c.same && c.s === 1;
   let { p0, p1, L } = c;
@@ -53,7 +53,8 @@ const layerArb: fc.Arbitrary<LayerCase> = fc.record({
   if (c.mode === 'reflect') L = Math.max(L, p0 + 1, p1 + 1);
   L = Math.max(L, sp - p0 - p1, 1);
   const d = same && c.api === 'paddle' ? 1 : c.d; // Paddle's 'SAME' takes dilation as 1
-  return { ...c, same, p0, p1, L: Math.max(L, span(c.k, d) - p0 - p1), op: 0, api: c.mode !== 'zeros' && c.api === 'paddle' ? 'torch' : c.api };
+  return { ...c, same, p0, p1, L: Math.max(L, span(c.k, d) - p0 - p1), op: 0, api: c.mode !== 'zeros' && c.api === 'paddle' ? 'torch' : c.api,
+    batched: c.batched || (c.api === 'paddle' && c.mode === 'zeros') }; // Paddle takes batched input only
 });
 
 /** The layer of a case (a module, or the weights plus the functional stream and op) in float `dtype`. */
