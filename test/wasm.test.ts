@@ -5,6 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertClose } from './helpers/close.js';
+import { withWorkers } from './helpers/workers.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -35,11 +37,7 @@ function data(len: number, seed: number, dtype: 'float32' | 'float64' = 'float32
 
 /** |a − b| ≤ tol · (Σ|terms| bound): the scale is the largest |ref| plus one (tol 2e-5 for f32, 1e-12 for f64). */
 function assertNear(a: Float32Array | Float64Array, b: Float32Array | Float64Array, what: string, tol = 2e-5): void {
-  assert.equal(a.length, b.length);
-  let scale = 1;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < a.length; i++)
-    if (!(Math.abs(a[i] - b[i]) <= tol * scale)) assert.fail(`${what}: element ${i} is ${a[i]}, reference ${b[i]}`);
+  assertClose(a, b, { rtol: tol, relativeTo: 'largest', floor: 1 }, what);
 }
 
 const geometry = fc.integer({ min: 1, max: 3 }).chain((rank) =>
@@ -247,7 +245,7 @@ test('float64 results are bitwise identical for 1 and 2 threads (forward and bot
   setNumThreads(2);
   withBackend('wasm', step); // starts the pool
   await poolReady();
-  const two = withBackend('wasm', step);
+  const two = withWorkers(() => withBackend('wasm', step), 'float64 with 2 threads');
   setNumThreads(1);
   const one = withBackend('wasm', step);
   setNumThreads(0);
@@ -285,7 +283,7 @@ test('float32 results are bitwise identical for 1 and 2 threads (folded batch, d
   setNumThreads(2);
   run(); // starts the pool
   await poolReady();
-  const two = run();
+  const two = withWorkers(run, 'float32 with 2 threads');
   setNumThreads(1);
   const one = run();
   setNumThreads(0);
@@ -313,7 +311,7 @@ test('streamed depthwise (input copied in and output out by the units) matches t
       };
       run(2);
       await poolReady();
-      const before = unitsByWorkers(), two = run(2);
+      const before = unitsByWorkers(), two = withWorkers(() => run(2), 'the streamed tasks');
       assert.ok(unitsByWorkers() > before, 'the worker ran units of the streamed tasks');
       const one = run(1);
       setNumThreads(0);
