@@ -14,11 +14,13 @@ import { codeBlocks, excerptMismatch, excerptOf, expectedIn, extractBlocks, inst
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TSX = import.meta.resolve('tsx');
 const blocks = codeBlocks(ROOT);
+/** WebGPU blocks (npm `webgpu`, Dawn) find SwiftShader when no Vulkan driver is named, as the GPU tests do. */
+const GPU_ENV = { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json' };
 const name = (b: DocBlock): string => `${b.file}:${b.line}`;
 
 function runModule(file: string, cwd: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', TSX, file], { cwd, timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', TSX, file], { cwd, env: GPU_ENV, timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
       resolve({ code, out: `${stdout}${stderr}` });
     });
