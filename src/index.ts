@@ -35,5 +35,7 @@ export { ModuleList } from './nn/module-list.js';
 export { Identity } from './nn/identity.js';
 export { BatchNorm1d, BatchNorm2d, BatchNorm3d, foldBatchNorm, type BatchNorm, type BatchNormModuleOptions } from './nn/batchnorm.js';
 export { yieldToEventLoop, asyncSteps } from './nn/async.js';
-export { Residual } from './nn/residual.js';
+export { Residual, Parallel, type ParallelOptions } from './nn/residual.js';
 export { conv1dStream, convTranspose1dStream, paddleConv1dStream, paddleConv1dTransposeStream, registerPointwiseStream, type Stream, type ConvTransposeStreamOptions, type PaddleConvTransposeStreamOptions } from './stream/index.js';
+export { initWebGPU, webgpuAvailable, webgpuInfo, setReadTimeout, type InitWebGPUOptions, type WebGPUInfo } from './webgpu/device.js';
+export { type Device, type DeviceStorage } from './autograd/tensor.js';

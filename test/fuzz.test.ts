@@ -67,7 +67,7 @@ function predict(rank: number, transposed: boolean, options: unknown, xs: number
   const groups = o.groups === undefined ? 1 : o.groups;
   if (!isInt(groups) || groups < 1) return null;
   const f = o.dataFormat;
-  const formats = ['channelsFirst', 'channelsLast', ...FORMATS[rank]];
+  const formats = [...(torch ? ['channelsFirst', 'channelsLast'] : []), ...FORMATS[rank]]; // Paddle takes its own names only
   if (f !== undefined && !formats.includes(f as string)) return null;
   const channelsLast = f === 'channelsLast' || f === FORMATS[rank][1];
   let outputPadding = new Array<number>(rank).fill(0);

@@ -13,7 +13,8 @@ import fc from 'fast-check';
 import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, randn, withBackend, manualSeed, setNumThreads, type Tensor } from '../src/index.js';
 import { poolReady, unitsByWorkers } from '../src/kernels/threads/pool.js';
 import { refKernels } from '../src/kernels/ref/taps.js';
-import { foldSamples, wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels, wasmPolyphaseKernels } from '../src/kernels/wasm/glue.js';
+import { foldSamples, GEMM_DEPTH_BLOCK, wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels, wasmPolyphaseKernels } from '../src/kernels/wasm/glue.js';
+import { MR } from '../src/kernels/wasm/work.js';
 import { candidateApplies, selectKernels, usePolyphaseConvT } from '../src/plan/select.js';
 import { phasePlan } from '../src/plan/phases.js';
 import type { Geometry } from '../src/spec/types.js';
@@ -82,6 +83,12 @@ test('the committed module matches a fresh build of asm/', () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const r = spawnSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr + r.stdout);
+});
+
+test('the blocking constants the glue uses are the ones the module exports (MR, KC): one source, asm/conv.ts', () => {
+  const ex = wasmEngine()!.exports as unknown as Record<string, WebAssembly.Global>;
+  assert.equal(ex.MR.value, MR);
+  assert.equal(ex.KC.value, GEMM_DEPTH_BLOCK);
 });
 
 for (const dtype of ['float32', 'float64'] as const)

@@ -18,6 +18,7 @@ import { prod } from '../util/shape.js';
 import { fromChannelsFirst, toChannelsFirst } from './permute.js';
 import { padTrailing } from './pad.js';
 import '../backends.js';
+import { checkSameDevice, gpuConvPrimitive } from '../webgpu/ops.js';
 
 /**
  * What a convolution call can apply as its output is written:
@@ -85,12 +86,15 @@ export function checkTensors(op: string, x: unknown, w: unknown, b: unknown): vo
   const xt = x as Tensor, wt = w as Tensor, bt = b as Tensor | null | undefined;
   if (wt.dtype !== xt.dtype) throw new ConvError(op, 'weight', `must have the input's dtype ${xt.dtype}; got ${wt.dtype}`);
   if (bt && bt.dtype !== xt.dtype) throw new ConvError(op, 'bias', `must have the input's dtype ${xt.dtype}; got ${bt.dtype}`);
+  checkSameDevice(op, 'weight', xt, wt);
+  if (bt) checkSameDevice(op, 'bias', xt, bt);
 }
 
 /** The residual must match the output exactly (no broadcasting: it is added element by element). */
 function checkResidual(op: string, plan: ConvPlan, x: Tensor, r: Tensor | undefined): void {
   if (!r) return;
   if (r.dtype !== x.dtype) throw new ConvError(op, 'residual', `must have the input's dtype ${x.dtype}; got ${r.dtype}`);
+  checkSameDevice(op, 'residual', x, r);
   if (r.shape.length !== plan.outShape.length || r.shape.some((v, i) => v !== plan.outShape[i]))
     throw new ConvError(op, 'residual', `must have the output's shape ${fmt(plan.outShape)}; got ${fmt(r.shape)}`);
 }
@@ -139,8 +143,13 @@ export function prepare(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null, 
   const { spec, geometry: g } = plan;
   return {
     plan, h, w, b, residual, epilogue: ep,
-    run: (computed) => fromPrimitive(plan, convPrimitive(h, w, g, spec.transposed, spec.op,
-      { bias: b, residual, activation: ep.activation, negativeSlope: ep.negativeSlope }, computed)),
+    run: (computed) => {
+      const primitiveEp = { bias: b, residual, activation: ep.activation, negativeSlope: ep.negativeSlope };
+      // GPU tensors run the same primitive on the device (src/webgpu/ops.ts); the plan is shared.
+      const y = h.device === 'webgpu' ? gpuConvPrimitive(h, w, g, spec.transposed, spec.op, primitiveEp)
+        : convPrimitive(h, w, g, spec.transposed, spec.op, primitiveEp, computed);
+      return fromPrimitive(plan, y);
+    },
   };
 }
 
@@ -192,7 +201,7 @@ const needsGrad = (t: Tensor | null | undefined): boolean => !!t && t.requiresGr
  */
 export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[], ep: TensorEpilogue = {}): Tensor {
   const plan = planCall(spec, x, w, b, outputSize, ep);
-  if (spec.layout === 'channelsLast' && !(isGradEnabled() && (needsGrad(x) || needsGrad(w) || needsGrad(b) || needsGrad(ep.residual))))
+  if (spec.layout === 'channelsLast' && x.device === 'cpu' && !(isGradEnabled() && (needsGrad(x) || needsGrad(w) || needsGrad(b) || needsGrad(ep.residual))))
     return runChannelsLast(plan, x, w, b ?? null, ep);
   return prepare(plan, x, w, b ?? null, ep).run();
 }

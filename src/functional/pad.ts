@@ -9,6 +9,7 @@ import { pad as padKernel, padAdjoint } from '../kernels/ref/layout.js';
 import { record } from '../autograd/graph.js';
 import { allocate, numel, Tensor } from '../autograd/tensor.js';
 import { prod } from '../util/shape.js';
+import { gpuPad } from '../webgpu/ops.js';
 
 /** PyTorch's padding modes ('constant' fills with `value`; the others read the input). */
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
@@ -20,6 +21,10 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 export function padTrailing(x: Tensor, pads: readonly Pair[], mode: PaddingMode, value = 0): Tensor {
   const d = pads.length;
   const lead = x.shape.slice(0, x.shape.length - d), inSize = x.shape.slice(x.shape.length - d);
+  if (x.device === 'webgpu') {
+    if (value !== 0) throw new ConvError('pad', 'value', `must be 0 for a 'webgpu' tensor (constant padding with another value runs on the CPU); got ${fmt(value)}`);
+    return gpuPad(x, { pads, mode, inSize });
+  }
   const outSize = inSize.map((L, a) => L + pads[a][0] + pads[a][1]);
   const planes = prod(lead);
   const out = allocate(x.dtype, numel('pad', [...lead, ...outSize]));

@@ -3,12 +3,14 @@ import { ConvError, fmt } from '../spec/errors.js';
 import { permute as permuteKernel } from '../kernels/ref/layout.js';
 import { record } from '../autograd/graph.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
+import { gpuPermute } from '../webgpu/ops.js';
 
 /** Differentiable axis permutation: out.shape[i] = x.shape[perm[i]]. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const d = x.shape.length;
   if (perm.length !== d || [...perm].sort((a, b) => a - b).some((p, i) => p !== i))
     throw new ConvError('permute', 'dims', `must be a permutation of 0..${d - 1}; got ${fmt(perm)}`);
+  if (x.device === 'webgpu') return gpuPermute(x, perm);
   const out = allocate(x.dtype, x.size);
   permuteKernel(x.data, x.shape, perm, out);
   const y = new Tensor(out, perm.map((p) => x.shape[p]));

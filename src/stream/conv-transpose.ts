@@ -13,7 +13,7 @@ import { allocate, Tensor } from '../autograd/tensor.js';
 import { applyConv } from '../functional/apply.js';
 import { TimeWindow } from './window.js';
 import { blocks, checkSameFrame, chunkFrame, frameShape, StreamBase, timeOf, type Frame } from './base.js';
-import { checkParameters, streamPads, WindowSpecs } from './spec.js';
+import { checkChunk, checkParameters, streamPads, WindowSpecs } from './spec.js';
 import { biasOnly } from './conv.js';
 
 export class ConvTransposeStream extends StreamBase {
@@ -33,7 +33,7 @@ export class ConvTransposeStream extends StreamBase {
   private raw = 0;
   private out = 0;
 
-  constructor(op: string, spec: ConvSpec, private readonly weight: Tensor, private readonly bias: Tensor | null) {
+  constructor(op: string, private readonly spec: ConvSpec, private readonly weight: Tensor, private readonly bias: Tensor | null) {
     super(op);
     if (!spec.transposed) throw new ConvError(op, 'module', `is not a transposed convolution; got ${spec.op}`);
     checkParameters(op, spec, weight, bias);
@@ -65,6 +65,7 @@ export class ConvTransposeStream extends StreamBase {
   check(chunk: unknown): void {
     const f = chunkFrame(this.op, chunk, this.layout, this.weight.dtype, this.cIn);
     if (this.frame) checkSameFrame(this.op, this.frame, f, (chunk as Tensor).shape);
+    else checkChunk(this.spec, chunk as Tensor, this.weight, this.bias);
   }
 
   clear(): void {

@@ -14,7 +14,7 @@ import { allocate, Tensor } from '../autograd/tensor.js';
 import { applyConv } from '../functional/apply.js';
 import { TimeWindow } from './window.js';
 import { blocks, checkSameFrame, chunkFrame, frameShape, StreamBase, timeOf, type Frame } from './base.js';
-import { checkParameters, streamPads, WindowSpecs } from './spec.js';
+import { checkChunk, checkParameters, streamPads, WindowSpecs } from './spec.js';
 
 /** Output values where a window holds no input at all (every tap in the zero padding): the bias, or 0. */
 export function biasOnly(f: Frame, layout: Layout, bias: Tensor | null, dtype: Tensor['dtype'], c: number, t: number): Tensor {
@@ -88,6 +88,7 @@ export class ConvStream extends StreamBase {
   check(chunk: unknown): void {
     const f = chunkFrame(this.op, chunk, this.layout, this.weight.dtype, this.cIn);
     if (this.frame) checkSameFrame(this.op, this.frame, f, (chunk as Tensor).shape);
+    else checkChunk(this.spec, chunk as Tensor, this.weight, this.bias);
   }
 
   clear(): void {
