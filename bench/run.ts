@@ -258,9 +258,15 @@ async function cli(argv: string[]): Promise<void> {
     .option('--verify-only', 'run and verify every output once, timing nothing')
     .option('--json <file>', 'also write the results as JSON')
     .option('--no-progress', 'no progress bar or lines')
+    .option('--webgpu', "convkit's WebGPU backend next to onnxruntime-web's WebGPU EP (bench/webgpu.ts)")
     .parse(argv);
-  const o = program.opts<{ only?: string; libs?: string; quick?: boolean; verifyOnly?: boolean; json?: string; progress: boolean }>();
+  const o = program.opts<{ only?: string; libs?: string; quick?: boolean; verifyOnly?: boolean; json?: string; progress: boolean; webgpu?: boolean }>();
   const list = (s?: string) => (s === undefined ? undefined : s.split(',').map((v) => v.trim()).filter(Boolean));
+  if (o.webgpu) {
+    const { runWebgpuBench } = await import('./webgpu.js');
+    await runWebgpuBench({ only: list(o.only), quick: o.quick });
+    process.exit(0); // a peer's pending GPU work must not keep the process alive
+  }
   const report = await runBench({
     only: list(o.only), libs: list(o.libs), quick: o.quick, verifyOnly: o.verifyOnly, json: o.json,
     progress: o.progress ? 'auto' : 'none',

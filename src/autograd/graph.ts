@@ -6,6 +6,7 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import { setBackwardHook, setReshapeHook, Tensor, type BackwardOptions, type GradNode } from './tensor.js';
 import { readOptions } from '../spec/normalize.js';
+import { gpuAddGrads, gpuFull } from '../webgpu/ops.js';
 
 let gradEnabled = true;
 
@@ -35,7 +36,7 @@ export function record(out: Tensor, name: string, parents: readonly Tensor[], vj
 
 // Reshape shares storage; its gradient is the incoming gradient viewed in the original shape.
 setReshapeHook((t, shape) =>
-  record(new Tensor(t.data, shape), 'reshape', [t], (gy) => [new Tensor(gy.data, t.shape)]));
+  record(new Tensor(t.storage, shape), 'reshape', [t], (gy) => [new Tensor(gy.storage, t.shape)]));
 
 /** Nodes whose backward has run without `retainGraph`: their saved tensors count as freed (PyTorch). */
 const freed = new WeakSet<GradNode>();
@@ -59,7 +60,8 @@ export function backward(root: Tensor, gradOutput?: Tensor | null, options: Back
   if (gradOutput === undefined || gradOutput === null) {
     if (root.size !== 1)
       throw new ConvError('backward', 'gradOutput', `must be given for a non-scalar output; got output shape ${fmt(root.shape)}`);
-    seed = new Tensor(root.dtype === 'float64' ? new Float64Array([1]) : new Float32Array([1]), root.shape);
+    seed = root.device === 'webgpu' ? gpuFull(root.shape, 1)
+      : new Tensor(root.dtype === 'float64' ? new Float64Array([1]) : new Float32Array([1]), root.shape);
   } else {
     if (!(gradOutput instanceof Tensor))
       throw new ConvError('backward', 'gradOutput', `must be a Tensor; got ${fmt(typeof gradOutput)}`);
@@ -67,6 +69,8 @@ export function backward(root: Tensor, gradOutput?: Tensor | null, options: Back
       throw new ConvError('backward', 'gradOutput', `must have the output's shape ${fmt(root.shape)}; got ${fmt(gradOutput.shape)}`);
     if (gradOutput.dtype !== root.dtype)
       throw new ConvError('backward', 'gradOutput', `must have the output's dtype ${root.dtype}; got ${gradOutput.dtype}`);
+    if (gradOutput.device !== root.device)
+      throw new ConvError('backward', 'gradOutput', `must be on the output's device '${root.device}'; got device '${gradOutput.device}'`);
     seed = gradOutput;
   }
   // Topological order (iterative DFS so that deep graphs cannot overflow the stack).
@@ -102,6 +106,7 @@ export function backward(root: Tensor, gradOutput?: Tensor | null, options: Back
         if (!pg || !p.requiresGrad) return;
         const prev = grads.get(p);
         if (!prev) grads.set(p, pg);
+        else if (prev.device === 'webgpu') grads.set(p, gpuAddGrads(prev, pg));
         else {
           const sum = prev.data.slice();
           for (let q = 0; q < sum.length; q++) sum[q] += pg.data[q];
@@ -113,6 +118,10 @@ export function backward(root: Tensor, gradOutput?: Tensor | null, options: Back
 }
 
 function accumulate(leaf: Tensor, g: Tensor): void {
+  if (leaf.device === 'webgpu') {
+    leaf.grad = leaf.grad === null ? new Tensor(g.clone().storage, leaf.shape) : gpuAddGrads(leaf.grad, new Tensor(g.storage, leaf.shape));
+    return;
+  }
   if (leaf.grad === null) leaf.grad = new Tensor(g.data.slice(), leaf.shape);
   else {
     const d = leaf.grad.data;

@@ -7,6 +7,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { Shape } from '../spec/types.js';
 import { record } from './graph.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
+import { checkSameDevice, gpuActivation, gpuBinary, gpuLoss, gpuReduce, gpuScalar } from '../webgpu/ops.js';
 
 /** A tensor operand or a plain number (treated as a 0-d constant of the other operand's dtype). */
 export type Operand = Tensor | number;
@@ -87,8 +88,10 @@ function operands(op: string, a: Operand, b: Operand): [Tensor, Tensor] {
   const ta = isNum(a) ? null : checkTensor(op, 'input', a);
   const tb = isNum(b) ? null : checkTensor(op, 'other', b);
   const dtype = (ta ?? tb)!.dtype;
-  const scalar = (v: number) => new Tensor(dtype === 'float64' ? new Float64Array([v]) : new Float32Array([v]), []);
+  const onGpu = (ta ?? tb)!.device === 'webgpu';
+  const scalar = (v: number) => (onGpu ? gpuScalar(v) : new Tensor(dtype === 'float64' ? new Float64Array([v]) : new Float32Array([v]), []));
   const x = ta ?? scalar(a as number), y = tb ?? scalar(b as number);
+  checkSameDevice(op, 'other', x, y);
   if (x.dtype !== y.dtype) throw new ConvError(op, 'other', `must have the input's dtype ${x.dtype}; got ${y.dtype}`);
   return [x, y];
 }
@@ -97,6 +100,7 @@ function binary(op: string, a: Operand, b: Operand, f: (x: number, y: number) =>
   vjp: (gy: Tensor, x: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): Tensor {
   const [x, y] = operands(op, a, b);
   const shape = broadcastShapes(op, x.shape, y.shape);
+  if (x.device === 'webgpu') return gpuBinary(op as 'add' | 'sub' | 'mul', x, y, shape);
   const n = numelOf(shape);
   const out = allocate(x.dtype, n);
   const xd = x.data, yd = y.data;
@@ -141,8 +145,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 /** Elementwise op whose derivative is written with the input `x` and the output `y`. */
-function unary(op: string, x: Tensor, f: (v: number) => number, df: (x: number, y: number) => number): Tensor {
+function unary(op: string, x: Tensor, f: (v: number) => number, df: (x: number, y: number) => number, alpha = 0): Tensor {
   checkTensor(op, 'input', x);
+  if (x.device === 'webgpu') return gpuActivation(op as 'relu', x, alpha);
   const y = mapData(x, f);
   return record(y, op, [x], (gy) => [mapData(gy, (g, i) => g * df(x.data[i], y.data[i]))]);
 }
@@ -154,7 +159,7 @@ export const relu = (x: Tensor): Tensor => unary('relu', x, (v) => (v <= 0 ? 0 :
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope))
     throw new ConvError('leakyRelu', 'negativeSlope', `must be a finite number; got ${fmt(negativeSlope)}`);
-  return unary('leakyRelu', x, (v) => (v > 0 ? v : v * negativeSlope), (v) => (v > 0 ? 1 : negativeSlope));
+  return unary('leakyRelu', x, (v) => (v > 0 ? v : v * negativeSlope), (v) => (v > 0 ? 1 : negativeSlope), negativeSlope);
 }
 
 /** tanh(x); d/dx = 1 − y². */
@@ -185,6 +190,7 @@ function reduce(op: string, x: Tensor, dim: number | readonly number[] | undefin
   const outShape = keepdim ? keptShape : x.shape.filter((_, a) => !dims.includes(a));
   const count = dims.reduce((c, a) => c * x.shape[a], 1);
   const scale = scaleByCount ? 1 / count : 1;
+  if (x.device === 'webgpu') return gpuReduce(op, x, keptShape, outShape, scale);
   const summed = sumTo(x, keptShape);
   const out: TypedArray = summed === x ? x.data.slice() : summed.data;
   if (scale !== 1) for (let i = 0; i < out.length; i++) out[i] *= scale;
@@ -206,6 +212,7 @@ function lossOperands(op: string, input: Tensor, target: Tensor, reduction: Redu
   if (!sameShape(input.shape, target.shape))
     throw new ConvError(op, 'target', `must have the input's shape ${fmt(input.shape)}; got ${fmt(target.shape)}`);
   if (input.dtype !== target.dtype) throw new ConvError(op, 'target', `must have the input's dtype ${input.dtype}; got ${target.dtype}`);
+  checkSameDevice(op, 'target', input, target);
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none')
     throw new ConvError(op, 'reduction', `must be 'mean', 'sum' or 'none'; got ${fmt(reduction)}`);
 }
@@ -214,6 +221,7 @@ function lossOperands(op: string, input: Tensor, target: Tensor, reduction: Redu
 function pointwiseLoss(op: string, input: Tensor, target: Tensor, reduction: Reduction,
   l: (d: number) => number, dl: (d: number) => number): Tensor {
   lossOperands(op, input, target, reduction);
+  if (input.device === 'webgpu') return gpuLoss(op as 'mseLoss', input, target, reduction);
   const n = input.size, x = input.data, t = target.data;
   const scale = reduction === 'mean' ? 1 / n : 1;
   let out: Tensor;

@@ -8,6 +8,7 @@ import type { Shape } from '../spec/types.js';
 import { record } from './graph.js';
 import { broadcastIndex, broadcastShapes, sumTo, type Operand } from './ops.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
+import { checkSameDevice, gpuCat, gpuDiv, gpuScalar, gpuTake } from '../webgpu/ops.js';
 
 const prodOf = (s: Shape, from = 0, to = s.length) => {
   let n = 1;
@@ -45,6 +46,7 @@ function strided(bigData: TypedArray, big: Shape, smallData: TypedArray, dim: nu
 
 /** x[…, start : start + step·count : step, …] along `dim` (a copy) and its adjoint as the VJP. */
 function take(op: string, x: Tensor, dim: number, start: number, step: number, count: number): Tensor {
+  if (x.device === 'webgpu') return gpuTake(op, x, dim, start, step, count);
   const shape = x.shape.map((s, a) => (a === dim ? count : s));
   const out = allocate(x.dtype, prodOf(shape));
   strided(x.data, x.shape, out, dim, start, step, count, true);
@@ -77,6 +79,8 @@ export function cat(list: readonly Tensor[], dim = 0): Tensor {
   });
   const total = tensors.reduce((n, t) => n + t.shape[d], 0);
   const shape = first.shape.map((s, a) => (a === d ? total : s));
+  tensors.forEach((t, i) => checkSameDevice(op, `tensors[${i}]`, first, t));
+  if (first.device === 'webgpu') return gpuCat(tensors, d, shape);
   const out = allocate(first.dtype, prodOf(shape));
   const outer = prodOf(shape, 0, d), inner = prodOf(shape, d + 1), row = total * inner;
   const offsets: number[] = [];
@@ -148,10 +152,13 @@ export function div(a: Operand, b: Operand): Tensor {
   const ta = isNum(a) ? null : checkTensor(op, 'input', a);
   const tb = isNum(b) ? null : checkTensor(op, 'other', b);
   const dtype = (ta ?? tb)!.dtype;
-  const scalar = (v: number) => new Tensor(allocate(dtype, 1).fill(v), []);
+  const onGpu = (ta ?? tb)!.device === 'webgpu';
+  const scalar = (v: number) => (onGpu ? gpuScalar(v) : new Tensor(allocate(dtype, 1).fill(v), []));
   const x = ta ?? scalar(a as number), y = tb ?? scalar(b as number);
   if (x.dtype !== y.dtype) throw new ConvError(op, 'other', `must have the input's dtype ${x.dtype}; got ${y.dtype}`);
+  checkSameDevice(op, 'other', x, y);
   const shape = broadcastShapes(op, x.shape, y.shape);
+  if (onGpu) return gpuDiv(x, y, shape);
   const n = prodOf(shape);
   const out = allocate(dtype, n);
   const xi = broadcastIndex(x.shape, shape), yi = broadcastIndex(y.shape, shape);

@@ -52,23 +52,67 @@ function checkFlag(op: string, param: string, v: unknown): boolean {
   return v;
 }
 
+/** Where a tensor's values live: 'cpu' (a typed array) or 'webgpu' (a GPU buffer; float32 only). */
+export type Device = 'cpu' | 'webgpu';
+
+/** Values held by a device other than the CPU (a WebGPU buffer): float32, `length` elements. */
+export interface DeviceStorage {
+  readonly device: Exclude<Device, 'cpu'>;
+  readonly length: number;
+  /** Copies the values back to the CPU. */
+  read(): Promise<Float32Array>;
+}
+
+/** What a device backend provides to tensors: upload and copy (installed by `initWebGPU`). */
+export interface DeviceHooks {
+  upload(t: Tensor): DeviceStorage;
+  clone(s: DeviceStorage): DeviceStorage;
+  /** Overwrites the storage with `values` (loadStateDict on a moved module). */
+  write(s: DeviceStorage, values: TypedArray): void;
+}
+
+const deviceHooks = new Map<string, DeviceHooks>();
+/** Registers the upload/copy functions of a device backend. */
+export function setDeviceHooks(device: Exclude<Device, 'cpu'>, hooks: DeviceHooks): void {
+  deviceHooks.set(device, hooks);
+}
+function hooksFor(op: string, device: Exclude<Device, 'cpu'>): DeviceHooks {
+  const h = deviceHooks.get(device);
+  if (!h) throw new ConvError(op, 'device', `'${device}' is not initialised: call \`await initWebGPU()\` first; got device ${fmt(device)}`);
+  return h;
+}
+const isDeviceStorage = (v: unknown): v is DeviceStorage =>
+  v !== null && typeof v === 'object' && !ArrayBuffer.isView(v) && typeof (v as DeviceStorage).read === 'function'
+  && (v as DeviceStorage).device === 'webgpu';
+
+/** Replaces a CPU tensor's storage by a device's (Module.to: the same tensor moves once). */
+let replaceStorage: (t: Tensor, s: DeviceStorage) => void;
+
 export class Tensor {
-  // Storage, shape and dtype are fixed at construction: every later call can trust them.
-  readonly #data: TypedArray;
+  // Storage, shape and dtype are fixed at construction (a parameter moved by Module.to changes
+  // device once, keeping its values): every later call can trust them.
+  #data: TypedArray | null;
+  #device: DeviceStorage | null;
   readonly #shape: readonly number[];
   #requiresGrad: boolean;
   #grad: Tensor | null = null;
   /** The node that produced this tensor, when it was computed from tensors that need gradients. */
   gradFn: GradNode | null = null;
 
-  /** `data`: a Float32Array or Float64Array of exactly `prod(shape)` elements (kept, not copied). */
-  constructor(data: TypedArray, shape: Shape, requiresGrad = false) {
-    if (!guarded('tensor', 'data', () => data instanceof Float32Array || data instanceof Float64Array))
+  static {
+    replaceStorage = (t, s) => { t.#data = null; t.#device = s; };
+  }
+
+  /** `data`: a Float32Array or Float64Array of exactly `prod(shape)` elements (kept, not copied), or a device's storage. */
+  constructor(data: TypedArray | DeviceStorage, shape: Shape, requiresGrad = false) {
+    if (!guarded('tensor', 'data', () => data instanceof Float32Array || data instanceof Float64Array || isDeviceStorage(data)))
       throw new ConvError('tensor', 'data', `must be a Float32Array or Float64Array (use tensor() for other values); got ${describeValue(data)}`);
     const n = numel('tensor', shape);
     if (data.length !== n)
       throw new ConvError('tensor', 'data', `has ${data.length} elements but shape ${fmt(shape)} needs ${n}`);
-    this.#data = data;
+    const onDevice = isDeviceStorage(data);
+    this.#data = onDevice ? null : data;
+    this.#device = onDevice ? data : null;
     this.#shape = Object.freeze(Array.from(shape));
     this.#requiresGrad = checkFlag('tensor', 'requiresGrad', requiresGrad);
   }
@@ -78,9 +122,49 @@ export class Tensor {
     return typeof v === 'object' && v !== null && #data in v;
   }
 
-  /** The storage: contiguous, row-major. Its values may be changed in place; the array itself cannot be replaced. */
+  /**
+   * The storage: contiguous, row-major. Its values may be changed in place; the array itself cannot be replaced.
+   * CPU tensors only: a GPU tensor is read with `await t.cpu()`.
+   */
   get data(): TypedArray {
+    if (this.#data === null)
+      throw new ConvError('tensor', 'data', `is on device '${this.device}': read it with \`await t.cpu()\` or \`await t.toArrayAsync()\`; got ${this.toString()}`);
     return this.#data;
+  }
+
+  /** The typed array of a CPU tensor or the buffer of a device tensor. */
+  get storage(): TypedArray | DeviceStorage {
+    return this.#data ?? this.#device!;
+  }
+
+  /** 'cpu' or the device holding the values ('webgpu'). */
+  get device(): Device {
+    return this.#device ? this.#device.device : 'cpu';
+  }
+
+  /**
+   * `to('webgpu')` uploads (float32 only; needs `initWebGPU()`), returning a new tensor cut from the
+   * graph; `await t.to('cpu')` reads back. A tensor already on the device is returned as is.
+   */
+  to(device: 'webgpu'): Tensor;
+  to(device: 'cpu'): Promise<Tensor>;
+  to(device: Device): Tensor | Promise<Tensor>;
+  to(device: Device): Tensor | Promise<Tensor> {
+    if (device === 'cpu') return this.cpu();
+    if (device !== 'webgpu') throw new ConvError('to', 'device', `must be 'cpu' or 'webgpu'; got ${fmt(device)}`);
+    if (this.device === device) return this;
+    return new Tensor(uploadStorage('to', this, device), this.#shape);
+  }
+
+  /** A CPU tensor with this tensor's values (itself when already on the CPU). */
+  async cpu(): Promise<Tensor> {
+    if (!this.#device) return this;
+    return new Tensor(await this.#device.read(), this.#shape);
+  }
+
+  /** `toArray()` for a tensor on any device. */
+  async toArrayAsync(): Promise<NestedArray> {
+    return (await this.cpu()).toArray();
   }
 
   /** The sizes of each dimension (frozen). */
@@ -115,7 +199,7 @@ export class Tensor {
 
   /** Number of elements. */
   get size(): number {
-    return this.#data.length;
+    return this.storage.length;
   }
 
   get ndim(): number {
@@ -144,11 +228,12 @@ export class Tensor {
 
   /** A tensor with the same data that is cut from the autograd graph. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape);
+    return new Tensor(this.storage, this.shape);
   }
 
-  /** A deep copy (not recorded by autograd). */
+  /** A deep copy (not recorded by autograd), on the same device. */
   clone(): Tensor {
+    if (this.#device) return new Tensor(hooksFor('clone', this.#device.device).clone(this.#device), this.shape);
     return new Tensor(this.data.slice(), this.shape);
   }
 
@@ -190,6 +275,30 @@ for (const key of ['data', 'shape', 'dtype'] as const) {
   });
 }
 
+/** Uploads `t`'s values to `device` (float32 only). */
+function uploadStorage(op: string, t: Tensor, device: Exclude<Device, 'cpu'>): DeviceStorage {
+  if (t.dtype !== 'float32')
+    throw new ConvError(op, 'dtype', `must be float32 on '${device}' (WGSL has no float64); got ${t.dtype} — convert with tensor(t.data, t.shape, { dtype: 'float32' })`);
+  return hooksFor(op, device).upload(t);
+}
+
+/**
+ * Moves a tensor's values to `device` in place (the same object: optimizers and modules keep it).
+ * Used by `Module.to`; a tensor already there is left alone.
+ */
+export function moveInPlace(t: Tensor, device: Device): void {
+  if (t.device === device) return;
+  if (device !== 'webgpu') throw new ConvError('to', 'device', `must be 'cpu' or 'webgpu' (Module.to moves parameters to the GPU); got ${fmt(device)}`);
+  replaceStorage(t, uploadStorage('to', t, device));
+}
+
+/** Overwrites a tensor's values in place on whatever device holds them. */
+export function writeInPlace(t: Tensor, values: TypedArray): void {
+  const s = t.storage;
+  if (isDeviceStorage(s)) hooksFor('write', s.device).write(s, values);
+  else s.set(values);
+}
+
 /** A short description of a value of the wrong kind, for messages. */
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
@@ -209,7 +318,7 @@ export function describeValue(v: unknown): string {
  * How `reshape` builds its result; autograd replaces this so that reshape is differentiable.
  * Kept as a hook so that this file does not import the autograd engine.
  */
-let reshapeHook = (t: Tensor, shape: number[]): Tensor => new Tensor(t.data, shape);
+let reshapeHook = (t: Tensor, shape: number[]): Tensor => new Tensor(t.storage, shape);
 let backwardHook = (_t: Tensor, _g?: Tensor, _o?: BackwardOptions): void => {
   throw new Error('autograd engine not loaded');
 };

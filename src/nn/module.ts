@@ -1,6 +1,6 @@
 /** Module base: named parameters, state dicts and gradients, as in `torch.nn.Module`. */
 import { ConvError, fmt } from '../spec/errors.js';
-import type { Tensor } from '../autograd/tensor.js';
+import { moveInPlace, writeInPlace, type Device, type Tensor } from '../autograd/tensor.js';
 import { readOptions } from '../spec/normalize.js';
 import type { Stream } from '../stream/types.js';
 import { captureGradMode, yieldToEventLoop } from './async.js';
@@ -191,8 +191,25 @@ export abstract class Module {
     }
     if (problems.length) throw new ConvError(op, 'stateDict', `does not match the module: ${problems.join('; ')}`);
     // Phase 2: copies between arrays of the same type and length, which cannot fail.
-    for (const [p, values] of staged) p.data.set(values);
+    for (const [p, values] of staged) writeInPlace(p, values);
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * Moves every parameter to `device` in place, once ('webgpu' uploads float32 parameters; the
+   * same tensor objects stay in the module and in optimizers). Parameters already there are left alone.
+   * @example await initWebGPU(); model.to('webgpu'); const y = model.forward(x.to('webgpu'));
+   */
+  to(device: Device): this {
+    const params = this.parameters();
+    for (const p of params)
+      if (p.device !== 'cpu' && device === 'cpu')
+        throw new ConvError(`${this.constructor.name}.to`, 'device', `'cpu' cannot take parameters back from '${p.device}' synchronously; read them with \`await t.cpu()\` (or stateDict() then await each tensor's cpu()); got device ${fmt(device)}`);
+    if (device === 'webgpu')
+      for (const p of params)
+        if (p.dtype !== 'float32') throw new ConvError(`${this.constructor.name}.to`, 'dtype', `must be float32 on 'webgpu' (WGSL has no float64); got a ${p.dtype} parameter`);
+    for (const p of params) moveInPlace(p, device);
+    return this;
   }
 
   abstract forward(x: Tensor, ...rest: never[]): Tensor;

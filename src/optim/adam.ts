@@ -3,6 +3,8 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor, TypedArray } from '../autograd/tensor.js';
 import { checkFlag, checkHyper, Optimizer } from './optimizer.js';
 import { readOptions } from '../spec/normalize.js';
+import { allocStorage, storageOf, type GpuStorage } from '../webgpu/device.js';
+import { adamKernel } from '../kernels/webgpu/elementwise.js';
 
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
@@ -53,6 +55,22 @@ export class Adam extends Optimizer {
     this.betas = [betas[0], betas[1]];
     this.amsgrad = checkFlag('Adam', 'amsgrad', o.amsgrad ?? false);
     this.maximize = checkFlag('Adam', 'maximize', o.maximize ?? false);
+  }
+
+  /** Moments of 'webgpu' parameters (float32, on the GPU). */
+  private readonly gpuState = new Map<Tensor, { step: number; m: GpuStorage; v: GpuStorage; vMax: GpuStorage | null }>();
+
+  protected override updateGpu(p: Tensor, grad: Tensor): void {
+    let st = this.gpuState.get(p);
+    if (!st) {
+      st = { step: 0, m: allocStorage('Adam', p.size), v: allocStorage('Adam', p.size), vMax: this.amsgrad ? allocStorage('Adam', p.size) : null };
+      this.gpuState.set(p, st);
+    }
+    const t = ++st.step;
+    const [b1, b2] = this.betas;
+    adamKernel('Adam', storageOf(p), storageOf(grad), st.m, st.v, st.vMax, {
+      b1, b2, eps: this.eps, weightDecay: this.weightDecay, stepSize: this.lr / (1 - b1 ** t), bc2Sqrt: Math.sqrt(1 - b2 ** t), sign: this.maximize ? -1 : 1,
+    });
   }
 
   protected override update(p: Tensor, grad: TypedArray): void {

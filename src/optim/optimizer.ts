@@ -32,11 +32,19 @@ export abstract class Optimizer {
     const live = this.params.filter((p) => p.grad !== null);
     for (const p of live) {
       const g = p.grad!;
-      if (g.data.length !== p.data.length || g.shape.some((s, i) => s !== p.shape[i]))
+      if (g.size !== p.size || g.shape.some((s, i) => s !== p.shape[i]))
         throw new ConvError(this.op, 'grad', `must have its parameter's shape ${fmt(p.shape)}; got ${fmt(g.shape)}`);
+      if (g.device !== p.device)
+        throw new ConvError(this.op, 'grad', `must be on its parameter's device '${p.device}'; got device '${g.device}'`);
     }
-    for (const p of live) this.update(p, p.grad!.data);
+    for (const p of live) {
+      if (p.device === 'webgpu') this.updateGpu(p, p.grad!);
+      else this.update(p, p.grad!.data);
+    }
   }
+
+  /** Updates a 'webgpu' parameter in place on the GPU. */
+  protected abstract updateGpu(p: Tensor, g: Tensor): void;
 
   /** Per-parameter state, created by `init` on first use. */
   protected stateOf<S extends Record<string, TypedArray | number>>(p: Tensor, init: () => S): S {

@@ -3,6 +3,8 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor, TypedArray } from '../autograd/tensor.js';
 import { checkFlag, checkHyper, Optimizer } from './optimizer.js';
 import { readOptions } from '../spec/normalize.js';
+import { allocStorage, storageOf, type GpuStorage } from '../webgpu/device.js';
+import { sgdKernel } from '../kernels/webgpu/elementwise.js';
 
 export interface SGDOptions {
   /** Learning rate (required, ≥ 0). */
@@ -42,6 +44,19 @@ export class SGD extends Optimizer {
     this.lr = lr; this.momentum = momentum; this.dampening = dampening; this.weightDecay = weightDecay;
     this.nesterov = nesterov; this.maximize = checkFlag('SGD', 'maximize', o.maximize ?? false);
   }
+
+  protected override updateGpu(p: Tensor, grad: Tensor): void {
+    const { lr, momentum, dampening, weightDecay, nesterov } = this;
+    const st = momentum !== 0 ? this.gpuState.get(p) ?? null : null;
+    const buf = momentum !== 0 ? st ?? allocStorage('SGD', p.size) : null;
+    if (buf && !st) this.gpuState.set(p, buf);
+    sgdKernel('SGD', storageOf(p), storageOf(grad), buf, {
+      lr, momentum, dampening, weightDecay, nesterov, sign: this.maximize ? -1 : 1, first: buf !== null && !st,
+    });
+  }
+
+  /** Momentum buffers of 'webgpu' parameters (float32, on the GPU). */
+  private readonly gpuState = new Map<Tensor, GpuStorage>();
 
   protected override update(p: Tensor, grad: TypedArray): void {
     const { lr, momentum: mu, dampening, weightDecay: wd, nesterov } = this;
