@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import {
-  Conv1d, ConvTranspose1d, LeakyReLU, noGrad, randn, Residual, Sequential, Tanh, Tensor, type Module,
+  Conv1d, ConvTranspose1d, LeakyReLU, noGrad, Parallel, randn, Residual, Sequential, Tanh, Tensor, type Module,
 } from '../src/index.js';
 
 export const SAMPLE_RATE = 22050;
@@ -18,24 +18,27 @@ export interface GeneratorOptions {
   channels?: number;
   /** Upsampling factors; their product is the hop in samples per frame (default [8, 8, 4]: 256). */
   ups?: number[];
-  /** Dilations of each residual block's convolutions (kernel 3; default [1, 3, 5]). */
+  /** Kernel sizes of the residual blocks averaged after each upsampler (HiFi-GAN's MRF; default [3, 5]). */
+  kernels?: number[];
+  /** Dilations of each residual block's convolutions (default [1, 3]). */
   dilations?: number[];
   seed?: number;
 }
 
 /**
- * HiFi-GAN's generator shape from Sequential and Residual: conv_pre (k7), then per upsampling factor u
- * LeakyReLU(0.1), ConvTranspose1d(c, c/2, 2u, stride u, padding u/2) and a residual block
- * (x ← x + conv_d(LeakyReLU(x, 0.1)) for each dilation d), then LeakyReLU, conv_post (k7) and Tanh.
+ * HiFi-GAN's generator shape from Sequential, Residual and Parallel: conv_pre (k7), then per upsampling
+ * factor u LeakyReLU(0.1), ConvTranspose1d(c, c/2, 2u, stride u, padding u/2) and the mean of one
+ * residual block per kernel size k (x ← x + conv_{k,d}(LeakyReLU(x, 0.1)) for each dilation d: V3's
+ * ResBlock2), then LeakyReLU, conv_post (k7) and Tanh.
  */
-export function hifiganStyle({ mel = 80, channels = 64, ups = [8, 8, 4], dilations = [1, 3, 5], seed = 1 }: GeneratorOptions = {}): Sequential {
+export function hifiganStyle({ mel = 80, channels = 64, ups = [8, 8, 4], kernels = [3, 5], dilations = [1, 3], seed = 1 }: GeneratorOptions = {}): Sequential {
   let s = seed, c = channels;
   const parts: Module[] = [new Conv1d(mel, c, 7, { padding: 3, seed: s++ })];
   for (const u of ups) {
     parts.push(new LeakyReLU(0.1), new ConvTranspose1d(c, c / 2, 2 * u, { stride: u, padding: u / 2, seed: s++ }));
     c /= 2;
-    parts.push(new Sequential(...dilations.map((d) =>
-      new Residual(new Sequential(new LeakyReLU(0.1), new Conv1d(c, c, 3, { dilation: d, padding: d, seed: s++ }))))));
+    parts.push(new Parallel(kernels.map((k) => new Sequential(...dilations.map((d) =>
+      new Residual(new Sequential(new LeakyReLU(0.1), new Conv1d(c, c, k, { dilation: d, padding: (d * (k - 1)) / 2, seed: s++ })))))), { reduce: 'mean' }));
   }
   parts.push(new LeakyReLU(0.01), new Conv1d(c, 1, 7, { padding: 3, seed: s++ }), new Tanh());
   return new Sequential(...parts);

@@ -1,7 +1,7 @@
 /**
  * A new user's first hour with a bundler: the packed package (npm pack) is installed into a fresh
  * app, which is bundled by esbuild, webpack, Rollup (+ @rollup/plugin-node-resolve) and Vite through
- * their JavaScript APIs, served with COOP/COEP headers (a cross-origin-isolated page), and run in
+ * their JavaScript APIs (and served by Vite's dev server), served with COOP/COEP headers (a cross-origin-isolated page), and run in
  * headless Chromium. Each app runs an offloaded async call (the driver worker, and its unit workers)
  * and a sync call; their values must be identical, the async call must have run on the driver with
  * asyncThreads() threads, and getNumThreads() must say what a sync call on the page uses. Vite and
@@ -194,4 +194,27 @@ test('Vite: the app runs its async call on the workers without configuration, an
   assert.deepEqual(warnings, []);
   assertNoInlinedSources(join(app, 'out-vite'));
   assertWorks('vite', await run(join(app, 'out-vite')));
+});
+
+test('Vite dev server: the app runs its async call on the workers without configuration (dependency pre-bundling included)', async () => {
+  const { createServer } = await import('vite');
+  writeFileSync(join(app, 'index.html'), page('./src/main.js'));
+  const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+  const server = await createServer({ root: app, configFile: false, logLevel: 'silent', cacheDir: join(dir, 'vite-cache'), server: { host: '127.0.0.1', port: 0, headers } });
+  await server.listen();
+  try {
+    const url = server.resolvedUrls!.local[0];
+    const p = await browser.newPage();
+    const failed: string[] = [];
+    p.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) failed.push(new URL(r.url()).pathname); });
+    try {
+      await p.goto(url);
+      await p.waitForFunction(() => document.title === 'done', undefined, { timeout: 60_000 });
+      assertWorks('vite dev', { result: await p.evaluate(() => (globalThis as unknown as { __result: Result }).__result), failed });
+    } finally {
+      await p.close();
+    }
+  } finally {
+    await server.close();
+  }
 });

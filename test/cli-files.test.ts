@@ -154,7 +154,7 @@ test('--print and --print --json show NaN and ±Infinity as null: the output is 
   });
 });
 
-test('integer flags must be decimal integers: 1e300, 0x10, 2.5, 1_0 and empty parts get one line naming the flag', () => {
+test('integer flags must be decimal integers (1e300, 0x10, 2.5, 1_0, empty parts refused) and value flags finite decimal numbers, with one line naming the flag', () => {
   const shape = ['shape', 'conv1d', '--input', '1,1,10', '--weight', '1,1,3'];
   for (const bad of ['1e300', '0x10', '2.5', '1_0', '', '1,,2', '-1', '99999999999999999999'])
     fails(new RegExp(`^convkit: --stride must be decimal integers from 0 to 2\\^53 − 1 separated by commas.*; got '${bad.replace(/[.*+?^$()[\]\\]/g, '\\$&')}'$`), ...shape, '--stride', bad);
@@ -167,6 +167,10 @@ test('integer flags must be decimal integers: 1e300, 0x10, 2.5, 1_0 and empty pa
   fails(/^convkit: --padding must be a name \('same', 'valid'\) or decimal integers/, ...shape, '--padding', '[[1e300, 0]]');
   fails(/^convkit: --padding must be a name/, ...shape, '--padding', '0x10');
   fails(/^convkit: --child-timeout must be decimal integers/, 'bench', '--child-timeout', '1e3');
+  // Value flags: finite decimal numbers.
+  for (const bad of ['0x10', 'Infinity', 'NaN', '1_0', '1e999', ''])
+    fails(/^convkit: --x must be finite decimal numbers separated by commas/, 'explain', 'conv1d', '--input', '1,1,3', '--kernel-size', '1', '--x', `1,${bad},2`);
+  assert.match(ok('explain', 'conv1d', '--input', '1,1,3', '--kernel-size', '1', '--x', '1.5,-2e1,.25', '--w', '2', '--json'), /"checked": true/);
   // What is right still works.
   assert.match(ok(...shape, '--stride', '2', '--padding', '[[1, 0]]'), /output \[1, 1, 5\]/);
   assert.match(ok(...shape, '--padding', 'same'), /output \[1, 1, 10\]/);

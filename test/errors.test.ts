@@ -1,5 +1,5 @@
 /**
- * Every error of SPEC's list: a ConvError whose op and param are right and whose message names the
+ * Every error of docs/behaviour.md's list: a ConvError whose op and param are right and whose message names the
  * values. A throwing call leaves modules and tensors unchanged; NaN propagates without an exception.
  */
 import { test } from 'node:test';

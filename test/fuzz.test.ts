@@ -1,8 +1,8 @@
 /**
  * Fuzzing the functional API with options valid or not (wrong types, NaN, negative, huge, strings) and
- * shapes right or wrong. An independent model of SPEC predicts, for every call, either an error or the
+ * shapes right or wrong. An independent model of docs/behaviour.md predicts, for every call, either an error or the
  * output shape; the library must then throw a ConvError (never another error, never hang) or return
- * exactly that shape with SPEC's values, on every backend.
+ * exactly that shape with docs/behaviour.md's values, on every backend.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ const FORMATS: Record<number, [string, string]> = { 1: ['NCL', 'NLC'], 2: ['NCHW
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
-/** SPEC's per-dim option: an int or `rank` ints, each ≥ min; PyTorch (`single`) also repeats a one-element list. */
+/** docs/behaviour.md's per-dim option: an int or `rank` ints, each ≥ min; PyTorch (`single`) also repeats a one-element list. */
 function perDim(v: unknown, rank: number, min: number, single = false): number[] | null {
   let list = isInt(v) ? new Array<number>(rank).fill(v) : Array.isArray(v) ? v : null;
   if (single && list && list.length === 1) list = new Array(rank).fill(list[0]);
@@ -49,7 +49,7 @@ interface Prediction {
   inSize: number[]; kSize: number[]; stride: number[]; dilation: number[]; pads: [number, number][]; outputPadding: number[]; mode: Mode;
 }
 
-/** The model: null where SPEC says the call is an error, else what it must compute. */
+/** The model: null where docs/behaviour.md says the call is an error, else what it must compute. */
 function predict(rank: number, transposed: boolean, options: unknown, xs: number[], ws: number[], bs: number[] | null, mixedDtype: boolean, api: 'torch' | 'paddle' = 'torch'): Prediction | null {
   if (options === null || (options !== undefined && typeof options !== 'object')) return null;
   const o = (options ?? {}) as Record<string, unknown>;
@@ -67,7 +67,7 @@ function predict(rank: number, transposed: boolean, options: unknown, xs: number
   const groups = o.groups === undefined ? 1 : o.groups;
   if (!isInt(groups) || groups < 1) return null;
   const f = o.dataFormat;
-  const formats = ['channelsFirst', 'channelsLast', ...FORMATS[rank]];
+  const formats = [...(torch ? ['channelsFirst', 'channelsLast'] : []), ...FORMATS[rank]]; // Paddle takes its own names only
   if (f !== undefined && !formats.includes(f as string)) return null;
   const channelsLast = f === 'channelsLast' || f === FORMATS[rank][1];
   let outputPadding = new Array<number>(rank).fill(0);
@@ -134,7 +134,7 @@ function predict(rank: number, transposed: boolean, options: unknown, xs: number
   };
 }
 
-/** SPEC's values for a predicted call (channels-first batched internally). */
+/** docs/behaviour.md's values for a predicted call (channels-first batched internally). */
 function expectedValues(p: Prediction, x: number[], xs: number[], w: number[], b: number[] | null, transposed: boolean): number[] {
   const xb = p.batched ? xs : [1, ...xs];
   let xf = p.channelsLast ? lastToFirst(x, xb).y : x;
@@ -226,7 +226,7 @@ const RUNS = Number(process.env.CONVKIT_FUZZ_RUNS ?? 5000);
 const PADDLE_RUNS = Number(process.env.CONVKIT_FUZZ_RUNS ?? 2500);
 
 /**
- * Paddle's padding spellings (SPEC, Paddle section) → the PyTorch options `predict` reads, or null for an error.
+ * Paddle's padding spellings (docs/behaviour.md, Paddle section) → the PyTorch options `predict` reads, or null for an error.
  * 'SAME' needs the input size: o = ceil(L/s), padSum = max((o − 1)s + k − L, 0), before = floor(padSum/2); dilation 1.
  */
 function paddleAsTorch(rank: number, transposed: boolean, options: unknown, xs: number[], ws: number[]): unknown {
@@ -307,11 +307,11 @@ function fuzz(api: 'torch' | 'paddle', runs: number, seed: number): void {
         const what = `[${backend}] ${api} ${op} x ${JSON.stringify(xs)} w ${JSON.stringify(ws)} b ${JSON.stringify(bs)} options ${fc.stringify(options)}`;
         if (err !== null) {
           assert.ok(err instanceof ConvError, `${what}: threw a non-ConvError: ${String(err)}`);
-          assert.equal(expected, null, `${what}: threw ${String(err)} but SPEC predicts shape ${JSON.stringify(expected?.outShape)}`);
+          assert.equal(expected, null, `${what}: threw ${String(err)} but docs/behaviour.md predicts shape ${JSON.stringify(expected?.outShape)}`);
           assert.ok((err as ConvError).message.startsWith(`${op}: ${(err as ConvError).param} `), what);
           errors++;
         } else {
-          assert.ok(expected !== null, `${what}: returned shape ${JSON.stringify(y!.shape)} but SPEC predicts an error`);
+          assert.ok(expected !== null, `${what}: returned shape ${JSON.stringify(y!.shape)} but docs/behaviour.md predicts an error`);
           assert.deepEqual([...y!.shape], expected.outShape, `${what}: shape`);
           assert.equal(y!.dtype, s.dtype);
           assert.deepEqual(Array.from(y!.data), want, `${what}: values`);
@@ -330,7 +330,7 @@ function fuzz(api: 'torch' | 'paddle', runs: number, seed: number): void {
 
 const SEED = Number(process.env.CONVKIT_FUZZ_SEED ?? 424242);
 
-test(`fuzz: ${RUNS} random PyTorch-style calls either throw a ConvError or return SPEC's shape and values, on every backend`, () => {
+test(`fuzz: ${RUNS} random PyTorch-style calls either throw a ConvError or return docs/behaviour.md's shape and values, on every backend`, () => {
   fuzz('torch', RUNS, SEED);
 });
 

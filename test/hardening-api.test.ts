@@ -115,6 +115,9 @@ test("Paddle: padding lists as _update_padding_nd takes them: [p] only for 1-D, 
   assertConvError(() => paddle.conv1d(tensor([[[1, 2]]]), tensor([[[1]]]), null, { padding: [[1, 1]] }), 'conv1d', 'padding', ['[[1, 1]]']);
   assertTensor(paddle.conv1d(tensor([[[1, 2]]]), tensor([[[1]]]), null, { padding: [1] }), [[[0, 1, 2, 0]]]);
   assertTensor(paddle.conv2d(x, w, null, { padding: [[0, 0], [0, 0], [1, 0], [0, 1]] }), [[[[0, 0, 0], [1, 2, 0], [3, 4, 0]]]]);
+  // Paddle's layout names only (convkit's 'channelsLast' is a PyTorch-API spelling).
+  assertConvError(() => paddle.conv2d(x, w, null, { dataFormat: 'channelsLast' as never }), 'conv2d', 'dataFormat', ["'NCHW' or 'NHWC'", "'channelsLast'"]);
+  assertConvError(() => new Conv1DTranspose(1, 1, 1, { dataFormat: 'NHWC' as never }), 'Conv1DTranspose', 'dataFormat', ["'NCL' or 'NLC'"]);
   // Paddle's stride and dilation lists have one value per dim too.
   assertConvError(() => paddle.conv2d(x, w, null, { stride: [2] }), 'conv2d', 'stride', ['[2]']);
   // PyTorch's per-dim pairs stay a convkit extension of the PyTorch API.

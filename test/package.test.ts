@@ -3,12 +3,14 @@
  * worker URL of the shipped JavaScript resolving inside the tarball; no source map (or one whose
  * sources are all shipped); LICENSE (MIT, as package.json says); the repository fields; README
  * links that resolve inside the package or are absolute; and an engines floor that matches what
- * the code needs (process.getBuiltinModule), with a warning, once, below it.
+ * the code needs (process.getBuiltinModule), with a warning, once, below it. And the tarball
+ * installed into a fresh Node project: ESM and CommonJS imports, threads, files, the CLI.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -114,4 +116,39 @@ test('package: the engines floor is what the threads need; below it a warning, o
   const warnings = r.stderr.split('\n').filter((l) => l.includes('CONVKIT_NODE_VERSION') || l.includes('getBuiltinModule'));
   assert.equal(warnings.length, 1, r.stderr);
   assert.match(warnings[0], /Node \d+\.\d+\.\d+ has no process\.getBuiltinModule \(Node \^20\.16\.0 or >=22\.3\.0 has\): the WebAssembly kernels and the async API run on one thread/);
+});
+
+test('package: installed from the tarball into a fresh Node project, it imports, computes on threads, reads and writes files, and its CLI runs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convkit-install-'));
+  try {
+    const tgz = execFileSync('npm', ['pack', '--pack-destination', dir, '--ignore-scripts', '--silent'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop()!;
+    const pkgDir = join(dir, 'node_modules', 'convkit');
+    mkdirSync(pkgDir, { recursive: true });
+    execFileSync('tar', ['-xzf', join(dir, tgz), '-C', pkgDir, '--strip-components=1']);
+    for (const dep of Object.keys(pkg.dependencies)) symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'first-hour', type: 'module', private: true }));
+    writeFileSync(join(dir, 'app.js'), `import { conv1d, conv1dAsync, randn, asyncStats, getNumThreads } from 'convkit';
+      import { saveNpz, loadNpz } from 'convkit/node';
+      const x = randn([1, 64, 4096], { seed: 1 }), w = randn([64, 64, 5], { seed: 2 });
+      const a = conv1d(x, w), b = await conv1dAsync(x, w);
+      saveNpz('out.npz', { y: a });
+      const back = loadNpz('out.npz').y;
+      console.log(JSON.stringify({ same: a.data.every((v, i) => v === b.data[i] && v === back.data[i]), threads: getNumThreads(), stats: asyncStats() }));`);
+    writeFileSync(join(dir, 'app.cjs'), `import('convkit').then((m) => console.log(typeof m.conv1d));`);
+    const r = spawnSync(process.execPath, ['app.js'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const out = JSON.parse(r.stdout) as { same: boolean; threads: number; stats: { offloaded: number; threads: number; unitsByWorkers: number } };
+    assert.equal(out.same, true);
+    assert.equal(out.threads, 2);
+    assert.equal(out.stats.offloaded, 1);
+    assert.equal(out.stats.threads, 2);
+    // CommonJS loads it with a dynamic import.
+    assert.equal(execFileSync(process.execPath, ['app.cjs'], { cwd: dir, encoding: 'utf8' }), 'function\n');
+    // The CLI from the installed layout.
+    assert.equal(execFileSync(process.execPath, [join(pkgDir, pkg.bin.convkit), '--version'], { cwd: dir, encoding: 'utf8' }), `${pkg.version}\n`);
+    assert.match(execFileSync(process.execPath, [join(pkgDir, pkg.bin.convkit), 'shape', 'conv1d', '--input', '1,1,10', '--weight', '1,1,3'], { cwd: dir, encoding: 'utf8' }), /output \[1, 1, 8\]/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   backends, Conv1d, Conv1D, Conv1DTranspose, Conv2d, ConvTranspose1d, conv1dStream, convTranspose1dStream, LeakyReLU,
-  Module, noGrad, BatchNorm1d, Identity, paddleConv1dStream, paddleConv1dTransposeStream, randn, registerPointwiseStream, ReLU, Residual, Sequential,
+  Module, noGrad, BatchNorm1d, Identity, Parallel, paddleConv1dStream, paddleConv1dTransposeStream, randn, registerPointwiseStream, ReLU, Residual, Sequential,
   Sigmoid, Tanh, tensor, withBackend, conv1d, convTranspose1d, span, getNumThreads, setNumThreads, type DType, type Stream, type Tensor,
 } from '../src/index.js';
 import { assertConvError } from './helpers-core.js';
@@ -38,7 +38,8 @@ const layerArb: fc.Arbitrary<LayerCase> = fc.record({
   L: fc.integer({ min: 1, max: 40 }),
   cuts: fc.oneof(fc.constant([1]), fc.constant([]), fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 6 })),
   seed: fc.integer({ min: 1, max: 1e6 }),
-}).map((c) => {
+}).map((raw) => {
+  const c = raw.api === 'paddle' ? { ...raw, batched: true } : raw; // Paddle's layers take batched input only
   const sp = span(c.k, c.d);
   if (c.transposed) {
     const same = c.same && c.api === 'paddle' && c.s === 1; // Paddle's 'SAME' (dilation taken as 1)
@@ -53,9 +54,8 @@ const layerArb: fc.Arbitrary<LayerCase> = fc.record({
   if (c.mode === 'reflect') L = Math.max(L, p0 + 1, p1 + 1);
   L = Math.max(L, sp - p0 - p1, 1);
   const d = same && c.api === 'paddle' ? 1 : c.d; // Paddle's 'SAME' takes dilation as 1
-  return { ...c, same, p0, p1, L: Math.max(L, span(c.k, d) - p0 - p1), op: 0, api: c.mode !== 'zeros' && c.api === 'paddle' ? 'torch' : c.api,
-    batched: c.batched || (c.api === 'paddle' && c.mode === 'zeros') }; // Paddle takes batched input only
-});
+  return { ...c, same, p0, p1, L: Math.max(L, span(c.k, d) - p0 - p1), op: 0, api: c.mode !== 'zeros' && c.api === 'paddle' ? 'torch' : c.api };
+}).map((c) => (c.api === 'paddle' ? { ...c, batched: true } : c)); // Paddle takes batched input only
 
 /** The layer of a case (a module, or the weights plus the functional stream and op) in float `dtype`. */
 function build(c: LayerCase, dtype: DType): { forward: (x: Tensor) => Tensor; stream: () => Stream; layout: TimeLayout; cIn: number } {
@@ -125,6 +125,8 @@ function buildStack(c: StackCase, dtype: DType): Sequential {
     else if (q.kind === 1) mods.push(new ConvTranspose1d(ch, ch, 2 * q.s, { stride: q.s, padding: Math.floor(q.s / 2), outputPadding: q.s > 1 ? q.s % 2 : 0, dtype, seed: seed++ }));
     else if (q.kind === 2) mods.push(new Residual(new Sequential(new LeakyReLU(0.1), conv(q.k, q.d), new LeakyReLU(0.1), conv(q.k, 1))));
     else if (q.kind === 3) mods.push(new Residual(conv(q.k, q.d, [span1 - 1, 0]))); // causal
+    else if (q.kind === 6) // HiFi-GAN's MRF: the mean of residual blocks of different kernels
+      mods.push(new Parallel([2, q.k].map((k) => new Residual(new Sequential(new LeakyReLU(0.1), conv(k, q.d)))), { reduce: q.s === 1 ? 'sum' : 'mean' }));
     else if (q.kind === 4) mods.push(new Conv1d(ch, ch, q.k, { stride: q.s, dilation: q.d, padding: Math.min(q.k, 3), dtype, seed: seed++ }));
     else mods.push([new Tanh(), new ReLU(), new Sigmoid(), new LeakyReLU(0.2)][q.k % 4]);
   }
@@ -133,7 +135,7 @@ function buildStack(c: StackCase, dtype: DType): Sequential {
 
 const stackArb: fc.Arbitrary<StackCase> = fc.record({
   ch: fc.integer({ min: 1, max: 3 }),
-  layers: fc.array(fc.record({ kind: fc.integer({ min: 0, max: 5 }), k: fc.integer({ min: 1, max: 5 }), s: fc.integer({ min: 1, max: 3 }), d: fc.integer({ min: 1, max: 3 }) }), { minLength: 1, maxLength: 5 }),
+  layers: fc.array(fc.record({ kind: fc.integer({ min: 0, max: 6 }), k: fc.integer({ min: 1, max: 5 }), s: fc.integer({ min: 1, max: 3 }), d: fc.integer({ min: 1, max: 3 }) }), { minLength: 1, maxLength: 5 }),
   L: fc.integer({ min: 12, max: 40 }), cuts: fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 5 }),
   seed: fc.integer({ min: 1, max: 1e6 }), batched: fc.boolean(),
 });
@@ -249,6 +251,23 @@ test('a Residual adds its inner output to its input (forward) and keeps the shap
   assertConvError(() => new Residual({} as Module), 'Residual', 'inner');
 });
 
+test('a Parallel adds its branches in order (and divides with reduce mean)', () => {
+  const a = new Conv1d(2, 3, 3, { padding: 1, dtype: 'float64' }), b = new Conv1d(2, 3, 5, { padding: 2, dtype: 'float64' });
+  const x = randn([1, 2, 7], { seed: 6, dtype: 'float64' });
+  const ya = vals(a.forward(x)), yb = vals(b.forward(x));
+  assert.deepEqual(vals(new Parallel([a, b]).forward(x)), ya.map((v, i) => v + yb[i]));
+  assert.deepEqual(vals(new Parallel([a, b], { reduce: 'mean' }).forward(x)), ya.map((v, i) => (v + yb[i]) / 2));
+  assert.deepEqual(new Parallel([a, b]).namedParameters().map(([k]) => k), ['0.weight', '0.bias', '1.weight', '1.bias']);
+  assertConvError(() => new Parallel([a, new Conv1d(2, 3, 3, { dtype: 'float64' })]).forward(x), 'Parallel', 'branches[1]', ['[1, 3, 7]', '[1, 3, 5]']);
+  assertConvError(() => new Parallel([]), 'Parallel', 'branches');
+  assertConvError(() => new Parallel([a], { reduce: 'max' as 'sum' }), 'Parallel', 'reduce');
+  assertConvError(() => new Parallel([a, new Conv1d(2, 3, 3, { dtype: 'float64' })]).stream(), 'Parallel.stream', 'branches[1]', ['length']);
+  assertConvError(() => new Parallel([a, new ConvTranspose1d(2, 3, 2, { stride: 2, dtype: 'float64' })]).stream(), 'Parallel.stream', 'branches[1]', ['rate 2']);
+  const s = new Parallel([a, b], { reduce: 'mean' }).stream();
+  assert.equal(s.latency, 2);
+  assertSame(streamWhole(s, x, 'channelsFirst', [1, 2]).y, noGrad(() => new Parallel([a, b], { reduce: 'mean' }).forward(x)), 'Parallel stream');
+});
+
 test('refusals: modules and options that cannot stream say why', () => {
   assertConvError(() => new Conv1d(1, 1, 3, { padding: 1, paddingMode: 'circular' }).stream(), 'Conv1d.stream', 'paddingMode', ["'circular'", 'flush()']);
   assertConvError(() => new Conv2d(1, 1, 3).stream(), 'Conv2d.stream', 'module', ['1-D', '2-D']);
@@ -290,6 +309,10 @@ test('refusals: bad chunks change nothing; the life cycle is push* → flush →
   assertConvError(() => s.push(randn([2, 2], { dtype: 'float64' })), 'Conv1d.stream', 'chunk', ['batch size 1']);
   assertConvError(() => s.push(randn([1, 1, 2, 2], { dtype: 'float64' })), 'Conv1d.stream', 'chunk', ['3-D']);
   assertConvError(() => s.push([1, 2] as unknown as Tensor), 'Conv1d.stream', 'chunk', ['Tensor']);
+  // What the functional op refuses, the first chunk is refused for (Paddle: batched input only).
+  const p = new Conv1D(2, 3, 3, { padding: 1 }).stream();
+  assertConvError(() => p.push(randn([2, 4])), 'Conv1D', 'input', ['batched']);
+  assert.equal(p.received, 0);
   const b = s.push(sliceTime(x, 'channelsFirst', 4, 5));
   const c = s.flush();
   assertSame(catTime([a, b, c], 'channelsFirst'), noGrad(() => m.forward(x)), 'after refused chunks');
@@ -326,6 +349,12 @@ test('a Sequential whose parts disagree fails once and then refuses until reset(
   s.reset();
   assertConvError(() => s.push(randn([1, 2, 4])), 'Conv1d.stream', 'chunk', ['1 channels']); // the first part's check: nothing changed
   assertConvError(() => s.push(randn([1, 1, 4])), 'Conv1d.stream', 'chunk', ['3 channels']);
+  // A bad chunk for the first convolution behind pointwise parts changes nothing either.
+  const act = new Sequential(new LeakyReLU(0.1), new Conv1d(2, 1, 3, { padding: 1 }));
+  const sa = act.stream();
+  assertConvError(() => sa.push(randn([1, 3, 4])), 'Conv1d.stream', 'chunk', ['2 channels']);
+  const x = randn([1, 2, 5], { seed: 1 });
+  assertSame(streamWhole(sa, x, 'channelsFirst', [2]).y, noGrad(() => act.forward(x)), 'after a refused chunk');
 });
 
 test('wide layers on the default backend, 1 and 2 threads: still bitwise (packed GEMM blocks, polyphase, depthwise)', () => {

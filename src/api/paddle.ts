@@ -7,7 +7,8 @@ import { ConvError, fmt } from '../spec/errors.js';
 import { checkOutputPadding, convSpecFrom, convTransposeSpecFrom, isInt, parseLayout, readOptions, type DataFormat, type IntOrTuple } from '../spec/normalize.js';
 import type { ConvSpec, Layout, Pair, PaddingMode, PadRule, Rank, DType } from '../spec/types.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { applyConv, specCache } from '../functional/conv.js';
+import { applyConv } from '../functional/apply.js';
+import { specCache } from '../plan/spec-cache.js';
 import { ConvNdBase, MODULE_HINTS, type Init } from '../nn/conv.js';
 import { applyConvAsync } from '../async/conv.js';
 
@@ -77,6 +78,9 @@ export function paddleOutputSize(op: string, v: unknown, rank: Rank): number[] |
   return list as number[];
 }
 
+/** Paddle's layout names: `'NCL'`/`'NLC'` (1-D), `'NCHW'`/`'NHWC'` (2-D), `'NCDHW'`/`'NDHWC'` (3-D). */
+export type PaddleDataFormat = Exclude<DataFormat, 'channelsFirst' | 'channelsLast'>;
+
 /** Options of `paddle.conv1d` / `conv2d` / `conv3d` (`paddle.nn.functional.conv*d`). */
 export interface PaddleConvOptions {
   /** Step of the sliding window: an integer, or one per spatial dim (default 1). */
@@ -87,8 +91,8 @@ export interface PaddleConvOptions {
   dilation?: IntOrTuple;
   /** Channel groups; must divide the input and output channels (default 1). */
   groups?: number;
-  /** `'NCL'`/`'NLC'`, `'NCHW'`/`'NHWC'`, `'NCDHW'`/`'NDHWC'` (default channels-first); the output keeps the input's layout. */
-  dataFormat?: DataFormat;
+  /** `'NCL'`/`'NLC'`, `'NCHW'`/`'NHWC'`, `'NCDHW'`/`'NDHWC'` (Paddle's names only; default channels-first); the output keeps the input's layout. */
+  dataFormat?: PaddleDataFormat;
 }
 /** Options of `paddle.conv1dTranspose` / `conv2dTranspose` / `conv3dTranspose`. */
 export interface PaddleConvTransposeOptions extends PaddleConvOptions {
@@ -113,7 +117,13 @@ const HINTS: Readonly<Record<string, string>> = {
 };
 
 /** Paddle options (read once with `readOptions`) → ConvSpec: PyTorch's parser for every shared check, then Paddle's rules. */
+/** Paddle's layout names per rank (the channels-first one is the default). */
+const PADDLE_FORMATS: Record<Rank, readonly [string, string]> = { 1: ['NCL', 'NLC'], 2: ['NCHW', 'NHWC'], 3: ['NCDHW', 'NDHWC'] };
+
 function paddleSpec(op: string, rank: Rank, transposed: boolean, o: Readonly<Record<string, unknown>>): ConvSpec {
+  const names = PADDLE_FORMATS[rank];
+  if (o.dataFormat !== undefined && !names.includes(o.dataFormat as string))
+    throw new ConvError(op, 'dataFormat', `must be '${names[0]}' or '${names[1]}' for a ${rank}-D op (Paddle's names); got ${fmt(o.dataFormat)}`);
   const layout = parseLayout(op, o.dataFormat, rank);
   const rule = paddlePadding(op, o.padding, rank, layout);
   const shared = { stride: o.stride, dilation: o.dilation, groups: o.groups, dataFormat: o.dataFormat, paddingMode: o.paddingMode };

@@ -3,7 +3,8 @@
  * kernels of one call at a time with the synchronous code, and so with the thread pool of this
  * worker where it has one (Node; a crossOriginIsolated page), blocking only itself.
  */
-import { convForward } from '../functional/conv.js';
+import { convForward } from '../autograd/rules.js';
+import '../backends.js';
 import { selectKernels, withBackend } from '../plan/select.js';
 import { getNumThreads, poolReady, setNumThreads, startPool, unitsByWorkers } from '../kernels/threads/pool.js';
 import { ConvError } from '../spec/errors.js';

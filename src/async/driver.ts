@@ -8,7 +8,7 @@
 import { ConvError } from '../spec/errors.js';
 import type { Geometry } from '../spec/types.js';
 import type { F } from '../kernels/types.js';
-import { convForward } from '../functional/conv.js';
+import { convForward } from '../autograd/rules.js';
 import { getBackend, selectKernels } from '../plan/select.js';
 import { requestedThreads } from '../kernels/threads/pool.js';
 import { startNodeWorker, type WorkerThreads } from '../kernels/threads/node-worker.js';

@@ -39,6 +39,15 @@ function integers(flag: string): (v: string) => string {
   };
 }
 
+/** Value flags (explain's --x, --w, --b): finite decimal numbers, comma separated ('0x10', 'Infinity', '1_0' refused). */
+function numbers(flag: string): (v: string) => string {
+  return (v) => {
+    if (!String(v).split(',').every((p) => /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(p.trim()) && Number.isFinite(Number(p))))
+      throw new ConvError('convkit', flag, `must be finite decimal numbers separated by commas (no hex, Infinity or NaN); got ${fmt(v)}`);
+    return v;
+  };
+}
+
 /** --padding: a name ('same', 'VALID'), or integers in a list or JSON pairs, each spelled in decimal. */
 function paddingFlag(v: string): string {
   const t = String(v).trim();
@@ -295,9 +304,9 @@ export function buildProgram(): Command {
     .option('--in-channels <c>', 'input channels (default: from --input)', integers('--in-channels'))
     .option('--out-channels <c>', 'output channels (default: the input channels)', integers('--out-channels'))
     .option('--kernel-size <k>', 'kernel size (default 3 in 1-D, 2 otherwise)', integers('--kernel-size'))
-    .option('--x <values>', 'input values, comma-separated (default 1, 2, 3, …)')
-    .option('--w <values>', 'weight values, comma-separated (default 1, 2, 3, …)')
-    .option('--b <values>', 'bias values, one per output channel (default: no bias)')
+    .option('--x <values>', 'input values, comma-separated (default 1, 2, 3, …)', numbers('--x'))
+    .option('--w <values>', 'weight values, comma-separated (default 1, 2, 3, …)', numbers('--w'))
+    .option('--b <values>', 'bias values, one per output channel (default: no bias)', numbers('--b'))
     .option('--json', 'print the account as JSON'), false)
     .option('--data-format <f>', 'not supported (the account is channels-first)')
     .addHelpText('after', '\nExample:\n  convkit explain convTranspose1d --stride 2 --padding 1 --output-padding 1')

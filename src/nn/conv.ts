@@ -6,7 +6,7 @@ import { convSpecFrom, convTransposeSpecFrom, isInt, perDim, readOptions, type D
 import { MAX_OUTPUT_ELEMENTS } from '../plan/plan.js';
 import type { ConvSpec, DType, PaddingMode, Rank } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
-import { applyConv } from '../functional/conv.js';
+import { applyConv } from '../functional/apply.js';
 import { applyConvAsync } from '../async/conv.js';
 import { Generator, generatorFor } from '../util/random.js';
 import { prod } from '../util/shape.js';
@@ -87,7 +87,7 @@ export interface InitInfo { fanIn: number; inChannels: number; outChannels: numb
 export type Init = (weight: Tensor, bias: Tensor | null, gen: Generator, info: InitInfo) => void;
 
 /** PyTorch's `reset_parameters`: kaiming_uniform_(a=√5) ⇒ U(−1/√fanIn, 1/√fanIn) for weight and bias. */
-export const torchInit: Init = (weight, bias, gen, { fanIn }) => {
+const torchInit: Init = (weight, bias, gen, { fanIn }) => {
   const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
   for (let i = 0; i < weight.size; i++) weight.data[i] = gen.uniformRange(-bound, bound);
   if (bias) for (let i = 0; i < bias.size; i++) bias.data[i] = gen.uniformRange(-bound, bound);

@@ -135,7 +135,7 @@ export function perDim(op: string, param: string, v: unknown, rank: number, min:
 }
 
 /** PyTorch's padding forms → PadRule. Strings are allowed only where `allowStrings` (not for transposed ops). */
-export function parsePadding(op: string, v: unknown, rank: number, allowStrings: boolean): PadRule {
+function parsePadding(op: string, v: unknown, rank: number, allowStrings: boolean): PadRule {
   if (v === undefined) return { kind: 'explicit', pads: new Array<Pair>(rank).fill([0, 0]) };
   if (typeof v === 'string') {
     if (!allowStrings)

@@ -7,7 +7,7 @@ import type { Layout } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
 import type { Module } from '../nn/module.js';
 import { TimeWindow } from './window.js';
-import { blocks, checkSameFrame, chunkFrame, StreamBase, timeOf, type Frame } from './base.js';
+import { blocks, checkSameFrame, chunkFrame, StreamBase, timeAxis, timeOf, type Frame } from './base.js';
 
 /** A module that maps each time position on its own (activations): its stream is its forward, delay 0. */
 export class PointwiseStream extends StreamBase {
@@ -92,8 +92,12 @@ export class SequentialStream extends StreamBase {
   }
 
   check(chunk: unknown): void {
-    if (this.stages.length) this.stages[0].check(chunk);
-    else if (!(chunk instanceof Tensor)) throw new ConvError(this.op, 'chunk', `must be a Tensor; got ${fmt(typeof chunk)}`);
+    // Pointwise parts keep the shape, so the first other part's checks apply to the chunk as it is.
+    for (const s of this.stages) {
+      s.check(chunk);
+      if (!(s instanceof PointwiseStream)) return;
+    }
+    if (!(chunk instanceof Tensor)) throw new ConvError(this.op, 'chunk', `must be a Tensor; got ${fmt(typeof chunk)}`);
   }
 
   clear(): void {
@@ -229,6 +233,113 @@ export class ResidualStream extends StreamBase {
       if (this.skip!.length !== 0)
         throw new ConvError(this.op, 'inner', `must keep the length for x + inner(x); got ${this.inner.received} input positions and ${this.out} output positions`);
       return out;
+    });
+  }
+}
+
+/**
+ * Parallel: ((b0(x) + b1(x)) + …) [/ K]. Each branch stream gets every chunk; the outputs of the
+ * branches that are ahead wait in a queue until the slowest branch has caught up.
+ */
+export class ParallelStream extends StreamBase {
+  readonly layout: Layout | null;
+  readonly lookahead: number;
+  readonly rate: number;
+  private queues: (TimeWindow | null)[];
+  private out = 0;
+
+  constructor(op: string, private readonly branches: readonly StreamBase[], private readonly mean: boolean) {
+    super(op);
+    const rate = branches[0].rate;
+    branches.forEach((b, i) => {
+      if (Math.abs(b.rate - rate) > 1e-12)
+        throw new ConvError(op, `branches[${i}]`, `must have the rate of branch 0 to be added (${rate} output positions per input position); got rate ${b.rate}`);
+      for (let L = 1; L <= RESIDUAL_LENGTHS; L++)
+        if (b.outLength(L) !== branches[0].outLength(L))
+          throw new ConvError(op, `branches[${i}]`, `must give the length of branch 0 for every input length; got ${b.outLength(L)} and ${branches[0].outLength(L)} output positions for ${L} input positions`);
+    });
+    this.rate = rate;
+    this.lookahead = Math.max(...branches.map((b) => b.lookahead));
+    this.layout = branches.map((b) => b.layout).find((l) => l !== null) ?? null;
+    this.queues = branches.map(() => null);
+  }
+
+  get received(): number { return this.branches[0].received; }
+  get emitted(): number { return this.out; }
+  get stateBytes(): number {
+    const e = this.lastDtype === 'float64' ? 8 : 4;
+    return this.branches.reduce((a, b) => a + b.stateBytes, 0) + this.queues.reduce((a, q) => a + (q ? q.length * q.outer * q.inner * e : 0), 0);
+  }
+  outLength(L: number): number { return this.branches[0].outLength(L); }
+
+  markFailed(why: string): void {
+    this.broken = why;
+  }
+
+  check(chunk: unknown): void {
+    for (const b of this.branches) b.check(chunk);
+  }
+
+  clear(): void {
+    for (const b of this.branches) b.reset();
+    for (const q of this.queues) q?.clear();
+    this.out = 0;
+  }
+
+  /** Queues each branch output, then emits the positions every branch has reached. */
+  private combine(ys: readonly (Tensor | null)[]): Tensor | null {
+    const layout = this.layout ?? 'channelsFirst';
+    const shape = ys.find((y) => y !== null)?.shape;
+    if (!shape) return null;
+    ys.forEach((y, i) => {
+      if (!y) return;
+      const ax = timeAxis(shape.length, layout);
+      if (y.ndim !== shape.length || y.shape.some((s, a) => a !== ax && s !== shape[a]))
+        throw new ConvError(this.op, `branches[${i}]`, `must give the batch and channels of the other branches; got shape ${fmt(y.shape)} and ${fmt(shape)}`);
+      let q = this.queues[i];
+      const { outer, inner } = blocks(chunkFrame(this.op, y, layout, null, null), layout);
+      if (!q || q.outer !== outer || q.inner !== inner) q = this.queues[i] = new TimeWindow(y.dtype, outer, inner);
+      this.lastDtype = y.dtype;
+      q.append(y.data, timeOf(y, layout));
+    });
+    const qs = this.queues as TimeWindow[];
+    const m = Math.min(...qs.map((q) => (q ? q.length : 0)));
+    const outShape = [...shape];
+    outShape[layout === 'channelsLast' ? shape.length - 2 : shape.length - 1] = m;
+    const { outer, inner } = qs[0];
+    const out = allocate(this.lastDtype, outer * m * inner), K = qs.length;
+    // Each sum is stored (rounded to the dtype) before the next add, as the full forward's adds are.
+    qs.forEach((q, j) => {
+      const w = q.length, d = q.view();
+      for (let o = 0; o < outer; o++)
+        for (let i = 0, base = o * m * inner, src = o * w * inner; i < m * inner; i++) out[base + i] = j === 0 ? d[src + i] : out[base + i] + d[src + i];
+      q.dropBefore(q.start + m);
+    });
+    if (this.mean) for (let i = 0; i < out.length; i++) out[i] = out[i] / K;
+    this.out += m;
+    return new Tensor(out, outShape);
+  }
+
+  advance(chunk: Tensor): Tensor {
+    this.check(chunk);
+    let i = 0;
+    return guarded(this, () => i > 0 || this.branches[0].failed, () => {
+      const ys: Tensor[] = [];
+      for (; i < this.branches.length; i++) ys.push(this.branches[i].advance(chunk));
+      return this.combine(ys)!;
+    });
+  }
+
+  finish(chunk: Tensor | null): Tensor | null {
+    if (chunk) this.check(chunk);
+    let i = 0;
+    return guarded(this, () => i > 0 || this.branches[0].failed, () => {
+      const ys: (Tensor | null)[] = [];
+      for (; i < this.branches.length; i++) ys.push(this.branches[i].finish(chunk));
+      const y = this.combine(ys);
+      if (this.queues.some((q) => q && q.length !== 0))
+        throw new ConvError(this.op, 'branches', `must give equal lengths; got ${fmt(this.queues.map((q) => (q ? q.length : 0)))} positions left over`);
+      return y;
     });
   }
 }

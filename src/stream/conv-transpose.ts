@@ -1,6 +1,6 @@
 /**
  * ConvTranspose1d as a stream. Input position i scatters into full-output positions t = i·s + j·δ
- * (j < k); output u is full position t = u + p0 (SPEC). Once R input positions have arrived, every
+ * (j < k); output u is full position t = u + p0 (docs/behaviour.md). Once R input positions have arrived, every
  * t < R·s has all its contributors, so those outputs are final. Each push convolves the inputs that
  * contribute to the outputs it emits, from i = ⌈(t0 − span + 1)/s⌉, cropping with the padding
  * argument: every output is one full sum over the same terms as the full forward, computed once
@@ -10,10 +10,10 @@ import { ConvError, fmt } from '../spec/errors.js';
 import { span as spanOf } from '../spec/shape.js';
 import type { ConvSpec, Layout } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
-import { applyConv } from '../functional/conv.js';
+import { applyConv } from '../functional/apply.js';
 import { TimeWindow } from './window.js';
 import { blocks, checkSameFrame, chunkFrame, frameShape, StreamBase, timeOf, type Frame } from './base.js';
-import { checkParameters, streamPads, WindowSpecs } from './spec.js';
+import { checkChunk, checkParameters, streamPads, WindowSpecs } from './spec.js';
 import { biasOnly } from './conv.js';
 
 export class ConvTransposeStream extends StreamBase {
@@ -33,7 +33,7 @@ export class ConvTransposeStream extends StreamBase {
   private raw = 0;
   private out = 0;
 
-  constructor(op: string, spec: ConvSpec, private readonly weight: Tensor, private readonly bias: Tensor | null) {
+  constructor(op: string, private readonly spec: ConvSpec, private readonly weight: Tensor, private readonly bias: Tensor | null) {
     super(op);
     if (!spec.transposed) throw new ConvError(op, 'module', `is not a transposed convolution; got ${spec.op}`);
     checkParameters(op, spec, weight, bias);
@@ -65,6 +65,7 @@ export class ConvTransposeStream extends StreamBase {
   check(chunk: unknown): void {
     const f = chunkFrame(this.op, chunk, this.layout, this.weight.dtype, this.cIn);
     if (this.frame) checkSameFrame(this.op, this.frame, f, (chunk as Tensor).shape);
+    else checkChunk(this.spec, chunk as Tensor, this.weight, this.bias);
   }
 
   clear(): void {

@@ -3,7 +3,7 @@
  * next output reads; each push convolves that window with padding 0 (or the zero padding at the
  * ends) through the functional op, so every output is one full sum computed once.
  *
- * Index relation (SPEC): output o reads padded positions o·s + j·δ, j < k, i.e. the span
+ * Index relation (docs/behaviour.md): output o reads padded positions o·s + j·δ, j < k, i.e. the span
  * [o·s, o·s + span) of the padded input, where raw position r sits at r + p0. Output o is final
  * once padded position o·s + span − 1 has arrived (or, at flush(), lies in the end padding).
  */
@@ -11,10 +11,10 @@ import { ConvError, fmt } from '../spec/errors.js';
 import { span as spanOf } from '../spec/shape.js';
 import type { ConvSpec, Layout, PaddingMode } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
-import { applyConv } from '../functional/conv.js';
+import { applyConv } from '../functional/apply.js';
 import { TimeWindow } from './window.js';
 import { blocks, checkSameFrame, chunkFrame, frameShape, StreamBase, timeOf, type Frame } from './base.js';
-import { checkParameters, streamPads, WindowSpecs } from './spec.js';
+import { checkChunk, checkParameters, streamPads, WindowSpecs } from './spec.js';
 
 /** Output values where a window holds no input at all (every tap in the zero padding): the bias, or 0. */
 export function biasOnly(f: Frame, layout: Layout, bias: Tensor | null, dtype: Tensor['dtype'], c: number, t: number): Tensor {
@@ -88,6 +88,7 @@ export class ConvStream extends StreamBase {
   check(chunk: unknown): void {
     const f = chunkFrame(this.op, chunk, this.layout, this.weight.dtype, this.cIn);
     if (this.frame) checkSameFrame(this.op, this.frame, f, (chunk as Tensor).shape);
+    else checkChunk(this.spec, chunk as Tensor, this.weight, this.bias);
   }
 
   clear(): void {

@@ -3,13 +3,13 @@ import { ConvError } from '../spec/errors.js';
 import { Module, setStreamHook } from '../nn/module.js';
 import { ConvNdBase } from '../nn/conv.js';
 import { LeakyReLU, ReLU, Sequential, Sigmoid, Tanh } from '../nn/sequential.js';
-import { Residual } from '../nn/residual.js';
+import { Parallel, Residual } from '../nn/residual.js';
 import { Identity } from '../nn/identity.js';
 import { BatchNorm1d } from '../nn/batchnorm.js';
 import { StreamBase } from './base.js';
 import { ConvStream } from './conv.js';
 import { ConvTransposeStream } from './conv-transpose.js';
-import { PointwiseStream, ResidualStream, SequentialStream } from './compose.js';
+import { ParallelStream, PointwiseStream, ResidualStream, SequentialStream } from './compose.js';
 
 type ModuleClass = abstract new (...args: never[]) => Module;
 const pointwise: ModuleClass[] = [ReLU, LeakyReLU, Tanh, Sigmoid, Identity];
@@ -31,6 +31,7 @@ export function streamOf(m: Module): StreamBase {
     return m.spec.transposed ? new ConvTransposeStream(op, m.spec, m.weight, m.bias) : new ConvStream(op, m.spec, m.weight, m.bias);
   if (m instanceof Sequential) return new SequentialStream(op, Array.from({ length: m.length }, (_, i) => streamOf(m.at(i))));
   if (m instanceof Residual) return new ResidualStream(op, streamOf(m.inner));
+  if (m instanceof Parallel) return new ParallelStream(op, m.branches.map(streamOf), m.reduce === 'mean');
   if (pointwise.some((c) => m instanceof c)) return new PointwiseStream(op, m);
   if (m instanceof BatchNorm1d) {
     // Eval mode with running statistics is a per-channel affine map of each position; training mode
@@ -40,7 +41,7 @@ export function streamOf(m: Module): StreamBase {
     return new PointwiseStream(op, m);
   }
   throw new ConvError(op, 'module',
-    `cannot stream: ${name} is not a 1-D convolution, Sequential, Residual or pointwise module (registerPointwiseStream adds one); got ${name}`);
+    `cannot stream: ${name} is not a 1-D convolution, Sequential, Residual, Parallel or pointwise module (registerPointwiseStream adds one); got ${name}`);
 }
 
 setStreamHook(streamOf);

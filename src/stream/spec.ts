@@ -34,6 +34,16 @@ export function checkParameters(op: string, spec: ConvSpec, weight: unknown, bia
 }
 
 /**
+ * Every rule the functional op applies to its input, on the first chunk's shape (time taken as 1: a
+ * chunk may be empty), so that a chunk the op would refuse is refused before the stream changes.
+ */
+export function checkChunk(spec: ConvSpec, chunk: Tensor, weight: Tensor, bias: Tensor | null): void {
+  const shape = [...chunk.shape];
+  shape[spec.layout === 'channelsLast' ? shape.length - 2 : shape.length - 1] = 1;
+  checkOperands(spec, shape, weight.shape, bias ? bias.shape : null);
+}
+
+/**
  * Specs of the windows a stream convolves: the module's spec with explicit pads `[pb, pa]`, output
  * padding `op` and no padding mode (reflect and replicate pads are in the window already). A spec is
  * made once per distinct pads, so the plan cache (keyed by spec) answers steady-state pushes.

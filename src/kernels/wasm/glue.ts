@@ -476,7 +476,7 @@ export function runTaskInMemory(units: number): void {
 }
 
 /** The number of threads the next call may use. */
-export const currentThreads = (): number => Math.min(threadsFor(), MAX_THREADS);
+const currentThreads = (): number => Math.min(threadsFor(), MAX_THREADS);
 
 /** Output-channel blocks per group for convT / weightGrad: several per thread so the split balances. */
 const blockFor = (cig: number) => Math.max(1, Math.ceil(cig / 8));
