@@ -14,7 +14,7 @@
 import { ConvError, fmt } from '../../spec/errors.js';
 import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
-import { allocStorage, dispatch, maxGroups, type GpuStorage } from '../../webgpu/device.js';
+import { allocStorage, dispatch, maxGroups, type GpuStorage } from './device.js';
 import { fillBias, reduceKernel } from './elementwise.js';
 
 const I32_MAX = 0x7fffffff;
