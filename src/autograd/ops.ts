@@ -7,7 +7,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { Shape } from '../spec/types.js';
 import { record } from './graph.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
-import { checkSameDevice, gpuActivation, gpuBinary, gpuLoss, gpuReduce, gpuScalar } from '../webgpu/ops.js';
+import { checkSameDevice, gpuActivation, gpuBinary, gpuLoss, gpuReduce, gpuScalar } from './gpu-ops.js';
 
 /** A tensor operand or a plain number (treated as a 0-d constant of the other operand's dtype). */
 export type Operand = Tensor | number;
