@@ -11,7 +11,7 @@
 import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
 import type { ConvKernels, F } from '../types.js';
-import { plainWasm, sharedWasm, maxPages } from './module.generated.js';
+import { plainWasm, sharedWasm, plainRelaxedWasm, sharedRelaxedWasm, maxPages } from './module.generated.js';
 import { GEOM, HEAP, Kind, MAX_THREADS, MR, SCATTER, T, TASK, columnsPerSample, runUnit, scratchLayout, setCallerJob, typedExports, type WasmExports } from './work.js';
 import { phasePlan } from '../cpu/polyphase.js';
 
@@ -20,6 +20,8 @@ export interface Engine {
   readonly memory: WebAssembly.Memory;
   readonly exports: WasmExports;
   readonly shared: boolean;
+  /** Whether the module is the relaxed-SIMD build (fused multiply-adds), chosen by relaxedSimdSupported(). */
+  readonly relaxed: boolean;
 }
 
 /** Runs `units` units of the task in memory; the thread pool replaces the default (this thread only). */
@@ -42,20 +44,44 @@ function canShare(): boolean {
   }
 }
 
-/** The engine, or null where WebAssembly SIMD is missing (feature-detected by validating the module). */
+/**
+ * A module of one function that returns f32x4.relaxed_madd of three zero vectors: it validates
+ * exactly where the host has relaxed SIMD (Chromium ≥ 114, Node ≥ 22, Node 20 with
+ * --experimental-wasm-relaxed-simd).
+ */
+const RELAXED_PROBE = (() => {
+  const zero = [0xfd, 0x0c, ...new Array<number>(16).fill(0)]; // v128.const 0
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0,
+    0x0a, 0x3d, 1, 0x3b, 0, ...zero, ...zero, ...zero, 0xfd, 0x85, 0x02, 0x0b]);
+})();
+
+/** Whether this host runs relaxed SIMD (feature-detected by validating RELAXED_PROBE). */
+export const relaxedSimdSupported = (): boolean => typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_PROBE);
+
+/**
+ * The engine, or null where WebAssembly SIMD is missing (feature-detected by validating the module).
+ * Where the host has relaxed SIMD the module is the relaxed build (the same kernels with fused
+ * multiply-adds: each product is rounded once less, so results differ from the plain build within
+ * float rounding but stay bitwise identical across runs and thread counts on one machine).
+ */
 export function wasmEngine(): Engine | null {
   if (engine !== undefined) return engine;
   engine = null;
   if (typeof WebAssembly !== 'object') return engine;
   const shared = canShare();
-  const bytes = decode(shared ? sharedWasm : plainWasm);
+  let relaxed = relaxedSimdSupported();
+  let bytes = decode(relaxed ? (shared ? sharedRelaxedWasm : plainRelaxedWasm) : (shared ? sharedWasm : plainWasm));
+  if (relaxed && !WebAssembly.validate(bytes)) {
+    relaxed = false;
+    bytes = decode(shared ? sharedWasm : plainWasm);
+  }
   if (!WebAssembly.validate(bytes)) return engine;
   const memory = shared
     ? new WebAssembly.Memory({ initial: 16, maximum: maxPages, shared: true })
     : new WebAssembly.Memory({ initial: 16 });
   const module = new WebAssembly.Module(bytes);
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
-  engine = { module, memory, exports: instance.exports as unknown as WasmExports, shared };
+  engine = { module, memory, exports: instance.exports as unknown as WasmExports, shared, relaxed };
   return engine;
 }
 
