@@ -7,6 +7,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { Shape } from '../spec/types.js';
 import { record } from './graph.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
+import { activationGrad, activationInto, binaryInto, type Activation } from '../kernels/wasm/elementwise.js';
 
 /** A tensor operand or a plain number (treated as a 0-d constant of the other operand's dtype). */
 export type Operand = Tensor | number;
@@ -93,14 +94,16 @@ function operands(op: string, a: Operand, b: Operand): [Tensor, Tensor] {
   return [x, y];
 }
 
-function binary(op: string, a: Operand, b: Operand, f: (x: number, y: number) => number,
+function binary(op: 'add' | 'sub' | 'mul', a: Operand, b: Operand, f: (x: number, y: number) => number,
   vjp: (gy: Tensor, x: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): Tensor {
   const [x, y] = operands(op, a, b);
   const shape = broadcastShapes(op, x.shape, y.shape);
   const n = numelOf(shape);
   const out = allocate(x.dtype, n);
   const xd = x.data, yd = y.data;
-  if (sameShape(x.shape, shape) && sameShape(y.shape, shape)) for (let i = 0; i < n; i++) out[i] = f(xd[i], yd[i]);
+  if (binaryInto(op, xd, x.shape, yd, y.shape, shape, out)) {
+    // WebAssembly SIMD (the same values as the loops below).
+  } else if (sameShape(x.shape, shape) && sameShape(y.shape, shape)) for (let i = 0; i < n; i++) out[i] = f(xd[i], yd[i]);
   else {
     const xi = broadcastIndex(x.shape, shape), yi = broadcastIndex(y.shape, shape);
     for (let i = 0; i < n; i++) out[i] = f(xd[xi[i]], yd[yi[i]]);
@@ -140,11 +143,17 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return checkTensor('reshape', 'input', x).reshape(shape);
 }
 
-/** Elementwise op whose derivative is written with the input `x` and the output `y`. */
-function unary(op: string, x: Tensor, f: (v: number) => number, df: (x: number, y: number) => number): Tensor {
+/** Elementwise op whose derivative is written with the input `x` and the output `y` (`slope`: leakyRelu's). */
+function unary(op: Activation, x: Tensor, f: (v: number) => number, df: (x: number, y: number) => number, slope?: number): Tensor {
   checkTensor(op, 'input', x);
-  const y = mapData(x, f);
-  return record(y, op, [x], (gy) => [mapData(gy, (g, i) => g * df(x.data[i], y.data[i]))]);
+  const out = allocate(x.dtype, x.size), xd = x.data;
+  if (!activationInto(op, xd, out, slope)) for (let i = 0; i < out.length; i++) out[i] = f(xd[i]);
+  const y = new Tensor(out, x.shape);
+  const byInput = op === 'relu' || op === 'leakyRelu';
+  return record(y, op, [x], (gy) => {
+    const g = activationGrad(op, gy.data, byInput ? x.data : y.data, slope);
+    return [g ? new Tensor(g, gy.shape) : mapData(gy, (v, i) => v * df(x.data[i], y.data[i]))];
+  });
 }
 
 /** max(x, 0). The gradient at 0 is 0, as in PyTorch. */
@@ -154,7 +163,7 @@ export const relu = (x: Tensor): Tensor => unary('relu', x, (v) => (v <= 0 ? 0 :
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope))
     throw new ConvError('leakyRelu', 'negativeSlope', `must be a finite number; got ${fmt(negativeSlope)}`);
-  return unary('leakyRelu', x, (v) => (v > 0 ? v : v * negativeSlope), (v) => (v > 0 ? 1 : negativeSlope));
+  return unary('leakyRelu', x, (v) => (v > 0 ? v : v * negativeSlope), (v) => (v > 0 ? 1 : negativeSlope), negativeSlope);
 }
 
 /** tanh(x); d/dx = 1 − y². */
