@@ -9,6 +9,12 @@ import { generatorFor } from '../util/random.js';
 export type TypedArray = Float32Array | Float64Array;
 export type NestedArray = number | readonly NestedArray[];
 
+/**
+ * Write counts of storages (the `data` arrays): a reshape or detach shares its tensor's array, so
+ * the count belongs to the array, and a write through any view is seen by all of them.
+ */
+const versions = new WeakMap<TypedArray, number>();
+
 /** Largest number of elements convkit allocates for one tensor (2^31 − 1: typed-array indexing limit). */
 export const MAX_ELEMENTS = 2 ** 31 - 1;
 
@@ -43,6 +49,40 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.dtype = data instanceof Float64Array ? 'float64' : 'float32';
     this.requiresGrad = requiresGrad;
+  }
+
+  /**
+   * How many times `data` has been written in place through an API that says so: optimizer
+   * steps, `Module.loadStateDict`, in-place ops (`relu(x, true)` …), `markChanged()` and
+   * `update()`. Caches of forms derived from a tensor (the packed weights of the convolution
+   * kernels) compare it to see a change. Shared by every tensor on the same storage.
+   */
+  get version(): number {
+    return versions.get(this.data) ?? 0;
+  }
+
+  /**
+   * Declares that `data` was written in place by the caller, so that whatever convkit derived from
+   * the old values (packed weights) is rebuilt on next use. Call it after any direct write:
+   * `w.data.set(values); w.markChanged();` — or write through `update`, which calls it. Returns this.
+   */
+  markChanged(): this {
+    versions.set(this.data, this.version + 1);
+    return this;
+  }
+
+  /**
+   * Writes the values in place: `fn(data)`, then `markChanged()`. Returns this.
+   * @example weight.update((d) => d.set(newValues))
+   * @example weight.update((d) => { for (let i = 0; i < d.length; i++) d[i] *= 0.5; })
+   */
+  update(fn: (data: TypedArray) => void): this {
+    try {
+      fn(this.data);
+    } finally {
+      this.markChanged();
+    }
+    return this;
   }
 
   /** Number of elements. */

@@ -83,7 +83,7 @@ export abstract class Module {
     if (problems.length) throw new ConvError(op, 'stateDict', `does not match the module: ${problems.join('; ')}`);
     for (const [k, p] of own) {
       const v = entries.get(k) as Tensor | undefined;
-      if (v) p.data.set(v.data);
+      if (v) p.update((d) => d.set(v.data));
     }
     return { missingKeys, unexpectedKeys };
   }

@@ -35,7 +35,10 @@ export abstract class Optimizer {
       if (g.data.length !== p.data.length || g.shape.some((s, i) => s !== p.shape[i]))
         throw new ConvError(this.op, 'grad', `must have its parameter's shape ${fmt(p.shape)}; got ${fmt(g.shape)}`);
     }
-    for (const p of live) this.update(p, p.grad!.data);
+    for (const p of live) {
+      this.update(p, p.grad!.data);
+      p.markChanged();
+    }
   }
 
   /** Per-parameter state, created by `init` on first use. */
