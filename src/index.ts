@@ -23,3 +23,5 @@ export { Optimizer, SGD, Adam, type SGDOptions, type AdamOptions } from './optim
 export { setNumThreads, getNumThreads } from './kernels/threads/pool.js';
 export { readNpy, writeNpy, readNpyHeader, readNpz, writeNpz, readSafetensors, readSafetensorsHeader, writeSafetensors, foldWeightNorm, weightNormWeight, loadSafetensorsStateDict, halfToFloat, bfloatToFloat, type ReadOptions, type NpyHeader, type NpzReadOptions, type NpzWriteOptions, type SafetensorsFile, type SafetensorsHeader, type SafetensorsEntry, type LoadSafetensorsOptions } from './io/index.js';
 export { conv1dAsync, conv2dAsync, conv3dAsync, convTranspose1dAsync, convTranspose2dAsync, convTranspose3dAsync, asyncStats, asyncThreads, type AsyncStats } from './async/index.js';
+export { profile, formatProfile, OP_KINDS, type Profile, type ProfileOptions, type ModuleProfile, type OpKind } from './profile/profile.js';
+export { relaxedSimdSupported } from './kernels/wasm/glue.js';

@@ -8,6 +8,7 @@ import type { Shape } from '../spec/types.js';
 import { isGradEnabled, record } from './graph.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
 import { activationGrad, activationInto, binaryInto, type Activation } from '../kernels/wasm/elementwise.js';
+import { section } from '../profile/profile.js';
 
 /** A tensor operand or a plain number (treated as a 0-d constant of the other operand's dtype). */
 export type Operand = Tensor | number;
@@ -100,7 +101,7 @@ function binary(op: 'add' | 'sub' | 'mul', a: Operand, b: Operand, f: (x: number
   const shape = broadcastShapes(op, x.shape, y.shape);
   const n = numelOf(shape);
   const out = allocate(x.dtype, n);
-  const xd = x.data, yd = y.data;
+  const xd = x.data, yd = y.data, end = section('elementwise');
   if (binaryInto(op, xd, x.shape, yd, y.shape, shape, out)) {
     // WebAssembly SIMD (the same values as the loops below).
   } else if (sameShape(x.shape, shape) && sameShape(y.shape, shape)) for (let i = 0; i < n; i++) out[i] = f(xd[i], yd[i]);
@@ -108,6 +109,7 @@ function binary(op: 'add' | 'sub' | 'mul', a: Operand, b: Operand, f: (x: number
     const xi = broadcastIndex(x.shape, shape), yi = broadcastIndex(y.shape, shape);
     for (let i = 0; i < n; i++) out[i] = f(xd[xi[i]], yd[yi[i]]);
   }
+  end();
   return record(new Tensor(out, shape), op, [x, y], (gy) => {
     const [gx, gyy] = vjp(gy, x, y);
     return [gx && x.requiresGrad ? sumTo(gx, x.shape) : null, gyy && y.requiresGrad ? sumTo(gyy, y.shape) : null];
@@ -153,14 +155,18 @@ function unary(op: Activation, x: Tensor, f: (v: number) => number, df: (x: numb
   if (typeof inplace !== 'boolean') throw new ConvError(op, 'inplace', `must be a boolean; got ${fmt(inplace)}`);
   if (inplace && isGradEnabled() && x.requiresGrad)
     throw new ConvError(op, 'inplace', `needs an input that does not require a gradient, or noGrad (autograd would lose the values it differentiates); got a tensor with requiresGrad`);
-  const xd = x.data, out = inplace ? xd : allocate(x.dtype, x.size);
+  const xd = x.data, out = inplace ? xd : allocate(x.dtype, x.size), end = section('elementwise');
   if (!activationInto(op, xd, out, slope)) for (let i = 0; i < out.length; i++) out[i] = f(xd[i]);
+  end();
   if (inplace) return x.markChanged();
   const y = new Tensor(out, x.shape);
   const byInput = op === 'relu' || op === 'leakyRelu';
   return record(y, op, [x], (gy) => {
+    const end = section('elementwise');
     const g = activationGrad(op, gy.data, byInput ? x.data : y.data, slope);
-    return [g ? new Tensor(g, gy.shape) : mapData(gy, (v, i) => v * df(x.data[i], y.data[i]))];
+    const gx = g ? new Tensor(g, gy.shape) : mapData(gy, (v, i) => v * df(x.data[i], y.data[i]));
+    end();
+    return [gx];
   });
 }
 
@@ -198,7 +204,7 @@ function reduceDims(op: string, shape: Shape, dim: number | readonly number[] | 
 
 function reduce(op: string, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean, scaleByCount: boolean): Tensor {
   checkTensor(op, 'input', x);
-  const dims = reduceDims(op, x.shape, dim);
+  const dims = reduceDims(op, x.shape, dim), end = section('elementwise');
   const keptShape = x.shape.map((s, a) => (dims.includes(a) ? 1 : s));
   const outShape = keepdim ? keptShape : x.shape.filter((_, a) => !dims.includes(a));
   const count = dims.reduce((c, a) => c * x.shape[a], 1);
@@ -206,6 +212,7 @@ function reduce(op: string, x: Tensor, dim: number | readonly number[] | undefin
   const summed = sumTo(x, keptShape);
   const out: TypedArray = summed === x ? x.data.slice() : summed.data;
   if (scale !== 1) for (let i = 0; i < out.length; i++) out[i] *= scale;
+  end();
   return record(new Tensor(out, outShape), op, [x], (gy) => {
     const g = expandTo(new Tensor(gy.data, keptShape), x.shape);
     return [scale === 1 ? g : mapData(g, (v) => v * scale)];
@@ -232,7 +239,7 @@ function lossOperands(op: string, input: Tensor, target: Tensor, reduction: Redu
 function pointwiseLoss(op: string, input: Tensor, target: Tensor, reduction: Reduction,
   l: (d: number) => number, dl: (d: number) => number): Tensor {
   lossOperands(op, input, target, reduction);
-  const n = input.size, x = input.data, t = target.data;
+  const n = input.size, x = input.data, t = target.data, end = section('elementwise');
   const scale = reduction === 'mean' ? 1 / n : 1;
   let out: Tensor;
   if (reduction === 'none') out = mapData(input, (v, i) => l(v - t[i]));
@@ -242,6 +249,7 @@ function pointwiseLoss(op: string, input: Tensor, target: Tensor, reduction: Red
     out = new Tensor(allocate(input.dtype, 1), []);
     out.data[0] = s * scale;
   }
+  end();
   return record(out, op, [input, target], (gy) => {
     const g = (i: number) => (reduction === 'none' ? gy.data[i] : gy.data[0]) * scale * dl(x[i] - t[i]);
     const gi = mapData(input, (_, i) => g(i));

@@ -5,6 +5,7 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import type { DType, Shape } from '../spec/types.js';
 import { generatorFor } from '../util/random.js';
+import { section } from '../profile/profile.js';
 
 export type TypedArray = Float32Array | Float64Array;
 export type NestedArray = number | readonly NestedArray[];
@@ -189,7 +190,10 @@ export function numel(op: string, shape: Shape): number {
 }
 
 export function allocate(dtype: DType, n: number): TypedArray {
-  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  const end = section('allocation/copy');
+  const out = dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  end();
+  return out;
 }
 
 function inferShape(data: NestedArray): number[] {

@@ -14,6 +14,7 @@ import { isGradEnabled, record } from '../autograd/graph.js';
 import type { Geometry } from '../spec/types.js';
 import type { F } from '../kernels/types.js';
 import { prod } from '../util/shape.js';
+import { timed } from '../profile/profile.js';
 
 export function checkTensors(op: string, x: unknown, w: unknown, b: unknown): void {
   if (!(x instanceof Tensor)) throw new ConvError(op, 'input', `must be a Tensor; got ${fmt(typeof x)}`);
@@ -168,7 +169,7 @@ export function runPlanned(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | nul
 export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[]): Tensor {
   checkTensors(spec.op, x, w, b);
   const plan = planConvCached(spec, x.shape, w.shape, b ? b.shape : null, outputSize);
-  return runPlanned(plan, x, w, b ?? null);
+  return timed('convolution', () => runPlanned(plan, x, w, b ?? null));
 }
 
 /**
