@@ -5,6 +5,7 @@
  */
 import { ConvError, fmt } from '../spec/errors.js';
 import { setBackwardHook, setReshapeHook, Tensor, type GradNode } from './tensor.js';
+import { traceOp } from '../profile/trace.js';
 
 let gradEnabled = true;
 
@@ -32,8 +33,11 @@ export function record(out: Tensor, name: string, parents: readonly Tensor[], vj
 }
 
 // Reshape shares storage; its gradient is the incoming gradient viewed in the original shape.
-setReshapeHook((t, shape) =>
-  record(new Tensor(t.data, shape), 'reshape', [t], (gy) => [new Tensor(gy.data, t.shape)]));
+setReshapeHook((t, shape) => {
+  const y = new Tensor(t.data, shape);
+  traceOp('reshape', [t], y, { shape });
+  return record(y, 'reshape', [t], (gy) => [new Tensor(gy.data, t.shape)]);
+});
 
 /**
  * Back-propagates from `root`: `root.grad` is seeded with `gradOutput` (ones for a one-element

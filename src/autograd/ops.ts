@@ -9,6 +9,7 @@ import { isGradEnabled, record } from './graph.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
 import { activationGrad, activationInto, binaryInto, type Activation } from '../kernels/wasm/elementwise.js';
 import { section } from '../profile/profile.js';
+import { traceOp } from '../profile/trace.js';
 
 /** A tensor operand or a plain number (treated as a 0-d constant of the other operand's dtype). */
 export type Operand = Tensor | number;
@@ -110,7 +111,9 @@ function binary(op: 'add' | 'sub' | 'mul', a: Operand, b: Operand, f: (x: number
     for (let i = 0; i < n; i++) out[i] = f(xd[xi[i]], yd[yi[i]]);
   }
   end();
-  return record(new Tensor(out, shape), op, [x, y], (gy) => {
+  const z = new Tensor(out, shape);
+  traceOp(op, [x, y], z);
+  return record(z, op, [x, y], (gy) => {
     const [gx, gyy] = vjp(gy, x, y);
     return [gx && x.requiresGrad ? sumTo(gx, x.shape) : null, gyy && y.requiresGrad ? sumTo(gyy, y.shape) : null];
   });
@@ -158,8 +161,9 @@ function unary(op: Activation, x: Tensor, f: (v: number) => number, df: (x: numb
   const xd = x.data, out = inplace ? xd : allocate(x.dtype, x.size), end = section('elementwise');
   if (!activationInto(op, xd, out, slope)) for (let i = 0; i < out.length; i++) out[i] = f(xd[i]);
   end();
-  if (inplace) return x.markChanged();
-  const y = new Tensor(out, x.shape);
+  const y = inplace ? x.markChanged() : new Tensor(out, x.shape);
+  traceOp(op, [x], y, slope === undefined ? {} : { negativeSlope: slope });
+  if (inplace) return y;
   const byInput = op === 'relu' || op === 'leakyRelu';
   return record(y, op, [x], (gy) => {
     const end = section('elementwise');
@@ -213,7 +217,9 @@ function reduce(op: string, x: Tensor, dim: number | readonly number[] | undefin
   const out: TypedArray = summed === x ? x.data.slice() : summed.data;
   if (scale !== 1) for (let i = 0; i < out.length; i++) out[i] *= scale;
   end();
-  return record(new Tensor(out, outShape), op, [x], (gy) => {
+  const y = new Tensor(out, outShape);
+  traceOp(op, [x], y, { dims, keepdim });
+  return record(y, op, [x], (gy) => {
     const g = expandTo(new Tensor(gy.data, keptShape), x.shape);
     return [scale === 1 ? g : mapData(g, (v) => v * scale)];
   });

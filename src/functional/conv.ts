@@ -15,6 +15,7 @@ import type { Geometry } from '../spec/types.js';
 import type { F } from '../kernels/types.js';
 import { prod } from '../util/shape.js';
 import { timed } from '../profile/profile.js';
+import { traceOp, tracing } from '../profile/trace.js';
 
 export function checkTensors(op: string, x: unknown, w: unknown, b: unknown): void {
   if (!(x instanceof Tensor)) throw new ConvError(op, 'input', `must be a Tensor; got ${fmt(typeof x)}`);
@@ -169,7 +170,10 @@ export function runPlanned(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | nul
 export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[]): Tensor {
   checkTensors(spec.op, x, w, b);
   const plan = planConvCached(spec, x.shape, w.shape, b ? b.shape : null, outputSize);
-  return timed('convolution', () => runPlanned(plan, x, w, b ?? null));
+  const y = timed('convolution', () => runPlanned(plan, x, w, b ?? null));
+  if (tracing()) traceOp('conv', b ? [x, w, b] : [x, w], y, { transposed: spec.transposed, stride: spec.stride, dilation: spec.dilation,
+    pads: plan.pads, outputPadding: plan.outputPadding, groups: spec.groups, paddingMode: spec.paddingMode, layout: spec.layout });
+  return y;
 }
 
 /**
