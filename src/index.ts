@@ -9,6 +9,8 @@ export type { DType, Pair, Layout, PaddingMode, ConvSpec, Geometry } from './spe
 export type { ConvOptions, ConvTransposeOptions, PaddingArg, IntOrTuple, DataFormat } from './spec/normalize.js';
 export { span, convOutSize, convTransposeOutSize, outputSizeRange, torchSamePads, paddleSamePads } from './spec/shape.js';
 export { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, permute } from './functional/conv.js';
+export type { EpilogueOptions } from './functional/conv.js';
+export type { Activation } from './kernels/types.js';
 export { describeConv, type ConvDescription, type ConvOpName } from './functional/describe.js';
 export { Module } from './nn/module.js';
 export { Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, type ConvModuleOptions, type ConvTransposeModuleOptions } from './nn/conv.js';
@@ -23,5 +25,11 @@ export { Optimizer, SGD, Adam, type SGDOptions, type AdamOptions } from './optim
 export { setNumThreads, getNumThreads } from './kernels/threads/pool.js';
 export { readNpy, writeNpy, readNpyHeader, readNpz, writeNpz, readSafetensors, readSafetensorsHeader, writeSafetensors, foldWeightNorm, weightNormWeight, loadSafetensorsStateDict, halfToFloat, bfloatToFloat, type ReadOptions, type NpyHeader, type NpzReadOptions, type NpzWriteOptions, type SafetensorsFile, type SafetensorsHeader, type SafetensorsEntry, type LoadSafetensorsOptions } from './io/index.js';
 export { conv1dAsync, conv2dAsync, conv3dAsync, convTranspose1dAsync, convTranspose2dAsync, convTranspose3dAsync, asyncStats, asyncThreads, type AsyncStats } from './async/index.js';
+export { cat, narrow, slice, div } from './autograd/shape-ops.js';
+export { batchNorm, type BatchNormOptions } from './autograd/batch-norm.js';
+export { ModuleList } from './nn/module-list.js';
+export { Identity } from './nn/identity.js';
+export { BatchNorm1d, BatchNorm2d, BatchNorm3d, foldBatchNorm, type BatchNorm, type BatchNormModuleOptions } from './nn/batchnorm.js';
+export { yieldToEventLoop, asyncSteps } from './nn/async.js';
 export { profile, formatProfile, OP_KINDS, type Profile, type ProfileOptions, type ModuleProfile, type OpKind } from './profile/profile.js';
 export { relaxedSimdSupported } from './kernels/wasm/glue.js';

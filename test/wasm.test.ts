@@ -12,7 +12,8 @@ import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose
 import { poolReady, unitsByWorkers } from '../src/kernels/threads/pool.js';
 import { refKernels } from '../src/kernels/ref/taps.js';
 import { foldSamples, wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels, wasmPolyphaseKernels } from '../src/kernels/wasm/glue.js';
-import { selectKernels, useDepthwise, useDepthwiseFloat64, useWasm, useWasmFloat64, usePolyphaseConvT } from '../src/plan/select.js';
+import { candidateApplies, selectKernels, usePolyphaseConvT } from '../src/plan/select.js';
+import { phasePlan } from '../src/plan/phases.js';
 import type { Geometry } from '../src/spec/types.js';
 
 const prod = (a: readonly number[]) => a.reduce((p, q) => p * q, 1);
@@ -72,11 +73,11 @@ function operands(g: Geometry, seed: number, dtype: 'float32' | 'float64' = 'flo
 test('the WebAssembly SIMD module validates and loads here', () => {
   assert.equal(wasmAvailable(), true);
   const g: Geometry = { n: 1, cIn: 2, cOut: 2, groups: 1, inSize: [9], outSize: [7], kSize: [3], stride: [1], dilation: [1], padBefore: [0] };
-  assert.equal(useWasm(g, 'float32'), true);
-  assert.equal(useWasm(g, 'float64'), false, 'float64 has its own candidates');
-  assert.equal(useWasmFloat64(g, 'float64'), true);
-  assert.equal(useWasmFloat64(g, 'float32'), false);
-  assert.equal(useDepthwiseFloat64({ ...g, groups: 2 }, 'float64', 'conv'), true);
+  assert.equal(candidateApplies('wasm-gemm', g, 'float32', 'conv'), true);
+  assert.equal(candidateApplies('wasm-gemm', g, 'float64', 'conv'), false, 'float64 has its own candidates');
+  assert.equal(candidateApplies('wasm-f64-gemm', g, 'float64', 'conv'), true);
+  assert.equal(candidateApplies('wasm-f64-gemm', g, 'float32', 'conv'), false);
+  assert.equal(candidateApplies('wasm-f64-depthwise', { ...g, groups: 2 }, 'float64', 'conv'), true);
 });
 
 test('the committed module matches a fresh build of asm/', () => {
@@ -90,7 +91,7 @@ test(`wasm conv, convT and weightGrad equal the reference on random geometries (
   const tol = dtype === 'float64' ? 1e-12 : 2e-5;
   fc.assert(fc.property(geometry, ({ g, seed }) => {
     const { x, w, gy } = operands(g, seed, dtype);
-    // Start from non-zero outputs: kernels accumulate (y += …).
+    // Start from non-zero outputs: kernels overwrite (y = …), so what the arrays held must not show.
     const y0 = data(gy.length, seed + 3, dtype), x0 = data(x.length, seed + 4, dtype), w0 = data(w.length, seed + 5, dtype);
     const run = (k: typeof refKernels, dir: 'conv' | 'convT' | 'weightGrad') => {
       if (dir === 'conv') { const y = y0.slice(); k.conv(x, w, y, g); return y; }
@@ -107,7 +108,7 @@ test(`wasm conv, convT and weightGrad equal the reference on random geometries (
       wasmDepthwiseKernels.conv(x, w, y, g);
       assertNear(y, run(refKernels, 'conv'), `depthwise ${JSON.stringify(g)}`, tol);
       const b = data(g.cOut, seed + 6, dtype), yb = new (y0.constructor as Float64ArrayConstructor)(y0.length), ref = yb.slice();
-      wasmDepthwiseKernels.convBias(x, w, b, yb, g);
+      wasmDepthwiseKernels.conv(x, w, yb, g, { bias: b });
       refKernels.conv(x, w, ref, g);
       const vol = prod(g.outSize);
       ref.forEach((v, i) => { ref[i] = v + b[Math.floor(i / vol) % g.cOut]; });
@@ -117,7 +118,8 @@ test(`wasm conv, convT and weightGrad equal the reference on random geometries (
 });
 
 test('polyphase convT equals the reference (strided dims undilated, unstrided dims any dilation)', () => {
-  const wasmPoly = wasmPolyphaseKernels.convT;
+  const wasmPoly = (x: Float32Array | Float64Array, w: Float32Array | Float64Array, y: Float32Array | Float64Array, g: Geometry) =>
+    wasmPolyphaseKernels.convTPhases(x, w, y, g, phasePlan(g));
   fc.assert(fc.property(geometry, fc.integer({ min: 2, max: 4 }), fc.constantFrom('float32', 'float64'), ({ g: g0, seed }, s, dtype) => {
     // Dim 0 strided; a dim keeps its dilation only where its stride is 1 (one phase, flipped kernel).
     const stride = g0.stride.map((v, a) => (a === 0 ? s : v)), dilation = stride.map((v, a) => (v === 1 ? g0.dilation[a] : 1));
@@ -146,9 +148,9 @@ test('polyphase convT equals the reference (strided dims undilated, unstrided di
 
 test('depthwise geometries pick the direct kernel, others the GEMM', () => {
   const g: Geometry = { n: 1, cIn: 4, cOut: 8, groups: 4, inSize: [9], outSize: [9], kSize: [3], stride: [1], dilation: [1], padBefore: [1] };
-  assert.equal(useDepthwise(g, 'float32', 'conv'), true);
-  assert.equal(useDepthwise(g, 'float32', 'convT'), false);
-  assert.equal(useDepthwise({ ...g, groups: 2 }, 'float32', 'conv'), false);
+  assert.equal(candidateApplies('wasm-depthwise', g, 'float32', 'conv'), true);
+  assert.equal(candidateApplies('wasm-depthwise', g, 'float32', 'convT'), false);
+  assert.equal(candidateApplies('wasm-depthwise', { ...g, groups: 2 }, 'float32', 'conv'), false);
 });
 
 const ops = [
@@ -299,7 +301,7 @@ test('streamed depthwise (input copied in and output out by the units) matches t
         setNumThreads(threads);
         const y = make(), yb = make();
         wasmDepthwiseKernels.conv(x, w, y, g);
-        wasmDepthwiseKernels.convBias(x, w, b, yb, g);
+        wasmDepthwiseKernels.conv(x, w, yb, g, { bias: b });
         return [y, yb];
       };
       run(2);

@@ -26,7 +26,7 @@ export async function applyConvAsync(spec: ConvSpec, x: Tensor, w: Tensor, b: Te
   if (plan.inputPad) h = padInput(h, plan.inputPad);
   const data = await forwardAsync(h.data, w.data, b ? b.data : null, g, spec.transposed);
   const finish = () => {
-    let y = convPrimitive(h, w, b ?? null, g, spec.transposed, spec.op, data);
+    let y = convPrimitive(h, w, g, spec.transposed, spec.op, { bias: b }, data);
     if (!plan.batched) y = y.reshape(y.shape.slice(1));
     return spec.layout === 'channelsLast' ? fromChannelsFirst(y, rank) : y;
   };

@@ -35,7 +35,7 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
  * For each element of a tensor of shape `to` (row-major), the flat index of the element of a
  * tensor of shape `from` that broadcasting reads there. `from` must broadcast to `to`.
  */
-function broadcastIndex(from: Shape, to: Shape): Int32Array {
+export function broadcastIndex(from: Shape, to: Shape): Int32Array {
   const r = to.length, lead = r - from.length;
   const strides = new Array<number>(r).fill(0);
   for (let a = from.length - 1, s = 1; a >= 0; a--) {
@@ -61,7 +61,7 @@ function broadcastIndex(from: Shape, to: Shape): Int32Array {
 }
 
 /** Sums `g` (shape `to`) down to shape `from`, the adjoint of broadcasting `from` → `to`. */
-function sumTo(g: Tensor, from: Shape): Tensor {
+export function sumTo(g: Tensor, from: Shape): Tensor {
   if (sameShape(g.shape, from)) return g;
   const out = allocate(g.dtype, numelOf(from));
   const index = broadcastIndex(from, g.shape);

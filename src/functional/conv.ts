@@ -8,14 +8,82 @@ import type { ConvSpec, Rank } from '../spec/types.js';
 import type { ConvPlan } from '../plan/plan.js';
 import { planConvCached } from '../plan/cache.js';
 import { selectKernels } from '../plan/select.js';
-import { addBias, biasGrad, pad, padAdjoint, permute as permuteKernel, transposePlanes } from '../kernels/ref/layout.js';
+import { biasGrad, pad, padAdjoint, permute as permuteKernel, transposePlanes } from '../kernels/ref/layout.js';
+import { activate, activationGrad, applyEpilogue, DEFAULT_NEGATIVE_SLOPE, splitEpilogue } from '../kernels/ref/epilogue.js';
 import { allocate, Tensor, type TypedArray } from '../autograd/tensor.js';
 import { isGradEnabled, record } from '../autograd/graph.js';
 import type { Geometry } from '../spec/types.js';
-import type { F } from '../kernels/types.js';
+import type { Activation, Epilogue, F } from '../kernels/types.js';
 import { prod } from '../util/shape.js';
 import { timed } from '../profile/profile.js';
 import { traceOp, tracing } from '../profile/trace.js';
+import '../backends.js';
+
+/**
+ * What a convolution call can apply as its output is written:
+ * `y = activation(conv(x, w) + bias + residual)`. Fused into the kernel where the backend can,
+ * applied right after it otherwise; forward and gradients equal the unfused composition
+ * (`relu(add(conv2d(x, w, b), r))`, …).
+ */
+export interface EpilogueOptions {
+  /**
+   * Applied to every output element last: 'relu', 'leakyRelu', 'tanh' or 'sigmoid' (as
+   * torch.nn.ReLU, LeakyReLU, Tanh, Sigmoid); none (the default) when undefined or null.
+   * @example conv2d(x, w, b, { padding: 1, activation: 'relu' }) // relu(conv2d(x, w, b, { padding: 1 }))
+   */
+  activation?: Activation | null;
+  /** LeakyReLU's slope for negative inputs, only with activation 'leakyRelu'; default 0.01, as torch.nn.LeakyReLU. */
+  negativeSlope?: number;
+  /**
+   * A tensor of exactly the output's shape and dtype (in the call's layout), added after the bias
+   * and before the activation: a skip connection. Its gradient is gy · activation'.
+   * @example conv1d(h, w, b, { padding: 1, residual: h, activation: 'relu' }) // relu(conv1d(h, w, b) + h)
+   */
+  residual?: Tensor | null;
+}
+
+/** The epilogue of one call on tensors (the residual in the output's user layout). */
+export interface TensorEpilogue {
+  readonly activation?: Activation;
+  readonly negativeSlope?: number;
+  readonly residual?: Tensor;
+}
+
+const ACTIVATIONS: readonly Activation[] = ['relu', 'leakyRelu', 'tanh', 'sigmoid'];
+const EPILOGUE_KEYS = ['activation', 'negativeSlope', 'residual'] as const;
+
+/**
+ * Splits a call's options into the convolution's own (parsed into the spec) and its checked
+ * epilogue. Options without epilogue keys are returned as they are.
+ */
+export function epilogueOf<O extends object>(op: string, options: O & EpilogueOptions): { conv: O; epilogue: TensorEpilogue } {
+  if (options === null || typeof options !== 'object' || !EPILOGUE_KEYS.some((k) => k in options)) return { conv: options, epilogue: {} };
+  const { activation, negativeSlope, residual, ...conv } = options;
+  if (activation !== undefined && activation !== null && !ACTIVATIONS.includes(activation))
+    throw new ConvError(op, 'activation', `must be one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')} or null; got ${fmt(activation)}`);
+  if (negativeSlope !== undefined) {
+    if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope))
+      throw new ConvError(op, 'negativeSlope', `must be a finite number; got ${fmt(negativeSlope)}`);
+    if (activation !== 'leakyRelu')
+      throw new ConvError(op, 'negativeSlope', `applies only with activation 'leakyRelu'; got activation ${fmt(activation ?? null)}`);
+  }
+  if (residual !== undefined && residual !== null && !(residual instanceof Tensor))
+    throw new ConvError(op, 'residual', `must be a Tensor or null; got ${fmt(typeof residual)}`);
+  const epilogue: TensorEpilogue = {
+    ...(activation ? { activation } : {}),
+    ...(activation === 'leakyRelu' ? { negativeSlope: negativeSlope ?? DEFAULT_NEGATIVE_SLOPE } : {}),
+    ...(residual ? { residual } : {}),
+  };
+  return { conv: conv as O, epilogue };
+}
+
+/** The residual must match the output exactly (no broadcasting: it is added element by element). */
+function checkResidual(op: string, plan: ConvPlan, x: Tensor, r: Tensor | undefined): void {
+  if (!r) return;
+  if (r.dtype !== x.dtype) throw new ConvError(op, 'residual', `must have the input's dtype ${x.dtype}; got ${r.dtype}`);
+  if (r.shape.length !== plan.outShape.length || r.shape.some((v, i) => v !== plan.outShape[i]))
+    throw new ConvError(op, 'residual', `must have the output's shape ${fmt(plan.outShape)}; got ${fmt(r.shape)}`);
+}
 
 export function checkTensors(op: string, x: unknown, w: unknown, b: unknown): void {
   if (!(x instanceof Tensor)) throw new ConvError(op, 'input', `must be a Tensor; got ${fmt(typeof x)}`);
@@ -55,51 +123,81 @@ export function padInput(x: Tensor, p: NonNullable<ConvPlan['inputPad']>): Tenso
   });
 }
 
-/** y (zero-filled) = conv or convT of x with w, plus the bias: the forward kernels of convPrimitive. */
-export function convForward(x: F, w: F, b: F | null, y: F, g: Geometry, transposed: boolean): void {
-  const run = transposed ? 'convT' : 'conv';
-  const kernels = selectKernels(g, x instanceof Float64Array ? 'float64' : 'float32', run);
-  const fused = b ? (transposed ? kernels.convTBias : kernels.convBias) : undefined;
-  if (b && fused) fused.call(kernels, x, w, b, y, g); // bias written with the output, one pass fewer
-  else {
-    kernels[run](x, w, y, g);
-    if (b) addBias(y, b, g.n, transposed ? g.cIn : g.cOut, prod(transposed ? g.inSize : g.outSize));
-  }
+/**
+ * y = conv or convT of x with w, then the epilogue (bias b, then `post`'s residual and activation):
+ * the forward of convPrimitive. The kernel fuses the prefix of the epilogue it can; the generic
+ * fallback applies the rest to the written output. y need not be zeroed (kernels overwrite).
+ */
+export function convForward(x: F, w: F, b: F | null, y: F, g: Geometry, transposed: boolean, post?: Omit<Epilogue, 'bias'>): void {
+  const dir = transposed ? 'convT' : 'conv';
+  const kernels = selectKernels(g, x instanceof Float64Array ? 'float64' : 'float32', dir);
+  const ep: Epilogue | undefined = b ? { ...post, bias: b } : post;
+  const { fused, rest } = splitEpilogue(ep, kernels.fuses);
+  kernels[dir](x, w, y, g, fused);
+  if (rest) applyEpilogue(y, rest, g.n, transposed ? g.cIn : g.cOut, prod(transposed ? g.inSize : g.outSize));
+}
+
+/** The epilogue of convPrimitive: bias and residual as tensors, the residual channels-first and batched like the output. */
+export interface PrimitiveEpilogue {
+  readonly bias?: Tensor | null;
+  readonly residual?: Tensor;
+  readonly activation?: Activation;
+  readonly negativeSlope?: number;
 }
 
 /**
- * The convolution primitive on channels-first batched tensors. `transposed` picks the direction:
- * conv maps (n, cIn, *inSize) → (n, cOut, *outSize); convT maps back. Gradients are the other
- * direction and the one weight-gradient kernel (SPEC, Gradients). `computed`: the output (bias
- * included) already computed elsewhere (the async API), so only the autograd node is recorded.
+ * The convolution primitive on channels-first batched tensors, with its epilogue:
+ * `y = act(conv(x, w) + b + r)`. `transposed` picks the direction: conv maps (n, cIn, *inSize) →
+ * (n, cOut, *outSize); convT maps back. With gz = gy · act'(y) (written with the output),
+ * gx is the other direction applied to gz, gw the weight-gradient kernel on (x, gz), gb = Σ gz over
+ * batch and space, gr = gz. `computed`: the output's conv and bias already computed elsewhere (the
+ * async API), so only the rest of the epilogue is applied and the autograd node recorded.
  */
-export function convPrimitive(x: Tensor, w: Tensor, b: Tensor | null, g: Geometry, transposed: boolean, op: string, computed?: F): Tensor {
+export function convPrimitive(x: Tensor, w: Tensor, g: Geometry, transposed: boolean, op: string, ep: PrimitiveEpilogue = {}, computed?: F): Tensor {
+  const b = ep.bias ?? null, r = ep.residual ?? null, act = ep.activation;
+  const slope = ep.negativeSlope ?? DEFAULT_NEGATIVE_SLOPE;
   const yChannels = transposed ? g.cIn : g.cOut;
   const ySize = transposed ? g.inSize : g.outSize;
   const yVol = prod(ySize);
+  const recording = isGradEnabled() && (x.requiresGrad || w.requiresGrad || (b !== null && b.requiresGrad) || (r !== null && r.requiresGrad));
+  // A negative slope's derivative needs the pre-activation z (y > 0 on both sides of 0).
+  const keepZ = recording && act === 'leakyRelu' && slope < 0;
+  const post: Omit<Epilogue, 'bias'> = { ...(r ? { residual: r.data } : {}), ...(act && !keepZ ? { activation: act, negativeSlope: slope } : {}) };
   const y = computed ?? allocate(x.dtype, g.n * yChannels * yVol);
-  if (!computed) convForward(x.data, w.data, b?.data ?? null, y, g, transposed);
+  if (computed) applyEpilogue(y, post, g.n, yChannels, yVol);
+  else convForward(x.data, w.data, b?.data ?? null, y, g, transposed, post);
+  let z: F | undefined;
+  if (keepZ) {
+    z = y.slice();
+    activate(y, act, slope);
+  }
   const out = new Tensor(y, [g.n, yChannels, ...ySize]);
   // Nothing to record (inference, noGrad): no parents list, no closure.
-  if (!isGradEnabled() || !(x.requiresGrad || w.requiresGrad || (b !== null && b.requiresGrad))) return out;
-  const parents = b ? [x, w, b] : [x, w];
+  if (!recording) return out;
+  const parents = [x, w, ...(b ? [b] : []), ...(r ? [r] : [])];
   return record(out, op, parents, (gy) => {
+    let gz = gy.data;
+    if (act) {
+      gz = allocate(gy.dtype, gy.size);
+      activationGrad(gy.data, y, act, slope, gz, z);
+    }
     const gx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
     const gw = w.requiresGrad ? allocate(w.dtype, w.size) : null;
     if (gx) {
       const back = transposed ? 'conv' : 'convT';
-      selectKernels(g, x.dtype, back)[back](gy.data, w.data, gx, g);
+      selectKernels(g, x.dtype, back)[back](gz, w.data, gx, g);
     }
     if (gw) {
-      const [src, dst] = transposed ? [gy.data, x.data] : [x.data, gy.data];
+      const [src, dst] = transposed ? [gz, x.data] : [x.data, gz];
       selectKernels(g, x.dtype, 'weightGrad').weightGrad(src, dst, gw, g);
     }
     const grads: (Tensor | null)[] = [gx && new Tensor(gx, x.shape), gw && new Tensor(gw, w.shape)];
     if (b) {
-      const gb = allocate(b.dtype, b.size);
-      if (b.requiresGrad) biasGrad(gy.data, gb, g.n, yChannels, yVol);
-      grads.push(b.requiresGrad ? new Tensor(gb, b.shape) : null);
+      const gb = b.requiresGrad ? allocate(b.dtype, b.size) : null;
+      if (gb) biasGrad(gz, gb, g.n, yChannels, yVol);
+      grads.push(gb && new Tensor(gb, b.shape));
     }
+    if (r) grads.push(r.requiresGrad ? new Tensor(act ? gz : gz.slice(), r.shape) : null);
     return grads;
   });
 }
@@ -118,18 +216,18 @@ export function fromChannelsFirst(y: Tensor, rank: number): Tensor {
 
 /** Largest scratch buffer kept between calls (elements): 2^24, 64 MiB as float32. */
 const MAX_SCRATCH = 2 ** 24;
-const scratchBuffers: Record<string, (TypedArray | null)[]> = { float32: [null, null], float64: [null, null] };
+const scratchBuffers: Record<string, (TypedArray | null)[]> = { float32: [null, null, null], float64: [null, null, null] };
 
 /**
- * A buffer of n elements (zero-filled where `zero`) that lives only during one call (slot 0: the channels-first
- * input, slot 1: the channels-first output). Reusing it spares a channels-last call two fresh
- * allocations, whose page faults cost more than the transposes themselves.
+ * A buffer of n elements that lives only during one call (slot 0: the channels-first input, slot 1:
+ * the channels-first output, slot 2: the channels-first residual); its contents are whatever the
+ * last call left, every element is written before it is read. Reusing it spares a channels-last
+ * call fresh allocations, whose page faults cost more than the transposes themselves.
  */
-function scratch(dtype: Tensor['dtype'], slot: number, n: number, zero: boolean): TypedArray {
+function scratch(dtype: Tensor['dtype'], slot: number, n: number): TypedArray {
   if (n > MAX_SCRATCH) return allocate(dtype, n);
   let buf = scratchBuffers[dtype][slot];
   if (!buf || buf.length < n) scratchBuffers[dtype][slot] = buf = allocate(dtype, n);
-  else if (zero) buf.fill(0, 0, n);
   return buf.length === n ? buf : buf.subarray(0, n);
 }
 
@@ -137,42 +235,55 @@ function scratch(dtype: Tensor['dtype'], slot: number, n: number, zero: boolean)
  * A channels-last call that records no autograd node: x is transposed (N, S, C) → (N, C, S) into
  * scratch, convolved into scratch, and only the result, transposed back, is a fresh array.
  */
-function runChannelsLast(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+function runChannelsLast(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null, ep: TensorEpilogue): Tensor {
   const { spec, geometry: g } = plan;
   const xs = x.shape, c = xs[xs.length - 1], n = plan.batched ? xs[0] : 1;
   const inSize = xs.slice(xs.length - 1 - spec.rank, xs.length - 1);
-  let h = new Tensor(scratch(x.dtype, 0, x.size, false), [n, c, ...inSize]); // every element is written
+  let h = new Tensor(scratch(x.dtype, 0, x.size), [n, c, ...inSize]);
   transposePlanes(x.data, n, prod(inSize), c, h.data);
   if (plan.inputPad) h = padInput(h, plan.inputPad);
   const yChannels = spec.transposed ? g.cIn : g.cOut, ySize = spec.transposed ? g.inSize : g.outSize;
-  const y = scratch(x.dtype, 1, n * yChannels * prod(ySize), true); // kernels accumulate into y
-  convForward(h.data, w.data, b ? b.data : null, y, g, spec.transposed);
+  const y = scratch(x.dtype, 1, n * yChannels * prod(ySize));
+  let residual: F | undefined;
+  if (ep.residual) transposePlanes(ep.residual.data, n, prod(ySize), yChannels, (residual = scratch(x.dtype, 2, y.length)));
+  const post = { ...(residual ? { residual } : {}), ...(ep.activation ? { activation: ep.activation, negativeSlope: ep.negativeSlope } : {}) };
+  convForward(h.data, w.data, b ? b.data : null, y, g, spec.transposed, post);
   const out = allocate(x.dtype, y.length);
   transposePlanes(y, n, yChannels, prod(ySize), out);
   return new Tensor(out, plan.outShape);
 }
 
+/** The residual as the primitive sees it: channels-first and batched, like its output. */
+function primitiveResidual(plan: ConvPlan, r: Tensor | undefined): Tensor | undefined {
+  if (!r) return undefined;
+  let h = plan.spec.layout === 'channelsLast' ? toChannelsFirst(r, plan.spec.rank) : r;
+  if (!plan.batched) h = h.reshape([1, ...h.shape]);
+  return h;
+}
+
 /** Runs a planned convolution on tensors (shared by the functional API, modules and Paddle's API). */
-export function runPlanned(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+export function runPlanned(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null, ep: TensorEpilogue = {}): Tensor {
   const { spec, geometry: g } = plan;
-  if (spec.layout === 'channelsLast' && !(isGradEnabled() && (x.requiresGrad || w.requiresGrad || (b !== null && b.requiresGrad))))
-    return runChannelsLast(plan, x, w, b);
+  const r = ep.residual;
+  if (spec.layout === 'channelsLast' && !(isGradEnabled() && (x.requiresGrad || w.requiresGrad || (b !== null && b.requiresGrad) || (r !== undefined && r.requiresGrad))))
+    return runChannelsLast(plan, x, w, b, ep);
   let h = spec.layout === 'channelsLast' ? toChannelsFirst(x, spec.rank) : x;
   if (!plan.batched) h = h.reshape([1, ...h.shape]);
   if (plan.inputPad) h = padInput(h, plan.inputPad);
-  let y = convPrimitive(h, w, b, g, spec.transposed, spec.op);
+  let y = convPrimitive(h, w, g, spec.transposed, spec.op, { bias: b, residual: primitiveResidual(plan, r), activation: ep.activation, negativeSlope: ep.negativeSlope });
   if (!plan.batched) y = y.reshape(y.shape.slice(1));
   if (spec.layout === 'channelsLast') y = fromChannelsFirst(y, spec.rank);
   return y;
 }
 
-/** Validates, plans and runs one call. */
-export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[]): Tensor {
+/** Validates, plans and runs one call; `ep`: the call's checked epilogue (epilogueOf). */
+export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[], ep: TensorEpilogue = {}): Tensor {
   checkTensors(spec.op, x, w, b);
   const plan = planConvCached(spec, x.shape, w.shape, b ? b.shape : null, outputSize);
-  const y = timed('convolution', () => runPlanned(plan, x, w, b ?? null));
+  checkResidual(spec.op, plan, x, ep.residual);
+  const y = timed('convolution', () => runPlanned(plan, x, w, b ?? null, ep));
   if (tracing()) traceOp('conv', b ? [x, w, b] : [x, w], y, { transposed: spec.transposed, stride: spec.stride, dilation: spec.dilation,
-    pads: plan.pads, outputPadding: plan.outputPadding, groups: spec.groups, paddingMode: spec.paddingMode, layout: spec.layout });
+    pads: plan.pads, outputPadding: plan.outputPadding, groups: spec.groups, paddingMode: spec.paddingMode, layout: spec.layout, bias: Boolean(b), ...ep });
   return y;
 }
 
@@ -230,16 +341,20 @@ const CONVT_FIELDS = ['stride', 'padding', 'outputPadding', 'dilation', 'groups'
 function makeConv(rank: Rank) {
   const op = `conv${rank}d`;
   const specOf = specCache<ConvOptions>(CONV_FIELDS, (o) => convSpec(op, rank, o));
-  return (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions = {}): Tensor =>
-    applyConv(specOf(options), input, weight, bias);
+  return (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions & EpilogueOptions = {}): Tensor => {
+    const { conv, epilogue } = epilogueOf<ConvOptions>(op, options);
+    return applyConv(specOf(conv), input, weight, bias, undefined, epilogue);
+  };
 }
 
 function makeConvTranspose(rank: Rank) {
   const op = `convTranspose${rank}d`;
   // outputSize is not part of the spec: plan/ checks it on every call (its cache compares it too).
   const specOf = specCache<ConvTransposeOptions>(CONVT_FIELDS, (o) => convTransposeSpec(op, rank, o));
-  return (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTransposeOptions = {}): Tensor =>
-    applyConv(specOf(options), input, weight, bias, options.outputSize);
+  return (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTransposeOptions & EpilogueOptions = {}): Tensor => {
+    const { conv, epilogue } = epilogueOf<ConvTransposeOptions>(op, options);
+    return applyConv(specOf(conv), input, weight, bias, conv.outputSize, epilogue);
+  };
 }
 
 /**

@@ -86,7 +86,7 @@ export abstract class ConvNdBase extends Module {
    * `forward` without blocking the calling thread: the same result and autograd node, as a Promise
    * (see src/async/). `outputSize` applies to transposed convolutions, as in their `forward`.
    */
-  forwardAsync(x: Tensor, outputSize?: readonly number[]): Promise<Tensor> {
+  override forwardAsync(x: Tensor, outputSize?: readonly number[]): Promise<Tensor> {
     return applyConvAsync(this.spec, x, this.weight, this.bias, this.spec.transposed ? outputSize : undefined);
   }
 

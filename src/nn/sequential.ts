@@ -5,6 +5,7 @@ import { leakyRelu, relu, sigmoid, tanh } from '../autograd/ops.js';
 import { isGradEnabled } from '../autograd/graph.js';
 import { Module } from './module.js';
 import { ConvNdBase } from './conv.js';
+import { asyncSteps } from './async.js';
 
 /**
  * Runs its modules in order; their parameters are keyed '0.weight', '1.bias', … as in PyTorch.
@@ -46,6 +47,13 @@ export class Sequential extends Module {
       x = own && m instanceof Activation ? m.activate(x, true) : m.forward(x);
       prev = m;
     }
+    return x;
+  }
+
+  /** Awaits each module's `forwardAsync` in turn (one step each, see `asyncSteps`), under the grad mode of the call. */
+  override async forwardAsync(x: Tensor): Promise<Tensor> {
+    const step = asyncSteps();
+    for (const m of this.modules) x = await step(() => m.forwardAsync(x));
     return x;
   }
 

@@ -1,81 +1,63 @@
 /**
- * Kernel selection: an ordered list of candidates, each with a named predicate; the first that
- * applies runs. Backends (WebAssembly, worker threads, WebGPU) register candidates here.
+ * Kernel selection: backends register their candidates here; each candidate names the algorithm
+ * whose predicate decides where it applies and carries the limits its backend can honour. The
+ * first candidate that applies runs, in this order: higher backend priority first, then within a
+ * backend the more specific algorithm first (polyphase, depthwise, gemm, direct), then the order
+ * of registration. This file knows the predicates and the order, not the backends.
  */
-import type { Geometry } from '../spec/types.js';
+import type { DType, Geometry } from '../spec/types.js';
 import { ConvError, fmt } from '../spec/errors.js';
-import type { ConvKernels } from '../kernels/types.js';
-import { refKernels } from '../kernels/ref/taps.js';
-import { im2colKernels } from '../kernels/cpu/im2col.js';
-import { GEMM_DEPTH_BLOCK, wasmAvailable, wasmDepthwiseKernels, wasmGemmKernels, wasmPolyphaseKernels } from '../kernels/wasm/glue.js';
-import { usePolyphase } from '../kernels/cpu/polyphase.js';
-import '../kernels/threads/pool.js'; // installs the worker-thread runner where Node's worker_threads exist
-import type { DType } from '../spec/types.js';
+import type { Algorithm, Backend, Candidate, ConvKernels, Direction, PhaseKernels } from '../kernels/types.js';
+import { phasePlan, usePolyphase } from './phases.js';
 
-export type Direction = 'conv' | 'convT' | 'weightGrad';
+export type { Direction } from '../kernels/types.js';
 
-export interface Candidate {
-  readonly name: string;
-  /** The backend family this candidate belongs to ('ref', 'js', 'wasm', …). */
-  readonly backend: string;
-  readonly applies: (g: Geometry, dtype: DType, dir: Direction) => boolean;
-  readonly kernels: ConvKernels;
-}
-
-/** Every number of the geometry fits the Int32Array parameter block of the WebAssembly kernels (stride 2^31 would wrap). */
-const fitsInt32 = (g: Geometry): boolean =>
-  [g.stride, g.dilation, g.padBefore, g.inSize, g.outSize, g.kSize].every((v) => v.every((x) => x <= 0x7fffffff));
-/** A geometry that fits i32 and the WebAssembly SIMD module validates here (the pure-TS kernels remain the fallback). */
-const wasmFits = (g: Geometry): boolean => fitsInt32(g) && wasmAvailable();
-/** f32 on the WebAssembly kernels (f32x4). */
-export const useWasm = (g: Geometry, dtype: DType): boolean => dtype === 'float32' && wasmFits(g);
-/** f64 on the same WebAssembly kernels instantiated for f64x2 (the `…64` exports). */
-export const useWasmFloat64 = (g: Geometry, dtype: DType): boolean => dtype === 'float64' && wasmFits(g);
+/** Transposed convolution as stride-1 convolutions, one per output phase (see plan/phases.ts). */
+export const usePolyphaseConvT = (g: Geometry, _dtype: DType, dir: Direction): boolean => dir === 'convT' && usePolyphase(g);
 /** One input channel per group (depthwise, any multiplier): a direct kernel beats a GEMM with M = 1. */
 const oneChannelPerGroup = (g: Geometry, dir: Direction): boolean => dir === 'conv' && g.cIn === g.groups;
-export const useDepthwise = (g: Geometry, dtype: DType, dir: Direction): boolean =>
-  oneChannelPerGroup(g, dir) && useWasm(g, dtype);
-export const useDepthwiseFloat64 = (g: Geometry, dtype: DType, dir: Direction): boolean =>
-  oneChannelPerGroup(g, dir) && useWasmFloat64(g, dtype);
 
-/** Transposed convolution as stride-1 convolutions, one per output phase (see kernels/cpu/polyphase.ts). */
-export const usePolyphaseConvT = (g: Geometry, _dtype: DType, dir: Direction): boolean => dir === 'convT' && usePolyphase(g);
+/** Where each algorithm applies, most specific first (the order of a backend's candidates). */
+const algorithms: Record<Algorithm, { readonly rank: number; readonly applies: (g: Geometry, dir: Direction) => boolean }> = {
+  polyphase: { rank: 0, applies: (g, dir) => usePolyphaseConvT(g, 'float32', dir) },
+  depthwise: { rank: 1, applies: oneChannelPerGroup },
+  gemm: { rank: 2, applies: () => true },
+  direct: { rank: 3, applies: () => true },
+};
+
+interface Entry { readonly backend: Backend; readonly candidate: Candidate; readonly seq: number; readonly host?: ConvKernels }
+
+let entries: Entry[] = [];
+let seq = 0;
+
+/** A polyphase family as host kernels: its convT gets the phases of the geometry from plan/phases.ts. */
+const withPhases = (k: PhaseKernels): ConvKernels => ({
+  name: k.name,
+  fuses: k.fuses,
+  conv: (x, w, y, g, ep) => k.conv(x, w, y, g, ep),
+  convT: (x, w, y, g, ep) => k.convTPhases(x, w, y, g, phasePlan(g), ep),
+  weightGrad: (x, gy, gw, g) => k.weightGrad(x, gy, gw, g),
+});
+
 /**
- * GEMM + col2im multiplies over the convT input's channels per group (cOut/groups in conv terms):
- * shallower than one packed block (256) it spends more on the column buffer and its scatter than
- * on arithmetic, and the phases (depth cOut/groups · T) win; deeper, one large GEMM wins.
+ * Adds a backend's candidates (replacing those of a backend of the same name), ordered by its
+ * priority. A device backend (WebGPU) registers when its adapter is ready.
  */
-export const shallowCol2im = (g: Geometry): boolean => g.cOut / g.groups < GEMM_DEPTH_BLOCK;
-/** Stride 1 in every dim: the one phase is the conv with the flipped kernel, at the conv's GEMM rate whatever the depth. */
-export const unstrided = (g: Geometry): boolean => g.stride.every((s) => s === 1);
-/** Phases rather than GEMM + col2im: shallow, or unstrided (no scatter of overlapping columns to pay for). */
-const phasesWin = (g: Geometry): boolean => shallowCol2im(g) || unstrided(g);
-
-const wasmDepthwise: ConvKernels = { ...wasmGemmKernels, ...wasmDepthwiseKernels, name: 'wasm-depthwise' };
-const candidates: Candidate[] = [
-  { name: 'wasm-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && phasesWin(g) && useWasm(g, dt),
-    kernels: wasmPolyphaseKernels },
-  { name: 'wasm-depthwise', backend: 'wasm', applies: useDepthwise, kernels: wasmDepthwise },
-  { name: 'wasm-gemm', backend: 'wasm', applies: useWasm, kernels: wasmGemmKernels },
-  // The same kernels on Float64Arrays run the f64x2 instantiations; the choice between them follows the same shapes.
-  { name: 'wasm-f64-polyphase', backend: 'wasm', applies: (g, dt, dir) => usePolyphaseConvT(g, dt, dir) && phasesWin(g) && useWasmFloat64(g, dt),
-    kernels: wasmPolyphaseKernels },
-  { name: 'wasm-f64-depthwise', backend: 'wasm', applies: useDepthwiseFloat64, kernels: wasmDepthwise },
-  { name: 'wasm-f64-gemm', backend: 'wasm', applies: useWasmFloat64, kernels: wasmGemmKernels },
-  { name: 'js-im2col', backend: 'js', applies: () => true, kernels: im2colKernels },
-  { name: 'ref', backend: 'ref', applies: () => true, kernels: refKernels },
-];
+export function registerBackend(b: Backend): void {
+  entries = entries.filter((e) => e.backend.name !== b.name);
+  for (const c of b.candidates) {
+    const host = c.location !== 'host' ? undefined : c.algorithm === 'polyphase' ? withPhases(c.kernels) : c.kernels;
+    entries.push({ backend: b, candidate: c, seq: seq++, host });
+  }
+  entries.sort((p, q) => q.backend.priority - p.backend.priority
+    || algorithms[p.candidate.algorithm].rank - algorithms[q.candidate.algorithm].rank || p.seq - q.seq);
+}
 
 let preferred = 'auto';
 
-/** Adds a candidate ahead of those already registered (faster backends register last, so they run first). */
-export function registerCandidate(c: Candidate): void {
-  candidates.unshift(c);
-}
-
 /** The backends that have registered candidates. */
 export function backends(): string[] {
-  return [...new Set(candidates.map((c) => c.backend))];
+  return [...new Set(entries.map((e) => e.backend.name))];
 }
 
 /**
@@ -103,8 +85,36 @@ export function withBackend<T>(name: string, fn: () => T): T {
   }
 }
 
+const applies = (e: Entry, g: Geometry, dtype: DType, dir: Direction): boolean =>
+  e.candidate.dtypes.includes(dtype) && algorithms[e.candidate.algorithm].applies(g, dir) && (e.candidate.fits?.(g, dir) ?? true);
+
+/** Whether the registered candidate `name` applies to (g, dtype, dir), whatever the preferred backend. */
+export function candidateApplies(name: string, g: Geometry, dtype: DType, dir: Direction): boolean {
+  return entries.some((e) => e.candidate.name === name && applies(e, g, dtype, dir));
+}
+
+/**
+ * The first candidate of the preferred backend (any backend under 'auto') that applies; `device`
+ * admits device-resident candidates (for callers that can await them). Where the preferred backend
+ * has none that applies (a geometry beyond its limits, a device backend in a synchronous call),
+ * the first that applies of any backend runs, as the reference always does.
+ */
+export function selectCandidate(g: Geometry, dtype: DType, dir: Direction, device = false): Candidate {
+  return selectEntry(g, dtype, dir, device).candidate;
+}
+
+function selectEntry(g: Geometry, dtype: DType, dir: Direction, device: boolean): Entry {
+  let fallback: Entry | undefined;
+  for (const e of entries) {
+    if ((!device && e.candidate.location !== 'host') || !applies(e, g, dtype, dir)) continue;
+    if (preferred === 'auto' || e.backend.name === preferred) return e;
+    fallback ??= e;
+  }
+  if (fallback) return fallback;
+  throw new ConvError('select', 'backend', `no registered kernels compute ${dir} for ${dtype}; got backends ${fmt(backends())}`);
+}
+
+/** The host kernels of the first candidate that applies (see selectCandidate). */
 export function selectKernels(g: Geometry, dtype: DType, dir: Direction): ConvKernels {
-  for (const c of candidates)
-    if ((preferred === 'auto' || c.backend === preferred) && c.applies(g, dtype, dir)) return c.kernels;
-  return refKernels;
+  return selectEntry(g, dtype, dir, false).host!;
 }

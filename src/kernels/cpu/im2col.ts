@@ -52,24 +52,27 @@ export const im2colKernels: ConvKernels = {
     for (let n = 0; n < g.n; n++)
       for (let grp = 0; grp < g.groups; grp++) {
         im2col(x, (n * g.cIn + grp * d.cig) * d.inVol, table, d, col);
-        gemmNN(d.cog, d.outVol, d.rows, w, grp * d.cog * d.rows, col, 0, y, (n * g.cOut + grp * d.cog) * d.outVol);
+        gemmNN(d.cog, d.outVol, d.rows, w, grp * d.cog * d.rows, col, 0, y, (n * g.cOut + grp * d.cog) * d.outVol, false);
       }
   },
   convT(x, w, y, g) {
     const d = dims(g), table = tapTable(g), col = scratch(x, d.rows * d.outVol);
     for (let n = 0; n < g.n; n++)
       for (let grp = 0; grp < g.groups; grp++) {
-        col.fill(0);
-        gemmTN(d.rows, d.outVol, d.cog, w, grp * d.cog * d.rows, x, (n * g.cOut + grp * d.cog) * d.outVol, col, 0);
-        col2im(col, table, d, y, (n * g.cIn + grp * d.cig) * d.inVol);
+        gemmTN(d.rows, d.outVol, d.cog, w, grp * d.cog * d.rows, x, (n * g.cOut + grp * d.cog) * d.outVol, col, 0, false);
+        // col2im scatters overlapping columns, so this (sample, group) block of y starts at zero.
+        const y0 = (n * g.cIn + grp * d.cig) * d.inVol;
+        y.fill(0, y0, y0 + d.cig * d.inVol);
+        col2im(col, table, d, y, y0);
       }
   },
   weightGrad(x, gy, gw, g) {
     const d = dims(g), table = tapTable(g), col = scratch(x, d.rows * d.outVol);
+    if (g.n === 0) gw.fill(0);
     for (let n = 0; n < g.n; n++)
       for (let grp = 0; grp < g.groups; grp++) {
         im2col(x, (n * g.cIn + grp * d.cig) * d.inVol, table, d, col);
-        gemmNT(d.cog, d.rows, d.outVol, gy, (n * g.cOut + grp * d.cog) * d.outVol, col, 0, gw, grp * d.cog * d.rows);
+        gemmNT(d.cog, d.rows, d.outVol, gy, (n * g.cOut + grp * d.cog) * d.outVol, col, 0, gw, grp * d.cog * d.rows, n > 0);
       }
   },
 };

@@ -98,17 +98,9 @@ export function permuteStrided(x: F, shape: readonly number[], perm: readonly nu
   }
 }
 
-/** y[n, c, …] += b[c] for a channels-first (n, c, vol) buffer. */
-export function addBias(y: F, b: F, n: number, c: number, vol: number): void {
-  for (let i = 0; i < n; i++)
-    for (let ch = 0; ch < c; ch++) {
-      const v = b[ch], base = (i * c + ch) * vol;
-      for (let q = 0; q < vol; q++) y[base + q] += v;
-    }
-}
-
-/** gb[c] += Σ gy[n, c, …]. */
+/** gb[c] = Σ gy[n, c, …] over the batch and space (one partial sum per sample, added in turn). */
 export function biasGrad(gy: F, gb: F, n: number, c: number, vol: number): void {
+  gb.fill(0, 0, c);
   for (let i = 0; i < n; i++)
     for (let ch = 0; ch < c; ch++) {
       const base = (i * c + ch) * vol;

@@ -4,7 +4,8 @@
  */
 import type { Geometry } from '../../spec/types.js';
 import { prod, unravel } from '../../util/shape.js';
-import type { ConvKernels, F } from '../types.js';
+import type { ConvKernels, Epilogue, F } from '../types.js';
+import { applyEpilogue } from './epilogue.js';
 
 /**
  * For every (tap kq, output position oq) of the convolution `g`, the flat input offset within one
@@ -46,10 +47,22 @@ export function forEachTap(g: Geometry, visit: (xi: number, wi: number, yi: numb
     }
 }
 
-/** The oracle: three one-liners over the same taps (convT reads each triple backwards). */
+/** The oracle: three one-liners over the same taps (convT reads each triple backwards), each summing into a zeroed output. */
 export const refKernels: ConvKernels = {
   name: 'ref',
-  conv: (x: F, w: F, y: F, g: Geometry) => forEachTap(g, (xi, wi, yi) => { y[yi] += w[wi] * x[xi]; }),
-  convT: (x: F, w: F, y: F, g: Geometry) => forEachTap(g, (yi, wi, xi) => { y[yi] += w[wi] * x[xi]; }),
-  weightGrad: (x: F, gy: F, gw: F, g: Geometry) => forEachTap(g, (xi, wi, yi) => { gw[wi] += x[xi] * gy[yi]; }),
+  fuses: { bias: true, residual: true, activation: true },
+  conv: (x: F, w: F, y: F, g: Geometry, ep?: Epilogue) => {
+    y.fill(0);
+    forEachTap(g, (xi, wi, yi) => { y[yi] += w[wi] * x[xi]; });
+    if (ep) applyEpilogue(y, ep, g.n, g.cOut, prod(g.outSize));
+  },
+  convT: (x: F, w: F, y: F, g: Geometry, ep?: Epilogue) => {
+    y.fill(0);
+    forEachTap(g, (yi, wi, xi) => { y[yi] += w[wi] * x[xi]; });
+    if (ep) applyEpilogue(y, ep, g.n, g.cIn, prod(g.inSize));
+  },
+  weightGrad: (x: F, gy: F, gw: F, g: Geometry) => {
+    gw.fill(0);
+    forEachTap(g, (xi, wi, yi) => { gw[wi] += x[xi] * gy[yi]; });
+  },
 };

@@ -10,10 +10,9 @@
  */
 import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
-import type { ConvKernels, F } from '../types.js';
+import type { ConvKernels, F, PhaseKernels, PhasePlan } from '../types.js';
 import { plainWasm, sharedWasm, plainRelaxedWasm, sharedRelaxedWasm, maxPages } from './module.generated.js';
 import { GEOM, HEAP, Kind, MAX_THREADS, MR, SCATTER, T, TASK, columnsPerSample, runUnit, scratchLayout, setCallerJob, typedExports, type WasmExports } from './work.js';
-import { phasePlan } from '../cpu/polyphase.js';
 
 export interface Engine {
   readonly module: WebAssembly.Module;
@@ -279,23 +278,25 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: '
   // Depthwise units write their planes' bias themselves (in parallel); the others start from y or the bias.
   const unitBias = kind === Kind.Depthwise && ops.b !== undefined;
   if (unitBias) copy(view(e, bp, ops.b!.length, es), ops.b!);
+  else if (ops.out === 'w') copy(view(e, yp, ops.y.length, es), ops.y); // gy, an input of the weight gradient
   else initOutput(e, ops.y, yp, ops.b, bp, g.n);
   if (t.packW) {
     copy(view(e, rawW, ops.w.length, es), ops.w);
     for (let grp = 0; grp < g.groups; grp++)
       ex.packA(rawW + grp * cog * rows * es, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * es);
-  } else copy(view(e, wp, ops.w.length, es), ops.w);
+  } else if (ops.out === 'w') view(e, wp, ops.w.length, es).fill(0); // the weight gradient is summed from zero
+  else copy(view(e, wp, ops.w.length, es), ops.w);
   runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads, ops.out === 'y' ? ops.y : ops.w, stream);
   if (stream) return;
   if (ops.out === 'y') copy(ops.y, view(e, yp, ops.y.length, es));
   else copy(ops.w, view(e, wp, ops.w.length, es));
 }
 
-/** The output region: a copy of y (kernels accumulate), or, for the fused forms, the bias broadcast (y is zero). */
+/** The output region the units accumulate into: zeros, or the bias broadcast (the caller's y is only written). */
 function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n: number): void {
   const es = bytesOf(y);
   if (!b) {
-    copy(view(e, yp, y.length, es), y);
+    view(e, yp, y.length, es).fill(0);
     return;
   }
   copy(view(e, bp, b.length, es), b);
@@ -303,19 +304,18 @@ function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n
 }
 
 /**
- * Transposed convolution as one stride-1 convolution per output phase (see kernels/cpu/polyphase.ts
+ * Transposed convolution as one stride-1 convolution per output phase (see plan/phases.ts
  * for the index algebra): x, w and y are copied in once, one pass over w packs every phase's
  * weights (packPhases), then each phase runs conv units whose tiles are added to every s-th output
  * position by the unit itself (Kind.Phase).
  */
-function polyphase(x: F, w: F, y: F, g: Geometry, b?: F): void {
+function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], b?: F): void {
   const e = wasmEngine()!;
   const threads = currentThreads(), es = bytesOf(y), ex = typedExports(e.exports, es);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  const phases = phasePlan(g);
   if (phases.length === 0) {
-    // No tap reaches the output (it is all cropped padding or output padding): y gains only the bias, (n, cIn, …) in conv terms.
-    if (b) for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] += b[Math.floor(i / vol) % g.cIn];
+    // No tap reaches the output (it is all cropped padding or output padding): y is only the bias, (n, cIn, …) in conv terms.
+    for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] = b ? b[Math.floor(i / vol) % g.cIn] : 0;
     return;
   }
   const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es), cb: 1, es }));
@@ -381,10 +381,10 @@ function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F): void {
 /** im2col + packed GEMM (conv), GEMM + col2im (convT), GEMM against the transposed columns (weightGrad). */
 export const wasmGemmKernels: ConvKernels = {
   name: 'wasm-gemm',
-  conv: (x, w, y, g) => gemmConv(x, w, y, g),
-  convBias: (x, w, b, y, g) => gemmConv(x, w, y, g, b),
-  convT: (x, w, y, g) => gemmConvT(x, w, y, g),
-  convTBias: (x, w, b, y, g) => gemmConvT(x, w, y, g, b),
+  // The bias is broadcast into the output region before the units accumulate.
+  fuses: { bias: true },
+  conv: (x, w, y, g, ep) => gemmConv(x, w, y, g, ep?.bias),
+  convT: (x, w, y, g, ep) => gemmConvT(x, w, y, g, ep?.bias),
   weightGrad(x, gy, gw, g) {
     const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize);
     const es = bytesOf(gw);
@@ -393,14 +393,15 @@ export const wasmGemmKernels: ConvKernels = {
 };
 
 /** convT for `usePolyphase` geometries, run as phases; conv and weightGrad as wasm-gemm. */
-export const wasmPolyphaseKernels: ConvKernels = {
-  ...wasmGemmKernels, name: 'wasm-polyphase', convT: (x, w, y, g) => polyphase(x, w, y, g), convTBias: (x, w, b, y, g) => polyphase(x, w, y, g, b),
+export const wasmPolyphaseKernels: PhaseKernels = {
+  name: 'wasm-polyphase', fuses: wasmGemmKernels.fuses, conv: wasmGemmKernels.conv, weightGrad: wasmGemmKernels.weightGrad,
+  convTPhases: (x, w, y, g, phases, ep) => polyphase(x, w, y, g, phases, ep?.bias),
 };
 
 /** Direct kernel for convolutions with one input channel per group (depthwise, any multiplier). */
-export const wasmDepthwiseKernels: Pick<ConvKernels, 'conv' | 'convBias'> = {
-  conv: (x, w, y, g) => execute(Kind.Depthwise, g, { x, w, y, out: 'y' }, depthwiseTiling(g, bytesOf(y))),
-  convBias: (x, w, b, y, g) => execute(Kind.Depthwise, g, { x, w, y, b, out: 'y' }, depthwiseTiling(g, bytesOf(y))),
+export const wasmDepthwiseKernels: Pick<ConvKernels, 'conv' | 'fuses'> = {
+  fuses: { bias: true },
+  conv: (x, w, y, g, ep) => execute(Kind.Depthwise, g, { x, w, y, b: ep?.bias, out: 'y' }, depthwiseTiling(g, bytesOf(y))),
 };
 
 /** Depthwise scratch: one zero-padded input row, OW + (KW − 1)·δ elements of the last dim. */

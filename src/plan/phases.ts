@@ -6,24 +6,19 @@
  * that reach them are j = φ + t·s (t < T = ⌈(k − φ)/s⌉), read from o = q − t. Flipping the taps
  * (u = T − 1 − t) makes each phase an ordinary convolution of x with kernel T, stride 1 and
  * padBefore T − 1 − q0, whose output is then written to every s-th position of y.
- * (The WebAssembly glue runs the phases; in plain TypeScript the GEMM + col2im path measured faster.)
+ * This is planning, not a kernel: a backend whose candidate has algorithm 'polyphase' receives the
+ * phases from plan/select.ts (the WebAssembly glue runs them; in plain TypeScript the GEMM + col2im
+ * path measured faster).
  */
-import type { Geometry } from '../../spec/types.js';
-import { prod } from '../../util/shape.js';
+import type { Geometry } from '../spec/types.js';
+import type { PhasePlan } from '../kernels/types.js';
+import { prod } from '../util/shape.js';
 
 /**
  * Every dim is either strided without dilation (s phases, each a stride-1 conv) or unstrided with
  * any dilation (one phase: the conv with the flipped kernel, dilation δ, padBefore (k − 1)·δ − p0).
  */
 export const usePolyphase = (g: Geometry): boolean => g.stride.every((s, a) => s === 1 || g.dilation[a] === 1);
-
-/** One phase: its stride-1 conv geometry (cIn/cOut swapped: it maps x to the phase's outputs). */
-export interface PhasePlan extends Geometry {
-  /** Flat tap index j into the full kernel for each flipped phase tap u (row-major over kSize). */
-  readonly taps: Int32Array;
-  /** First output position per dim: φ − p0 + s·q0. */
-  readonly base: readonly number[];
-}
 
 interface Phase1 { phi: number; T: number; q0: number; Q: number; d: number }
 
@@ -42,6 +37,17 @@ function phasesOf(g: Geometry, a: number): Phase1[] {
 
 /** The phases that produce output (those with no taps or no positions are skipped). */
 export function phasePlan(g: Geometry): PhasePlan[] {
+  const known = memo.get(g);
+  if (known) return known;
+  const phases = computePhases(g);
+  memo.set(g, phases);
+  return phases;
+}
+
+/** Phases per geometry object: a planned call and its gradients pass the same (frozen) geometry. */
+const memo = new WeakMap<Geometry, PhasePlan[]>();
+
+function computePhases(g: Geometry): PhasePlan[] {
   const combos = g.kSize.map((_, a) => phasesOf(g, a))
     .reduce<Phase1[][]>((acc, ph) => acc.flatMap((c) => ph.map((q) => [...c, q])), [[]]);
   return combos.map((combo) => {

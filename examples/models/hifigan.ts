@@ -1,0 +1,140 @@
+/**
+ * The HiFi-GAN generator (Kong et al. 2020, github.com/jik876/hifi-gan `models.py`: `Generator` with
+ * `ResBlock1`) ported to convkit modules. Fields carry PyTorch's attribute names, so the reference
+ * implementation's state dict (weight-normed `weight_g`/`weight_v` included) loads without a key map:
+ *
+ *   const g = new HifiganGenerator(HIFIGAN_V1);
+ *   loadSafetensorsStateDict(g, bytes); // conv_pre.weight_g, ups.0.weight_v, resblocks.4.convs1.2.bias, …
+ *   const audio = noGrad(() => g.forward(mel)); // (N, 80, frames) → (N, 1, frames · 256)
+ *
+ * docs/porting.md walks through this file.
+ */
+import {
+  Conv1d, ConvTranspose1d, Module, ModuleList, Tensor, add, asyncSteps, div, leakyRelu, tanh,
+} from '../../src/index.js';
+
+/** The `h` of the reference implementation (its config_v1.json), in camelCase. */
+export interface HifiganConfig {
+  /** Mel channels of the input (80). */
+  numMels: number;
+  upsampleRates: readonly number[];
+  upsampleKernelSizes: readonly number[];
+  upsampleInitialChannel: number;
+  resblockKernelSizes: readonly number[];
+  /** One list of three dilations per resblock kernel size (ResBlock1 has three dilated convs). */
+  resblockDilationSizes: readonly (readonly number[])[];
+}
+
+/** The published V1 configuration: 256× upsampling, 22.05 kHz audio from 80-band mels. */
+export const HIFIGAN_V1: HifiganConfig = {
+  numMels: 80,
+  upsampleRates: [8, 8, 2, 2],
+  upsampleKernelSizes: [16, 16, 4, 4],
+  upsampleInitialChannel: 512,
+  resblockKernelSizes: [3, 7, 11],
+  resblockDilationSizes: [[1, 3, 5], [1, 3, 5], [1, 3, 5]],
+};
+
+/** A small configuration with the same structure (used by the tests: 8× upsampling, 16 channels). */
+export const HIFIGAN_SMALL: HifiganConfig = {
+  numMels: 8,
+  upsampleRates: [4, 2],
+  upsampleKernelSizes: [8, 4],
+  upsampleInitialChannel: 16,
+  resblockKernelSizes: [3, 7],
+  resblockDilationSizes: [[1, 3, 5], [1, 3, 5]],
+};
+
+/** The reference's slope for every leaky ReLU but the last. */
+export const LRELU_SLOPE = 0.1;
+
+/** `get_padding`: the padding that keeps the length of a stride-1 conv of kernel k and dilation d. */
+const getPadding = (k: number, d: number) => (k * d - d) / 2;
+
+/** `ResBlock1`: three (dilated conv, conv) pairs, each wrapped in a residual connection. */
+export class ResBlock1 extends Module {
+  readonly convs1: ModuleList;
+  readonly convs2: ModuleList;
+
+  constructor(channels: number, kernelSize = 3, dilation: readonly number[] = [1, 3, 5]) {
+    super();
+    this.convs1 = new ModuleList(dilation.map((d) => new Conv1d(channels, channels, kernelSize, { dilation: d, padding: getPadding(kernelSize, d) })));
+    this.convs2 = new ModuleList(dilation.map(() => new Conv1d(channels, channels, kernelSize, { padding: getPadding(kernelSize, 1) })));
+  }
+
+  /** x ← c2(lrelu(c1(lrelu(x)))) + x for each pair. */
+  override forward(x: Tensor): Tensor {
+    for (let i = 0; i < this.convs1.length; i++) {
+      let xt = this.convs1.at(i).forward(leakyRelu(x, LRELU_SLOPE));
+      xt = this.convs2.at(i).forward(leakyRelu(xt, LRELU_SLOPE));
+      x = add(xt, x);
+    }
+    return x;
+  }
+
+  /** The same steps with the convolutions awaited (see Module.forwardAsync). */
+  override async forwardAsync(x: Tensor): Promise<Tensor> {
+    const step = asyncSteps();
+    for (let i = 0; i < this.convs1.length; i++) {
+      let xt = await step(() => this.convs1.at(i).forwardAsync(leakyRelu(x, LRELU_SLOPE)));
+      xt = await step(() => this.convs2.at(i).forwardAsync(leakyRelu(xt, LRELU_SLOPE)));
+      x = await step(() => add(xt, x));
+    }
+    return x;
+  }
+}
+
+/** `Generator`: mel spectrogram (N, numMels, frames) → waveform (N, 1, frames · Π upsampleRates) in [−1, 1]. */
+export class HifiganGenerator extends Module {
+  readonly conv_pre: Conv1d;
+  readonly ups: ModuleList;
+  readonly resblocks: ModuleList;
+  readonly conv_post: Conv1d;
+  readonly numKernels: number;
+
+  constructor(readonly config: HifiganConfig = HIFIGAN_V1) {
+    super();
+    const h = config, c0 = h.upsampleInitialChannel;
+    this.numKernels = h.resblockKernelSizes.length;
+    this.conv_pre = new Conv1d(h.numMels, c0, 7, { padding: 3 });
+    this.ups = new ModuleList(h.upsampleRates.map((u, i) => {
+      const k = h.upsampleKernelSizes[i];
+      return new ConvTranspose1d(c0 >> i, c0 >> (i + 1), k, { stride: u, padding: (k - u) >> 1 });
+    }));
+    this.resblocks = new ModuleList();
+    for (let i = 0; i < h.upsampleRates.length; i++)
+      h.resblockKernelSizes.forEach((k, j) => this.resblocks.append(new ResBlock1(c0 >> (i + 1), k, h.resblockDilationSizes[j])));
+    this.conv_post = new Conv1d(c0 >> h.upsampleRates.length, 1, 7, { padding: 3 });
+  }
+
+  override forward(mel: Tensor): Tensor {
+    let x = this.conv_pre.forward(mel);
+    for (let i = 0; i < this.ups.length; i++) {
+      x = this.ups.at(i).forward(leakyRelu(x, LRELU_SLOPE));
+      let xs = this.resblocks.at(i * this.numKernels).forward(x);
+      for (let j = 1; j < this.numKernels; j++) xs = add(xs, this.resblocks.at(i * this.numKernels + j).forward(x));
+      x = div(xs, this.numKernels);
+    }
+    return tanh(this.conv_post.forward(leakyRelu(x, 0.01)));
+  }
+
+  /** The same steps with every convolution awaited: the calling thread stays free while they run. */
+  override async forwardAsync(mel: Tensor): Promise<Tensor> {
+    const step = asyncSteps();
+    let x = await step(() => this.conv_pre.forwardAsync(mel));
+    for (let i = 0; i < this.ups.length; i++) {
+      const up = x;
+      x = await step(() => this.ups.at(i).forwardAsync(leakyRelu(up, LRELU_SLOPE)));
+      const input = x;
+      let xs = await step(() => this.resblocks.at(i * this.numKernels).forwardAsync(input));
+      for (let j = 1; j < this.numKernels; j++) {
+        const r = await step(() => this.resblocks.at(i * this.numKernels + j).forwardAsync(input));
+        xs = await step(() => add(xs, r));
+      }
+      x = await step(() => div(xs, this.numKernels));
+    }
+    const last = x;
+    const y = await step(() => this.conv_post.forwardAsync(leakyRelu(last, 0.01)));
+    return step(() => tanh(y));
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * BatchNorm1d/2d/3d (PyTorch `torch.nn.BatchNorm*d`) and `foldBatchNorm`, which merges an
+ * eval-mode BatchNorm into the convolution before it.
+ */
+import { ConvError, fmt } from '../spec/errors.js';
+import type { DType } from '../spec/types.js';
+import type { PaddingArg } from '../spec/normalize.js';
+import { allocate, Tensor } from '../autograd/tensor.js';
+import { batchNorm, checkBatchNormInput } from '../autograd/batch-norm.js';
+import { Module } from './module.js';
+import { Conv1d, Conv2d, Conv3d, ConvNdBase, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d } from './conv.js';
+
+export interface BatchNormModuleOptions {
+  /** Added to the variance before the square root (default 1e-5). */
+  eps?: number;
+  /**
+   * Weight of each batch in the running statistics (default 0.1); `null` gives the cumulative
+   * average over every batch seen (factor 1 / num_batches_tracked), as PyTorch's `momentum=None`.
+   */
+  momentum?: number | null;
+  /** Learnable per-channel `weight` (ones) and `bias` (zeros) (default true). */
+  affine?: boolean;
+  /**
+   * Keep `running_mean`, `running_var` and `num_batches_tracked` buffers and use them in eval mode
+   * (default true). Without them batch statistics are used in both modes.
+   */
+  trackRunningStats?: boolean;
+  dtype?: DType;
+}
+
+abstract class BatchNormNd extends Module {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  /** γ (ones), or null without `affine`. */
+  readonly weight: Tensor | null;
+  /** β (zeros), or null without `affine`. */
+  readonly bias: Tensor | null;
+  /** Buffers (null without `trackRunningStats`). */
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  /** Batches seen in training (PyTorch's int64 buffer, held as a 0-d float64 tensor: exact to 2^53). */
+  readonly numBatchesTracked: Tensor | null;
+  readonly #op: string;
+  readonly #ranks: readonly number[];
+
+  constructor(op: string, ranks: readonly number[], numFeatures: number, opts: BatchNormModuleOptions = {}) {
+    super();
+    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, dtype = 'float32' } = opts ?? {};
+    if (!Number.isInteger(numFeatures) || numFeatures <= 0) throw new ConvError(op, 'numFeatures', `must be a positive integer; got ${fmt(numFeatures)}`);
+    if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) throw new ConvError(op, 'eps', `must be a non-negative finite number; got ${fmt(eps)}`);
+    if (momentum !== null && (typeof momentum !== 'number' || !Number.isFinite(momentum)))
+      throw new ConvError(op, 'momentum', `must be a finite number or null; got ${fmt(momentum)}`);
+    if (typeof affine !== 'boolean') throw new ConvError(op, 'affine', `must be a boolean; got ${fmt(affine)}`);
+    if (typeof trackRunningStats !== 'boolean') throw new ConvError(op, 'trackRunningStats', `must be a boolean; got ${fmt(trackRunningStats)}`);
+    if (dtype !== 'float32' && dtype !== 'float64') throw new ConvError(op, 'dtype', `must be 'float32' or 'float64'; got ${fmt(dtype)}`);
+    this.#op = op;
+    this.#ranks = ranks;
+    this.numFeatures = numFeatures;
+    this.eps = eps;
+    this.momentum = momentum;
+    this.affine = affine;
+    this.trackRunningStats = trackRunningStats;
+    const vec = (v: number, grad: boolean) => new Tensor(allocate(dtype, numFeatures).fill(v), [numFeatures], grad);
+    this.weight = affine ? vec(1, true) : null;
+    this.bias = affine ? vec(0, true) : null;
+    this.runningMean = trackRunningStats ? vec(0, false) : null;
+    this.runningVar = trackRunningStats ? vec(1, false) : null;
+    this.numBatchesTracked = trackRunningStats ? new Tensor(new Float64Array(1), []) : null;
+  }
+
+  /** Resets the running statistics (mean 0, variance 1, no batches), as PyTorch `reset_running_stats`. */
+  resetRunningStats(): void {
+    this.runningMean?.data.fill(0);
+    this.runningVar?.data.fill(1);
+    this.numBatchesTracked?.data.fill(0);
+  }
+
+  /**
+   * Normalises (N, C, *). In training mode (or without running statistics) with the batch's mean
+   * and biased variance, updating the running statistics; in eval mode with the running ones.
+   */
+  override forward(x: Tensor): Tensor {
+    const useBatch = this.training || !this.trackRunningStats;
+    checkBatchNormInput(this.#op, x, this.numFeatures, this.#ranks, useBatch);
+    let factor = 0;
+    if (this.training && this.numBatchesTracked) {
+      this.numBatchesTracked.data[0] += 1;
+      factor = this.momentum === null ? 1 / this.numBatchesTracked.data[0] : this.momentum;
+    }
+    return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, { training: useBatch, momentum: factor, eps: this.eps });
+  }
+
+  protected override ownParameters(): [string, Tensor][] {
+    return this.weight && this.bias ? [['weight', this.weight], ['bias', this.bias]] : [];
+  }
+
+  protected override ownBuffers(): [string, Tensor][] {
+    return this.runningMean && this.runningVar && this.numBatchesTracked
+      ? [['running_mean', this.runningMean], ['running_var', this.runningVar], ['num_batches_tracked', this.numBatchesTracked]]
+      : [];
+  }
+
+  override toString(): string {
+    return `${this.constructor.name}(${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats})`;
+  }
+}
+
+/** `torch.nn.BatchNorm1d`: input (N, C) or (N, C, L). @example new BatchNorm1d(16).forward(randn([8, 16, 50])) */
+export class BatchNorm1d extends BatchNormNd {
+  constructor(numFeatures: number, opts?: BatchNormModuleOptions) { super('BatchNorm1d', [2, 3], numFeatures, opts); }
+}
+/** `torch.nn.BatchNorm2d`: input (N, C, H, W). */
+export class BatchNorm2d extends BatchNormNd {
+  constructor(numFeatures: number, opts?: BatchNormModuleOptions) { super('BatchNorm2d', [4], numFeatures, opts); }
+}
+/** `torch.nn.BatchNorm3d`: input (N, C, D, H, W). */
+export class BatchNorm3d extends BatchNormNd {
+  constructor(numFeatures: number, opts?: BatchNormModuleOptions) { super('BatchNorm3d', [5], numFeatures, opts); }
+}
+
+export type BatchNorm = BatchNorm1d | BatchNorm2d | BatchNorm3d;
+
+/**
+ * A new convolution (Conv1d … ConvTranspose3d of the same rank and options, always with a bias)
+ * whose output equals `bn.forward(conv.forward(x))` with `bn` in eval mode: per output channel
+ * `co`, with s = γ / √(running_var + eps), weight′ = weight · s (dim 0 for a convolution, the
+ * output channels of each group in dim 1 for a transposed one) and
+ * bias′ = (bias − running_mean) · s + β. Neither argument changes; the folded weights are plain
+ * tensors (requiresGrad like the conv's weight), computed in float64 and rounded once.
+ * @example const fused = foldBatchNorm(conv, bn); // in a Sequential: replace conv by fused, bn by new Identity()
+ */
+export function foldBatchNorm(conv: ConvNdBase, bn: BatchNorm): ConvNdBase {
+  const op = 'foldBatchNorm';
+  if (!(conv instanceof ConvNdBase)) throw new ConvError(op, 'conv', `must be a convolution module (Conv1d … ConvTranspose3d); got ${nameOf(conv)}`);
+  if (!(bn instanceof BatchNormNd)) throw new ConvError(op, 'bn', `must be a BatchNorm1d/2d/3d; got ${nameOf(bn)}`);
+  if (bn.numFeatures !== conv.outChannels)
+    throw new ConvError(op, 'bn', `must normalise the conv's ${conv.outChannels} output channels; got numFeatures=${bn.numFeatures}`);
+  if (!bn.runningMean || !bn.runningVar)
+    throw new ConvError(op, 'bn', 'must track running statistics (eval mode uses batch statistics otherwise); got trackRunningStats=false');
+  const s = conv.spec;
+  if (s.padding.kind === 'same' && s.padding.flavour === 'paddle')
+    throw new ConvError(op, 'conv', `must use explicit or PyTorch 'same' padding (Paddle's 'SAME' depends on the input size); got ${fmt(s.op)} with 'SAME'`);
+  const padding: PaddingArg = s.padding.kind === 'same' ? 'same' : s.padding.pads.map(([a, b]) => [a, b] as [number, number]);
+  const common = { stride: [...s.stride], padding, dilation: [...s.dilation], groups: s.groups, bias: true, dtype: conv.weight.dtype,
+    dataFormat: s.layout, seed: 0 }; // a fixed seed: the initial weights are overwritten, the global generator is left alone
+  const args = [conv.inChannels, conv.outChannels, [...conv.kernelSize]] as const;
+  const out: ConvNdBase = s.transposed
+    ? new [ConvTranspose1d, ConvTranspose2d, ConvTranspose3d][s.rank - 1](...args, { ...common, outputPadding: [...s.outputPadding] })
+    : new [Conv1d, Conv2d, Conv3d][s.rank - 1](...args, { ...common, paddingMode: s.paddingMode });
+  const cOut = conv.outChannels, g = s.groups, cog = cOut / g;
+  const scale = new Float64Array(cOut);
+  for (let co = 0; co < cOut; co++) scale[co] = (bn.weight ? bn.weight.data[co] : 1) / Math.sqrt(bn.runningVar.data[co] + bn.eps);
+  const w = conv.weight, wOut = out.weight.data;
+  const rows = w.shape[0], perRow = w.size / rows, kVol = perRow / w.shape[1];
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < perRow; j++) {
+      // conv weight (cOut, cIn/g, …k): row r is channel r; transposed (cIn, cOut/g, …k): column j/kVol of group ⌊r/(cIn/g)⌋.
+      const co = s.transposed ? Math.floor(r / (conv.inChannels / g)) * cog + Math.floor(j / kVol) : r;
+      wOut[r * perRow + j] = w.data[r * perRow + j] * scale[co];
+    }
+  for (let co = 0; co < cOut; co++)
+    out.bias!.data[co] = ((conv.bias ? conv.bias.data[co] : 0) - bn.runningMean.data[co]) * scale[co] + (bn.bias ? bn.bias.data[co] : 0);
+  out.weight.requiresGrad = w.requiresGrad;
+  out.bias!.requiresGrad = w.requiresGrad;
+  return out;
+}
+
+const nameOf = (v: unknown): string =>
+  v !== null && typeof v === 'object' ? String((v as object).constructor?.name) : fmt(typeof v);
