@@ -10,7 +10,9 @@
  */
 import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
-import type { ConvKernels, F, PhaseKernels, PhasePlan } from '../types.js';
+import type { ConvKernels, Epilogue, F, PhaseKernels, PhasePlan } from '../types.js';
+import { hasPost, postInMemory, postOnHost, WASM_FUSES } from './epilogue.js';
+import { applyEpilogue } from '../ref/epilogue.js';
 import { plainWasm, sharedWasm, plainRelaxedWasm, sharedRelaxedWasm, maxPages } from './module.generated.js';
 import { GEOM, HEAP, Kind, MAX_THREADS, MR, SCATTER, T, TASK, columnsPerSample, runUnit, scratchLayout, setCallerJob, typedExports, type WasmExports } from './work.js';
 
@@ -265,13 +267,15 @@ const view = (e: Engine, at: number, len: number, es: number): F =>
 const copy = (dst: F, src: F) => (dst as Float64Array).set(src as Float64Array);
 
 /** Copies operands into the heap, runs one task and copies `out` back (`packW`: conv weights packed per group first). */
-function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: 'y' | 'w' }, t: Tiling & { packW: boolean }): void {
+function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: 'y' | 'w'; post?: Epilogue }, t: Tiling & { packW: boolean }): void {
   const e = wasmEngine()!;
   const threads = currentThreads(), es = t.es, ex = typedExports(e.exports, es);
   const cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
   const packed = g.groups * up(cog, MR) * rows * es;
-  const [xp, wp, rawW, yp, bp, sp, at] = allocate(e, [ops.x.length * es, t.packW ? packed : ops.w.length * es,
-    t.packW ? ops.w.length * es : 0, ops.y.length * es, (ops.b?.length ?? 0) * es, scratchBytes(kind, g, t) * threads, 4 * 257]);
+  const post = hasPost(ops.post) ? ops.post : undefined;
+  const [xp, wp, rawW, yp, bp, sp, at, rp] = allocate(e, [ops.x.length * es, t.packW ? packed : ops.w.length * es,
+    t.packW ? ops.w.length * es : 0, ops.y.length * es, (ops.b?.length ?? 0) * es, scratchBytes(kind, g, t) * threads, 4 * 257,
+    (post?.residual ? ops.y.length : 0) * es]);
   // Depthwise tasks copy x in and y out themselves, overlapped with the compute (Stream).
   const stream = kind === Kind.Depthwise && ops.out === 'y' ? { x: ops.x, xp, y: ops.y, yp, at } : undefined;
   if (!stream) copy(view(e, xp, ops.x.length, es), ops.x);
@@ -288,8 +292,13 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: '
   else copy(view(e, wp, ops.w.length, es), ops.w);
   runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads, ops.out === 'y' ? ops.y : ops.w, stream);
   if (stream) return;
+  if (post) {
+    if (post.residual) copy(view(e, rp, ops.y.length, es), post.residual);
+    postInMemory(e.exports, yp, post.residual ? rp : 0, ops.y.length, es, post);
+  }
   if (ops.out === 'y') copy(ops.y, view(e, yp, ops.y.length, es));
   else copy(ops.w, view(e, wp, ops.w.length, es));
+  if (post) postOnHost(ops.y, post);
 }
 
 /** The output region the units accumulate into: zeros, or the bias broadcast (the caller's y is only written). */
@@ -309,20 +318,22 @@ function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n
  * weights (packPhases), then each phase runs conv units whose tiles are added to every s-th output
  * position by the unit itself (Kind.Phase).
  */
-function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], b?: F): void {
+function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], ep?: Epilogue): void {
+  const b = ep?.bias, post = hasPost(ep) ? ep : undefined;
   const e = wasmEngine()!;
   const threads = currentThreads(), es = bytesOf(y), ex = typedExports(e.exports, es);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
   if (phases.length === 0) {
     // No tap reaches the output (it is all cropped padding or output padding): y is only the bias, (n, cIn, …) in conv terms.
     for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] = b ? b[Math.floor(i / vol) % g.cIn] : 0;
+    if (post) applyEpilogue(y, { residual: post.residual, activation: post.activation, negativeSlope: post.negativeSlope }, g.n, g.cIn, y.length / (g.n * g.cIn));
     return;
   }
   const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es), cb: 1, es }));
   const scratch = Math.max(...phases.map((p, i) => scratchBytes(Kind.Phase, p, tilings[i])));
   const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
-  const [xp, wp, yp, bp, tp, sp, ...aps] = allocate(e, [x.length * es, w.length * es, y.length * es,
-    (b?.length ?? 0) * es, kVol * 16, scratch * threads, ...aBytes]);
+  const [xp, wp, yp, bp, tp, sp, rp, ...aps] = allocate(e, [x.length * es, w.length * es, y.length * es,
+    (b?.length ?? 0) * es, kVol * 16, scratch * threads, (post?.residual ? y.length : 0) * es, ...aBytes]);
   copy(view(e, xp, x.length, es), x);
   copy(view(e, wp, w.length, es), w);
   initOutput(e, y, yp, b, bp, g.n);
@@ -336,7 +347,12 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
     new Int32Array(e.memory.buffer, SCATTER, 12).set([...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)]);
     runTask(e, Kind.Phase, p, { x: xp, w: aps[i], y: yp, scratch: sp }, tilings[i], threads, i === 0 ? y : undefined);
   });
+  if (post) {
+    if (post.residual) copy(view(e, rp, y.length, es), post.residual);
+    postInMemory(e.exports, yp, post.residual ? rp : 0, y.length, es, post);
+  }
   copy(y, view(e, yp, y.length, es));
+  if (post) postOnHost(y, post);
 }
 
 /** Runs the task block currently in memory as `units` units on the configured threads (tests use it to inject faults). */
@@ -362,29 +378,32 @@ const blockFor = (cig: number) => Math.max(1, Math.ceil(cig / 8));
 export const foldSamples = (g: Geometry, rows: number, es: number): boolean =>
   g.n > 1 && 2 * columnsPerSample(prod(g.outSize)) <= tileFor(rows, g.n * columnsPerSample(prod(g.outSize)), es);
 
-function gemmConv(x: F, w: F, y: F, g: Geometry, b?: F): void {
+function gemmConv(x: F, w: F, y: F, g: Geometry, ep?: Epilogue): void {
+  const b = ep?.bias, post = ep;
   const rows = (g.cIn / g.groups) * prod(g.kSize);
   const es = bytesOf(y), threads = currentThreads();
   if (foldSamples(g, rows, es)) {
     const cols = g.n * columnsPerSample(prod(g.outSize));
-    execute(Kind.ConvSamples, g, { x, w, y, b, out: 'y' }, { nc: convTile(rows, cols, g.groups, threads, es), cb: 1, es, packW: true });
-  } else execute(Kind.Conv, g, { x, w, y, b, out: 'y' }, { nc: convTile(rows, prod(g.outSize), g.n * g.groups, threads, es), cb: 1, es, packW: true });
+    execute(Kind.ConvSamples, g, { x, w, y, b, out: 'y', post }, { nc: convTile(rows, cols, g.groups, threads, es), cb: 1, es, packW: true });
+  } else execute(Kind.Conv, g, { x, w, y, b, out: 'y', post }, { nc: convTile(rows, prod(g.outSize), g.n * g.groups, threads, es), cb: 1, es, packW: true });
 }
 
-function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F): void {
+function gemmConvT(x: F, w: F, y: F, g: Geometry, ep?: Epilogue): void {
+  const b = ep?.bias, post = ep;
   // x lives in the conv's output space (cOut, outSize), y in its input space (cIn, inSize).
   const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize), cb = blockFor(cig);
   const es = bytesOf(y);
-  execute(Kind.ConvT, g, { x, w, y, b, out: 'y' }, { nc: tileFor(Math.max(cog, cb * kVol), prod(g.outSize), es), cb, es, packW: false });
+  execute(Kind.ConvT, g, { x, w, y, b, out: 'y', post }, { nc: tileFor(Math.max(cog, cb * kVol), prod(g.outSize), es), cb, es, packW: false });
 }
 
 /** im2col + packed GEMM (conv), GEMM + col2im (convT), GEMM against the transposed columns (weightGrad). */
 export const wasmGemmKernels: ConvKernels = {
   name: 'wasm-gemm',
-  // The bias is broadcast into the output region before the units accumulate.
-  fuses: { bias: true },
-  conv: (x, w, y, g, ep) => gemmConv(x, w, y, g, ep?.bias),
-  convT: (x, w, y, g, ep) => gemmConvT(x, w, y, g, ep?.bias),
+  // The bias is broadcast into the output region before the units accumulate; residual and
+  // activation are applied to that region after them, before the copy out (./epilogue.ts).
+  fuses: WASM_FUSES,
+  conv: (x, w, y, g, ep) => gemmConv(x, w, y, g, ep),
+  convT: (x, w, y, g, ep) => gemmConvT(x, w, y, g, ep),
   weightGrad(x, gy, gw, g) {
     const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize);
     const es = bytesOf(gw);
@@ -395,7 +414,7 @@ export const wasmGemmKernels: ConvKernels = {
 /** convT for `usePolyphase` geometries, run as phases; conv and weightGrad as wasm-gemm. */
 export const wasmPolyphaseKernels: PhaseKernels = {
   name: 'wasm-polyphase', fuses: wasmGemmKernels.fuses, conv: wasmGemmKernels.conv, weightGrad: wasmGemmKernels.weightGrad,
-  convTPhases: (x, w, y, g, phases, ep) => polyphase(x, w, y, g, phases, ep?.bias),
+  convTPhases: (x, w, y, g, phases, ep) => polyphase(x, w, y, g, phases, ep),
 };
 
 /** Direct kernel for convolutions with one input channel per group (depthwise, any multiplier). */
