@@ -6,6 +6,8 @@ import { convSpec, convTransposeSpec, perDim, type DataFormat, type IntOrTuple, 
 import type { ConvSpec, DType, PaddingMode, Rank } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
 import { applyConv } from '../functional/conv.js';
+import type { Activation } from '../kernels/types.js';
+import { DEFAULT_NEGATIVE_SLOPE } from '../kernels/ref/epilogue.js';
 import { applyConvAsync } from '../async/conv.js';
 import { Generator, generatorFor } from '../util/random.js';
 import { prod } from '../util/shape.js';
@@ -99,6 +101,16 @@ export abstract class ConvNdBase extends Module {
     if (outputSize !== undefined && !this.spec.transposed)
       throw new ConvError(this.spec.op, 'outputSize', `is accepted only by transposed convolutions; got ${fmt(outputSize)}`);
     return applyConv(this.spec, x, this.weight, this.bias, outputSize);
+  }
+
+  /**
+   * `forward` with an activation written as the output is stored (the epilogue of docs/epilogue.md):
+   * the values and gradients of `activation(this.forward(x))`. Sequential calls it for a
+   * convolution followed by an activation module.
+   */
+  forwardActivated(x: Tensor, activation: Activation, negativeSlope?: number): Tensor {
+    return applyConv(this.spec, x, this.weight, this.bias, undefined,
+      activation === 'leakyRelu' ? { activation, negativeSlope: negativeSlope ?? DEFAULT_NEGATIVE_SLOPE } : { activation });
   }
 
   /** Re-draws weight and bias from the module's generator (PyTorch's rule unless a subclass says otherwise). */

@@ -2,16 +2,16 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { leakyRelu, relu, sigmoid, tanh } from '../autograd/ops.js';
-import { isGradEnabled } from '../autograd/graph.js';
+import type { Activation as ActivationKind } from '../kernels/types.js';
 import { Module } from './module.js';
 import { ConvNdBase } from './conv.js';
 import { asyncSteps } from './async.js';
 
 /**
  * Runs its modules in order; their parameters are keyed '0.weight', '1.bias', … as in PyTorch.
- * An activation module right after a convolution runs in place on the convolution's output (a
- * fresh tensor nobody else holds) when no gradient is recorded for it: the same values, one
- * allocation fewer.
+ * A convolution module followed by an activation module (ReLU, LeakyReLU, Tanh, Sigmoid) runs as
+ * one fused call (`forwardActivated`: the activation written as the output is stored, see
+ * docs/epilogue.md), with the values and gradients of the two modules one after the other.
  * @example new Sequential(new Conv1d(1, 4, 3), new ReLU(), new ConvTranspose1d(4, 1, 3))
  */
 export class Sequential extends Module {
@@ -41,11 +41,13 @@ export class Sequential extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    let prev: Module | null = null;
-    for (const m of this.modules) {
-      const own = prev instanceof ConvNdBase && !(isGradEnabled() && x.requiresGrad);
-      x = own && m instanceof Activation ? m.activate(x, true) : m.forward(x);
-      prev = m;
+    const ms = this.modules;
+    for (let i = 0; i < ms.length; i++) {
+      const m = ms[i], next = ms[i + 1];
+      if (next instanceof Activation && fusable(m)) {
+        x = m.forwardActivated(x, next.kind, next instanceof LeakyReLU ? next.negativeSlope : undefined);
+        i++;
+      } else x = ms[i].forward(x);
     }
     return x;
   }
@@ -62,10 +64,13 @@ export class Sequential extends Module {
   }
 }
 
-/** A parameter-free elementwise module; `activate(x, inplace)` is its op. */
+/** A convolution module whose forward is the base class's (a subclass that overrides it is run as written). */
+const fusable = (m: Module): m is ConvNdBase =>
+  m instanceof ConvNdBase && (Object.getPrototypeOf(m) as ConvNdBase).forward === ConvNdBase.prototype.forward;
+
+/** A parameter-free elementwise module that a preceding convolution can fuse (`kind`). */
 abstract class Activation extends Module {
-  /** The activation of x, written into x's storage when `inplace` (see relu). */
-  abstract activate(x: Tensor, inplace: boolean): Tensor;
+  abstract readonly kind: ActivationKind;
 }
 
 const checkInplace = (op: string, v: unknown): boolean => {
@@ -79,7 +84,7 @@ export class ReLU extends Activation {
     super();
     checkInplace('ReLU', inplace);
   }
-  activate(x: Tensor, inplace: boolean): Tensor { return relu(x, inplace); }
+  readonly kind = 'relu' as const;
   override forward(x: Tensor): Tensor { return relu(x, this.inplace); }
   override toString(): string { return this.inplace ? 'ReLU(inplace=true)' : 'ReLU()'; }
 }
@@ -92,21 +97,21 @@ export class LeakyReLU extends Activation {
       throw new ConvError('LeakyReLU', 'negativeSlope', `must be a finite number; got ${fmt(negativeSlope)}`);
     checkInplace('LeakyReLU', inplace);
   }
-  activate(x: Tensor, inplace: boolean): Tensor { return leakyRelu(x, this.negativeSlope, inplace); }
+  readonly kind = 'leakyRelu' as const;
   override forward(x: Tensor): Tensor { return leakyRelu(x, this.negativeSlope, this.inplace); }
   override toString(): string { return `LeakyReLU(negativeSlope=${this.negativeSlope}${this.inplace ? ', inplace=true' : ''})`; }
 }
 
 /** `torch.nn.Tanh`. */
 export class Tanh extends Activation {
-  activate(x: Tensor, inplace: boolean): Tensor { return tanh(x, inplace); }
+  readonly kind = 'tanh' as const;
   override forward(x: Tensor): Tensor { return tanh(x); }
   override toString(): string { return 'Tanh()'; }
 }
 
 /** `torch.nn.Sigmoid`. */
 export class Sigmoid extends Activation {
-  activate(x: Tensor, inplace: boolean): Tensor { return sigmoid(x, inplace); }
+  readonly kind = 'sigmoid' as const;
   override forward(x: Tensor): Tensor { return sigmoid(x); }
   override toString(): string { return 'Sigmoid()'; }
 }

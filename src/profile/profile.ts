@@ -115,14 +115,16 @@ export function profile<T>(fn: () => T, opts: ProfileOptions = {}): { result: T;
   }
   const stats = tree.map(() => ({ calls: 0, total: 0, child: 0 }));
   const open: number[] = []; // indices of the modules whose forward is running
-  // Each module's forward is shadowed by a timing wrapper on the instance for the duration.
-  const restore = tree.map(([, m], i) => {
-    const own = Object.prototype.hasOwnProperty.call(m, 'forward'), orig = m.forward;
-    (m as { forward: unknown }).forward = function (this: Module, ...args: unknown[]) {
+  // Each module's forward (and a convolution's fused forwardActivated) is shadowed by a timing
+  // wrapper on the instance for the duration.
+  const restore = tree.flatMap(([, m], i) => ['forward', 'forwardActivated'].filter((k) => typeof (m as unknown as Record<string, unknown>)[k] === 'function').map((k) => {
+    const obj = m as unknown as Record<string, unknown>;
+    const own = Object.prototype.hasOwnProperty.call(m, k), orig = obj[k] as (...a: unknown[]) => unknown;
+    obj[k] = function (this: Module, ...args: unknown[]) {
       const t = now();
       open.push(i);
       try {
-        return (orig as (...a: unknown[]) => unknown).apply(this, args);
+        return orig.apply(this, args);
       } finally {
         open.pop();
         const d = now() - t;
@@ -132,10 +134,10 @@ export function profile<T>(fn: () => T, opts: ProfileOptions = {}): { result: T;
       }
     };
     return () => {
-      if (own) (m as { forward: unknown }).forward = orig;
-      else delete (m as { forward?: unknown }).forward;
+      if (own) obj[k] = orig;
+      else delete obj[k];
     };
-  });
+  }));
   const r: Recorder = { kinds: ['other'], byKind: zeroKinds(), calls: zeroKinds(), since: now() };
   const t0 = r.since;
   active = r;
