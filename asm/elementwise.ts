@@ -6,37 +6,45 @@
  * either type; tanh and sigmoid are f32 only (approximations within a few ulp, see tanh32/sigmoid32).
  *
  * The results equal the JavaScript loops they replace bit for bit, except tanh and sigmoid: an f32
- * add, subtract or multiply of f32 values is the f64 one rounded to f32, and where the JavaScript
+ * add, subtract, multiply or divide of f32 values is the f64 one rounded to f32, and where the JavaScript
  * multiplies by an f64 constant (the slope, 1 − y²) the lanes are promoted to f64 and demoted once,
  * as the JavaScript rounds once on the store.
  */
 
-/** Binary op codes: out = x + y, x − y, x · y, y − x. */
-const ADD = 0, SUB = 1, MUL = 2, RSUB = 3;
+/** Binary op codes: out = x + y, x − y, x · y, y − x, x / y, y / x. */
+const ADD = 0, SUB = 1, MUL = 2, RSUB = 3, DIV = 4;
 
 @inline function bin32(op: i32, a: v128, b: v128): v128 {
   if (op == ADD) return f32x4.add(a, b);
   if (op == SUB) return f32x4.sub(a, b);
   if (op == MUL) return f32x4.mul(a, b);
-  return f32x4.sub(b, a);
+  if (op == RSUB) return f32x4.sub(b, a);
+  if (op == DIV) return f32x4.div(a, b);
+  return f32x4.div(b, a);
 }
 @inline function bin64(op: i32, a: v128, b: v128): v128 {
   if (op == ADD) return f64x2.add(a, b);
   if (op == SUB) return f64x2.sub(a, b);
   if (op == MUL) return f64x2.mul(a, b);
-  return f64x2.sub(b, a);
+  if (op == RSUB) return f64x2.sub(b, a);
+  if (op == DIV) return f64x2.div(a, b);
+  return f64x2.div(b, a);
 }
 @inline function binS32(op: i32, a: f32, b: f32): f32 {
   if (op == ADD) return a + b;
   if (op == SUB) return a - b;
   if (op == MUL) return a * b;
-  return b - a;
+  if (op == RSUB) return b - a;
+  if (op == DIV) return a / b;
+  return b / a;
 }
 @inline function binS64(op: i32, a: f64, b: f64): f64 {
   if (op == ADD) return a + b;
   if (op == SUB) return a - b;
   if (op == MUL) return a * b;
-  return b - a;
+  if (op == RSUB) return b - a;
+  if (op == DIV) return a / b;
+  return b / a;
 }
 
 /** x[i] = op(x[i], y[i]) for i < n. */

@@ -1,5 +1,5 @@
 /**
- * The WebAssembly SIMD elementwise kernels behind add/sub/mul, relu, leakyRelu, tanh and sigmoid:
+ * The WebAssembly SIMD elementwise kernels behind add/sub/mul/div, relu, leakyRelu, tanh and sigmoid:
  * bitwise equal to the plain JavaScript formulas (NaN, ±0, ±∞ included) on random broadcasting
  * shapes, forward and gradients, and tanh/sigmoid within their stated float32 bound of Math.tanh
  * and the exact logistic function over a sweep of 4 million float32 values.
@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { add, broadcastShapes, mul, sub, relu, leakyRelu, tanh, sigmoid, tensor, Tensor, noGrad } from '../src/index.js';
+import { add, broadcastShapes, div, mul, sub, relu, leakyRelu, tanh, sigmoid, tensor, Tensor, noGrad } from '../src/index.js';
 import { activationGrad, activationInto, binaryInto, elementwiseAvailable } from '../src/kernels/wasm/elementwise.js';
 
 const SPECIAL = [0, -0, 1, -1, Infinity, -Infinity, NaN, 1e-40, -1e-40, 3.5e38, -3.5e38, 0.5, -2.25];
@@ -56,15 +56,15 @@ const shapes = fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 2, maxLeng
 
 test('the elementwise module loads', () => assert.equal(elementwiseAvailable(), true));
 
-test('add, sub and mul with broadcasting equal the JavaScript formulas bitwise', () => {
-  const f = { add: (a: number, b: number) => a + b, sub: (a: number, b: number) => a - b, mul: (a: number, b: number) => a * b };
+test('add, sub, mul and div with broadcasting equal the JavaScript formulas bitwise', () => {
+  const f = { add: (a: number, b: number) => a + b, sub: (a: number, b: number) => a - b, mul: (a: number, b: number) => a * b, div: (a: number, b: number) => a / b };
   let fast = 0;
   fc.assert(fc.property(shapes, ({ out: full, masks, lead, seed, f64 }) => {
     const [xs, ys] = masks.map((m, k) => full.map((d, a) => (m[a] ? d : 1)).slice(lead[k] === full.length ? 0 : lead[k]));
     const out = broadcastShapes('test', xs, ys);
     const n = out.reduce((p, q) => p * q, 1);
     const x = data(xs.reduce((p, q) => p * q, 1), seed, f64), y = data(ys.reduce((p, q) => p * q, 1), seed + 1, f64);
-    for (const op of ['add', 'sub', 'mul'] as const) {
+    for (const op of ['add', 'sub', 'mul', 'div'] as const) {
       const expected = f64 ? new Float64Array(n) : new Float32Array(n);
       for (let i = 0; i < n; i++) expected[i] = f[op](x[broadcastAt(xs, out, i)], y[broadcastAt(ys, out, i)]);
       const got = f64 ? new Float64Array(n) : new Float32Array(n);
@@ -72,7 +72,7 @@ test('add, sub and mul with broadcasting equal the JavaScript formulas bitwise',
         fast++;
         same(got, expected, `${op} ${JSON.stringify([xs, ys, out])}`);
       }
-      const viaOp = { add, sub, mul }[op](new Tensor(x, xs), new Tensor(y, ys));
+      const viaOp = { add, sub, mul, div }[op](new Tensor(x, xs), new Tensor(y, ys));
       same(viaOp.data, expected, `${op} op ${JSON.stringify([xs, ys, out])}`);
     }
   }), { numRuns: 300, seed: 777 });
@@ -87,6 +87,8 @@ test('a plain number operand and a per-channel bias take the fast paths', () => 
   const t = new Tensor(x, [2, 5, 40]);
   same(mul(t, 0.1).data, x.map((v) => Math.fround(v * Math.fround(0.1))), 'x · 0.1');
   same(sub(3, t).data, x.map((v) => Math.fround(3 - v)), '3 − x');
+  same(div(t, 3).data, x.map((v) => Math.fround(v / 3)), 'x / 3');
+  same(div(3, t).data, x.map((v) => Math.fround(3 / v)), '3 / x');
   assert.equal(binaryInto('add', x, [2, 5, 40], data(80, 5, false), [2, 1, 40], [2, 5, 40], out), false, 'a broadcast dim between varying ones has no fast path');
 });
 

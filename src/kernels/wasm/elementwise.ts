@@ -1,6 +1,6 @@
 /**
  * WebAssembly SIMD elementwise kernels for the autograd ops (asm/elementwise.ts): broadcasting
- * add/sub/mul, relu, leakyRelu, tanh, sigmoid and the activations' backward products. The module
+ * add/sub/mul/div, relu, leakyRelu, tanh, sigmoid and the activations' backward products. The module
  * has its own plain memory: operands pass through it in chunks of CHUNK elements (copied in, one
  * kernel in place, copied out), so the memory stays at a fixed size whatever the tensor (plus one
  * copy of a broadcast operand) and a chunk stays in cache between the three passes.
@@ -70,8 +70,9 @@ function chunked(src: TypedArray, out: TypedArray, kernel: (i0: number, len: num
   }
 }
 
-const OPS = { add: 0, sub: 1, mul: 2 } as const;
-const RSUB = 3;
+const OPS = { add: 0, sub: 1, mul: 2, div: 4 } as const;
+/** The reversed forms: op(x, y) computed as op'(y, x). */
+const REVERSED = { add: 0, sub: 3, mul: 2, div: 5 } as const;
 
 /**
  * How `from` broadcasts to `to`: 'full' (same elements), 'scalar' (one element) or a block
@@ -98,15 +99,15 @@ function pattern(from: Shape, to: Shape): 'full' | 'scalar' | { inner: number; m
  * where there is no fast path: one operand must have the output's elements and the other be
  * one element, the same elements or one block of dims (see pattern).
  */
-export function binaryInto(op: 'add' | 'sub' | 'mul', x: TypedArray, xs: Shape, y: TypedArray, ys: Shape, shape: Shape, out: TypedArray): boolean {
+export function binaryInto(op: 'add' | 'sub' | 'mul' | 'div', x: TypedArray, xs: Shape, y: TypedArray, ys: Shape, shape: Shape, out: TypedArray): boolean {
   if (out.length < MIN_ELEMENTS || !load()) return false;
   const f64 = out instanceof Float64Array;
   let px = pattern(xs, shape), py = pattern(ys, shape), code: number = OPS[op];
   if (px !== 'full') {
     if (py !== 'full') return false;
-    // op(x, y) = op'(y, x): add and mul commute (bitwise), sub reverses.
+    // op(x, y) = op'(y, x): add and mul commute (bitwise), sub and div reverse.
     [x, y, px, py] = [y, x, py, px];
-    if (op === 'sub') code = RSUB;
+    code = REVERSED[op];
   }
   if (py === null) return false;
   const { ex, memory } = engine!;
