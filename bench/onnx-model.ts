@@ -167,7 +167,8 @@ interface TracedLike { readonly op: string; readonly inputs: readonly TensorLike
 
 /**
  * The ONNX model (opset 17) of a traced forward pass from `input` (graph input `X`) to `output`
- * (graph output `Y`): conv → Conv/ConvTranspose, add/sub/mul/div → Add/Sub/Mul/Div, relu,
+ * (graph output `Y`): conv → Conv/ConvTranspose (then Add and the activation for a fused
+ * residual and activation), add/sub/mul/div → Add/Sub/Mul/Div, relu,
  * leakyRelu, tanh, sigmoid, reshape, sum/mean → ReduceSum/ReduceMean, cat → Concat, narrow →
  * Slice; tensors no op produced (weights, constants) become initializers. Throws on an op it
  * does not know.
@@ -198,7 +199,17 @@ export function onnxFromTrace(ops: readonly TracedLike[], input: TensorLike, out
         pads: [...pads.map((p) => p[0]), ...pads.map((p) => p[1])], group: a.groups as number,
       };
       if (a.transposed) attrs.output_padding = a.outputPadding as number[];
-      g.node(a.transposed ? 'ConvTranspose' : 'Conv', ins, [out], attrs);
+      // The call's epilogue (docs/epilogue.md) as the nodes after it: + residual, then the activation.
+      const act = a.activation as string | undefined, residual = a.residual as TensorLike | undefined;
+      let at = act || residual ? g.fresh('conv') : out;
+      g.node(a.transposed ? 'ConvTranspose' : 'Conv', ins, [at], attrs);
+      if (residual) {
+        const sum = act ? g.fresh('residual') : out;
+        g.node('Add', [at, nameOf(residual)], [sum]);
+        at = sum;
+      }
+      if (act === 'leakyRelu') g.node('LeakyRelu', [at], [out], { alpha: { float: a.negativeSlope as number } });
+      else if (act) g.node(simple[act], [at], [out]);
     } else if (t.op === 'reshape') {
       const shape = g.fresh('shape');
       g.ints(shape, t.output.shape).node('Reshape', [ins[0], shape], [out]);

@@ -5,11 +5,13 @@ import { leakyRelu, relu, sigmoid, tanh } from '../autograd/ops.js';
 import type { Activation as ActivationKind } from '../kernels/types.js';
 import { Module } from './module.js';
 import { ConvNdBase } from './conv.js';
+import { Identity } from './identity.js';
 import { asyncSteps } from './async.js';
 
 /**
  * Runs its modules in order; their parameters are keyed '0.weight', '1.bias', … as in PyTorch.
- * A convolution module followed by an activation module (ReLU, LeakyReLU, Tanh, Sigmoid) runs as
+ * A convolution module followed by an activation module (ReLU, LeakyReLU, Tanh, Sigmoid; Identity
+ * modules between them are skipped, as a folded BatchNorm leaves them) runs as
  * one fused call (`forwardActivated`: the activation written as the output is stored, see
  * docs/epilogue.md), with the values and gradients of the two modules one after the other.
  * @example new Sequential(new Conv1d(1, 4, 3), new ReLU(), new ConvTranspose1d(4, 1, 3))
@@ -43,11 +45,14 @@ export class Sequential extends Module {
   override forward(x: Tensor): Tensor {
     const ms = this.modules;
     for (let i = 0; i < ms.length; i++) {
-      const m = ms[i], next = ms[i + 1];
+      const m = ms[i];
+      let j = i + 1; // the next module that is not an Identity (a folded BatchNorm leaves one)
+      while (ms[j] instanceof Identity) j++;
+      const next = ms[j];
       if (next instanceof Activation && fusable(m)) {
         x = m.forwardActivated(x, next.kind, next instanceof LeakyReLU ? next.negativeSlope : undefined);
-        i++;
-      } else x = ms[i].forward(x);
+        i = j;
+      } else x = m.forward(x);
     }
     return x;
   }
