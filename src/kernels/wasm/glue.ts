@@ -13,6 +13,7 @@ import { prod } from '../../util/shape.js';
 import type { ConvKernels, Epilogue, F, PhaseKernels, PhasePlan } from '../types.js';
 import { hasPost, postInMemory, postOnHost, WASM_FUSES } from './epilogue.js';
 import { applyEpilogue } from '../ref/epilogue.js';
+import { section } from '../../profile/profile.js';
 import { plainWasm, sharedWasm, plainRelaxedWasm, sharedRelaxedWasm, maxPages } from './module.generated.js';
 import { GEOM, HEAP, Kind, MAX_THREADS, MR, SCATTER, T, TASK, columnsPerSample, runUnit, scratchLayout, setCallerJob, typedExports, type WasmExports } from './work.js';
 
@@ -278,6 +279,7 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: '
     (post?.residual ? ops.y.length : 0) * es]);
   // Depthwise tasks copy x in and y out themselves, overlapped with the compute (Stream).
   const stream = kind === Kind.Depthwise && ops.out === 'y' ? { x: ops.x, xp, y: ops.y, yp, at } : undefined;
+  const copyIn = section('allocation/copy');
   if (!stream) copy(view(e, xp, ops.x.length, es), ops.x);
   // Depthwise units write their planes' bias themselves (in parallel); the others start from y or the bias.
   const unitBias = kind === Kind.Depthwise && ops.b !== undefined;
@@ -286,18 +288,23 @@ function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: '
   else initOutput(e, ops.y, yp, ops.b, bp, g.n);
   if (t.packW) {
     copy(view(e, rawW, ops.w.length, es), ops.w);
+    const pack = section('weight packing');
     for (let grp = 0; grp < g.groups; grp++)
       ex.packA(rawW + grp * cog * rows * es, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * es);
+    pack();
   } else if (ops.out === 'w') view(e, wp, ops.w.length, es).fill(0); // the weight gradient is summed from zero
   else copy(view(e, wp, ops.w.length, es), ops.w);
+  copyIn();
   runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads, ops.out === 'y' ? ops.y : ops.w, stream);
   if (stream) return;
   if (post) {
     if (post.residual) copy(view(e, rp, ops.y.length, es), post.residual);
     postInMemory(e.exports, yp, post.residual ? rp : 0, ops.y.length, es, post);
   }
+  const copyOut = section('allocation/copy');
   if (ops.out === 'y') copy(ops.y, view(e, yp, ops.y.length, es));
   else copy(ops.w, view(e, wp, ops.w.length, es));
+  copyOut();
   if (post) postOnHost(ops.y, post);
 }
 
@@ -334,14 +341,18 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
   const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
   const [xp, wp, yp, bp, tp, sp, rp, ...aps] = allocate(e, [x.length * es, w.length * es, y.length * es,
     (b?.length ?? 0) * es, kVol * 16, scratch * threads, (post?.residual ? y.length : 0) * es, ...aBytes]);
+  const copyIn = section('allocation/copy');
   copy(view(e, xp, x.length, es), x);
   copy(view(e, wp, w.length, es), w);
   initOutput(e, y, yp, b, bp, g.n);
+  copyIn();
   // Tap table for packPhases: tap j → (packed A of its phase, T, flipped tap u).
   const tab = new Int32Array(kVol * 4);
   phases.forEach((p, i) => p.taps.forEach((j, u) => tab.set([aps[i], p.taps.length, u, 0], j * 4)));
   new Int32Array(e.memory.buffer, tp, kVol * 4).set(tab);
+  const pack = section('weight packing');
   ex.packPhases(wp, g.groups, cig, cog, kVol, tp);
+  pack();
   phases.forEach((p, i) => {
     // Each unit scatters its own tile (phases write disjoint positions): no phase buffer, no serial pass.
     new Int32Array(e.memory.buffer, SCATTER, 12).set([...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)]);
@@ -351,7 +362,9 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
     if (post.residual) copy(view(e, rp, y.length, es), post.residual);
     postInMemory(e.exports, yp, post.residual ? rp : 0, y.length, es, post);
   }
+  const copyOut = section('allocation/copy');
   copy(y, view(e, yp, y.length, es));
+  copyOut();
   if (post) postOnHost(y, post);
 }
 
