@@ -9,7 +9,7 @@
  *
  * Geometry block (i32 at `gp`, rank normalised to 3 by leading size-1 dims):
  *   0 n, 1 cIn, 2 cOut, 3 groups, 4..6 inSize, 7..9 outSize, 10..12 kSize, 13..15 stride,
- *   16..18 dilation, 19..21 padBefore.
+ *   16..18 dilation, 19..21 padBefore, 22 exact (1: a padding tap adds nothing, not w·0; see depthwise).
  *
  * Packed panels (GotoBLAS layout): A (M×K) as MR-row panels, B (K×N) as NR-column panels (NR<T>
  * elements = 32 bytes: two vectors per row of a micro-tile, 8 f32 or 4 f64),
@@ -17,8 +17,9 @@
  * with k0 = ⌊k/KC⌋·KC, kc the block depth, i0 = ⌊i/MR⌋·MR and Mp = M rounded up to MR.
  */
 
-const MR: i32 = 4;
-const KC: i32 = 256;
+/** Rows of a packed A panel and depth of one packed block: exported (as immutable globals) so the glue reads them from here. */
+export const MR: i32 = 4;
+export const KC: i32 = 256;
 const MC: i32 = 128;
 
 /** Columns of a packed B panel: 32 bytes of T. */
@@ -163,6 +164,20 @@ function fillBiasT<T>(y: usize, b: usize, planes: i32, c: i32, vol: i32): void {
 }
 export function fillBias(y: usize, b: usize, planes: i32, c: i32, vol: i32): void { fillBiasT<f32>(y, b, planes, c, vol); }
 export function fillBias64(y: usize, b: usize, planes: i32, c: i32, vol: i32): void { fillBiasT<f64>(y, b, planes, c, vol); }
+
+/** 1 when the n elements at p are all finite, else 0 (Σ v·0 is 0 for finite v and NaN once any v is ±Inf or NaN). */
+function finiteT<T>(p: usize, n: i32): i32 {
+  const lanes = 16 / <i32>sizeof<T>(), z = vsplat<T>(<T>0);
+  let acc = z, i = 0;
+  for (; i + lanes <= n; i += lanes) acc = vadd<T>(acc, vmul<T>(v128.load(p + at<T>(i)), z));
+  let s: T = <T>0;
+  for (; i < n; i++) s += load<T>(p + at<T>(i)) * <T>0;
+  if (sizeof<T>() == 4) s += <T>(f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  else s += <T>(f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1));
+  return s == <T>0 ? 1 : 0;
+}
+export function finite(p: usize, n: i32): i32 { return finiteT<f32>(p, n); }
+export function finite64(p: usize, n: i32): i32 { return finiteT<f64>(p, n); }
 
 /** Packs B (K×N), element (k, j) at b + (k·rs + j·cs) elements, into NR-column panels. */
 function packBT<T>(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
@@ -536,7 +551,9 @@ export function col2im64(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, 
  * x is that channel's input plane, w its kVol taps. Where a stride-1 row's edges (the positions with
  * taps in the padding, run scalar with bounds checks) would cost more than copying the row, the row
  * is first copied into `buf` between zeros (OW + (KW−1)·δ elements) and then runs on vectors
- * throughout; a padding tap then adds w·0, as in the GEMM path.
+ * throughout; a padding tap then adds w·0, which is nothing only for a finite w: with the exact
+ * flag (geometry word 22, set by the glue when w holds ±Inf or NaN) rows never take the copy, so a
+ * padding tap adds nothing, as in the definition.
  */
 function depthwiseT<T>(gp: usize, x: usize, w: usize, y: usize, buf: usize): void {
   const ID = gi(gp, 4), IH = gi(gp, 5), IW = gi(gp, 6);
@@ -545,7 +562,7 @@ function depthwiseT<T>(gp: usize, x: usize, w: usize, y: usize, buf: usize): voi
   const SD = gi(gp, 13), SH = gi(gp, 14), SW = gi(gp, 15);
   const DD = gi(gp, 16), DH = gi(gp, 17), DW = gi(gp, 18);
   const PD = gi(gp, 19), PH = gi(gp, 20), PW = gi(gp, 21);
-  const padded = usePaddedRow(IW, OW, KW, SW, DW, PW);
+  const padded = gi(gp, 22) == 0 && usePaddedRow(IW, OW, KW, SW, DW, PW);
   const Lp = OW + (KW - 1) * DW;
   for (let od = 0; od < OD; od++)
     for (let oh = 0; oh < OH; oh++) {

@@ -160,7 +160,7 @@ export function relu64(x: usize, n: i32): void {
 }
 
 /** f32(f64(v) · s) for the four lanes of v: the product rounded once, to f32. */
-@inline export function scale32(v: v128, s: v128): v128 {
+@inline function scale32(v: v128, s: v128): v128 {
   const lo = f64x2.mul(f64x2.promote_low_f32x4(v), s);
   const hi = f64x2.mul(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), s);
   return i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
@@ -197,7 +197,7 @@ export function leakyRelu64(x: usize, n: i32, slope: f64): void {
  * polynomial (truncation < 3e-9 relative), 2^k put into the exponent bits. Lanes below −87.33654
  * (where e^v is below the smallest normal f32) give 0; NaN stays NaN.
  */
-@inline export function expNeg(v: v128): v128 {
+@inline function expNeg(v: v128): v128 {
   const k = f32x4.nearest(f32x4.mul(v, f32x4.splat(1.44269504)));
   let r = f32x4.sub(v, f32x4.mul(k, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(k, f32x4.splat(-2.12194440e-4)));
@@ -221,7 +221,7 @@ export function leakyRelu64(x: usize, n: i32, slope: f64): void {
  * (tanh x / x − 1)/u (6e-9 relative); otherwise (1 − e)/(1 + e) with e = e^(−2t). Within
  * 4 ulp (relative 2.4e-7) of the correctly rounded value, exact at ±0, ±∞ and NaN.
  */
-@inline export function tanh32(x: v128): v128 {
+@inline function tanh32(x: v128): v128 {
   const t = f32x4.abs(x), u = f32x4.mul(x, x);
   let p = f32x4.splat(-0.005741098567103022);
   p = f32x4.add(f32x4.mul(p, u), f32x4.splat(0.020671831682354827));
@@ -238,7 +238,7 @@ export function leakyRelu64(x: usize, n: i32, slope: f64): void {
 }
 
 /** sigmoid (f32): 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0, e = e^(−|x|); within 4 ulp, plus 2^−126 absolute below −87. */
-@inline export function sigmoid32(x: v128): v128 {
+@inline function sigmoid32(x: v128): v128 {
   const e = expNeg(f32x4.neg(f32x4.abs(x)));
   const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
   return v128.bitselect(f32x4.mul(e, s), s, f32x4.lt(x, f32x4.splat(0)));

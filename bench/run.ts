@@ -260,11 +260,17 @@ async function cli(argv: string[]): Promise<void> {
     .option('--verify-only', 'run and verify every output once, timing nothing')
     .option('--json <file>', 'also write the results as JSON')
     .option('--no-progress', 'no progress bar or lines')
+    .option('--webgpu', "convkit's WebGPU backend next to onnxruntime-web's WebGPU EP (bench/webgpu.ts)")
     .option('--models', 'whole models (HiFi-GAN, DCGAN, U-Net) instead of the layer workloads; --only then names models')
     .option('--profile <ids>', "print convkit's profile of one call of each named model")
     .parse(argv);
-  const o = program.opts<{ only?: string; libs?: string; quick?: boolean; verifyOnly?: boolean; json?: string; progress: boolean; models?: boolean; profile?: string }>();
+  const o = program.opts<{ only?: string; libs?: string; quick?: boolean; verifyOnly?: boolean; json?: string; progress: boolean; webgpu?: boolean; models?: boolean; profile?: string }>();
   const list = (s?: string) => (s === undefined ? undefined : s.split(',').map((v) => v.trim()).filter(Boolean));
+  if (o.webgpu) {
+    const { runWebgpuBench } = await import('./webgpu.js');
+    await runWebgpuBench({ only: list(o.only), quick: o.quick });
+    process.exit(0); // a peer's pending GPU work must not keep the process alive
+  }
   if (o.profile !== undefined) {
     const { runModelProfile } = await import('./models.js');
     await runModelProfile(list(o.profile)!);

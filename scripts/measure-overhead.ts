@@ -12,7 +12,7 @@
  */
 import * as ck from '../src/index.js';
 import { workloads, xShape, wShape, type Workload } from '../bench/workloads.js';
-import { convForward } from '../src/functional/conv.js';
+import { convForward } from '../src/autograd/rules.js';
 import { planConv } from '../src/plan/plan.js';
 import { convSpec, convTransposeSpec } from '../src/spec/normalize.js';
 
@@ -92,7 +92,7 @@ if (args.includes('--rss')) {
     const spec = t ? convTransposeSpec(wl.op, wl.inSize.length as 1 | 2, { ...o, outputPadding: wl.outputPadding }) : convSpec(wl.op, wl.inSize.length as 1 | 2, o);
     const plan = planConv(spec, x.shape, w.shape, b.shape);
     const y = new Float32Array(plan.outShape.reduce((p, v) => p * v, 1));
-    const kernel = () => { y.fill(0); convForward(x.data, w.data, b.data, y, plan.geometry, t); };
+    const kernel = () => { convForward(x.data, w.data, b.data, y, plan.geometry, t); };
     const a: number[] = [], k: number[] = [];
     for (let r = 0; r < rounds; r++) { a.push(time(api, calls / rounds, 1) * 1000); k.push(time(kernel, calls / rounds, 1) * 1000); }
     a.sort((p, q) => p - q); k.sort((p, q) => p - q);

@@ -4,12 +4,15 @@
  */
 export { Tensor, tensor, zeros, ones, full, randn, rand, type TypedArray, type NestedArray, type TensorOptions, type RandomOptions } from './autograd/tensor.js';
 export { backward, noGrad, isGradEnabled } from './autograd/graph.js';
+export type { BackwardOptions } from './autograd/tensor.js';
 export { ConvError } from './spec/errors.js';
 export type { DType, Pair, Layout, PaddingMode, ConvSpec, Geometry } from './spec/types.js';
 export type { ConvOptions, ConvTransposeOptions, PaddingArg, IntOrTuple, DataFormat } from './spec/normalize.js';
 export { span, convOutSize, convTransposeOutSize, outputSizeRange, torchSamePads, paddleSamePads } from './spec/shape.js';
-export { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, permute } from './functional/conv.js';
-export type { EpilogueOptions } from './functional/conv.js';
+export { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d } from './functional/conv.js';
+export { permute } from './functional/permute.js';
+export { pad, type PadMode } from './functional/pad.js';
+export type { EpilogueOptions } from './functional/apply.js';
 export type { Activation } from './kernels/types.js';
 export { describeConv, type ConvDescription, type ConvOpName } from './functional/describe.js';
 export { Module } from './nn/module.js';
@@ -23,6 +26,7 @@ export { type StateDict, type LoadStateDictOptions, type LoadStateDictResult } f
 export { Sequential, ReLU, LeakyReLU, Tanh, Sigmoid } from './nn/sequential.js';
 export { Optimizer, SGD, Adam, type SGDOptions, type AdamOptions } from './optim/index.js';
 export { setNumThreads, getNumThreads } from './kernels/threads/pool.js';
+export { wasmStats, type WasmStats } from './kernels/threads/pool.js';
 export { readNpy, writeNpy, readNpyHeader, readNpz, writeNpz, readSafetensors, readSafetensorsHeader, writeSafetensors, foldWeightNorm, weightNormWeight, loadSafetensorsStateDict, halfToFloat, bfloatToFloat, type ReadOptions, type NpyHeader, type NpzReadOptions, type NpzWriteOptions, type SafetensorsFile, type SafetensorsHeader, type SafetensorsEntry, type LoadSafetensorsOptions } from './io/index.js';
 export { conv1dAsync, conv2dAsync, conv3dAsync, convTranspose1dAsync, convTranspose2dAsync, convTranspose3dAsync, asyncStats, asyncThreads, type AsyncStats } from './async/index.js';
 export { cat, narrow, slice, div } from './autograd/shape-ops.js';
@@ -31,5 +35,9 @@ export { ModuleList } from './nn/module-list.js';
 export { Identity } from './nn/identity.js';
 export { BatchNorm1d, BatchNorm2d, BatchNorm3d, foldBatchNorm, type BatchNorm, type BatchNormModuleOptions } from './nn/batchnorm.js';
 export { yieldToEventLoop, asyncSteps } from './nn/async.js';
+export { Residual, Parallel, type ParallelOptions } from './nn/residual.js';
+export { conv1dStream, convTranspose1dStream, paddleConv1dStream, paddleConv1dTransposeStream, registerPointwiseStream, type Stream, type ConvTransposeStreamOptions, type PaddleConvTransposeStreamOptions } from './stream/index.js';
+export { initWebGPU, webgpuAvailable, webgpuInfo, setReadTimeout, type InitWebGPUOptions, type WebGPUInfo } from './webgpu/device.js';
+export { type Device, type DeviceStorage } from './autograd/tensor.js';
 export { profile, formatProfile, OP_KINDS, type Profile, type ProfileOptions, type ModuleProfile, type OpKind } from './profile/profile.js';
 export { relaxedSimdSupported } from './kernels/wasm/glue.js';

@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertClose } from './helpers/close.js';
 import { readFileSync } from 'node:fs';
 import {
   add, Conv1d, ConvError, ConvTranspose1d, conv1d, l1Loss, LeakyReLU, leakyRelu, mean, mseLoss, mul, noGrad, isGradEnabled,
@@ -19,12 +20,9 @@ const cases: OpCase[] = JSON.parse(readFileSync(new URL('./cases/ops.json', impo
 
 const f64 = (e: Enc, requiresGrad = false) => tensor(Float64Array.from(e.data), e.shape, { requiresGrad });
 
-function assertClose(actual: Tensor, expected: Enc, what: string, rtol = 1e-9): void {
+function assertMatches(actual: Tensor, expected: Enc, what: string, rtol = 1e-9): void {
   assert.deepEqual([...actual.shape], expected.shape, `${what}: shape`);
-  expected.data.forEach((e, i) => {
-    const a = actual.data[i];
-    assert.ok(Math.abs(a - e) <= rtol * Math.max(1, Math.abs(e)), `${what}[${i}]: got ${a}, expected ${e}`);
-  });
+  assertClose(actual.data, expected.data, { rtol, relativeTo: 'element', floor: 1 }, what);
 }
 
 function runOp(c: OpCase, xs: Tensor[]): Tensor {
@@ -53,12 +51,12 @@ test(`ops match PyTorch: outputs and gradients (${cases.length} recorded cases, 
   for (const c of cases) {
     const xs = c.inputs.map((e) => f64(e, e.requiresGrad));
     const y = runOp(c, xs);
-    assertClose(y, c.out, `${c.name} output`);
+    assertMatches(y, c.out, `${c.name} output`);
     assert.equal(y.requiresGrad, true, `${c.name}: output requires grad`);
     y.backward(f64(c.gy));
     c.grads.forEach((g, i) => {
       if (g === null) assert.equal(xs[i].grad, null, `${c.name}: input ${i} gets no grad`);
-      else assertClose(xs[i].grad!, g, `${c.name} grad ${i}`);
+      else assertMatches(xs[i].grad!, g, `${c.name} grad ${i}`);
     });
   }
 });

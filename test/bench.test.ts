@@ -34,10 +34,10 @@ test('verify: accepts agreement within 1e-3 of the scale, reports the relative e
 
 test('workloads: output sizes and MAC counts follow the formulas', () => {
   const t3 = selectWorkloads(['t3'])[0];
-  assert.deepEqual(outSize(t3), [20]);                       // SPEC worked example 3
+  assert.deepEqual(outSize(t3), [20]);                       // docs/behaviour.md worked example 3
   assert.equal(macs(t3), 1 * 16 * 10 * (8 / 1) * 3);         // N·Cin·L·(Cout/g)·k
   const c2 = selectWorkloads(['C2'])[0];
-  assert.deepEqual(outSize(c2), [24]);                       // SPEC worked example 4
+  assert.deepEqual(outSize(c2), [24]);                       // docs/behaviour.md worked example 4
   assert.equal(macs(c2), 20 * 33 * 24 * 16 * 3);             // N·Cout·Lout·(Cin/g)·k
   assert.equal(workloads.length, 11);
   assert.throws(() => selectWorkloads(['T1', 'X9']), /X9/);

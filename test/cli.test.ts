@@ -5,6 +5,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertClose } from './helpers/close.js';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,9 +58,7 @@ function fails(pattern: RegExp, ...args: string[]): string {
 
 function close(got: Tensor, want: Tensor, rel: number, what: string): void {
   assert.deepEqual(got.shape, want.shape, what);
-  const scale = Math.max(1, ...Array.from(want.data, Math.abs));
-  for (let i = 0; i < want.size; i++)
-    assert.ok(Math.abs(got.data[i] - want.data[i]) <= rel * scale, `${what}[${i}]: ${got.data[i]} vs ${want.data[i]}`);
+  assertClose(got.data, want.data, { rtol: rel, relativeTo: 'largest', floor: 1 }, what);
 }
 
 let tmp = '';
@@ -67,7 +66,7 @@ before(() => { tmp = mkdtempSync(join(tmpdir(), 'convkit-cli-')); });
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 // ---------------------------------------------------------------------------------------------
-test('shape: SPEC example 3 with the formula substituted and the outputSize range', () => {
+test('shape: docs/behaviour.md example 3 with the formula substituted and the outputSize range', () => {
   const out = ok('shape', 'convTranspose1d', '--input', '1,16,10', '--weight', '16,8,3', '--stride', '2', '--padding', '1', '--output-padding', '1');
   const want = describeConv('convTranspose1d', [1, 16, 10], [16, 8, 3], { stride: 2, padding: 1, outputPadding: 1 });
   const range = outputSizeRange(10, 3, 2, 1, [1, 1]);

@@ -1,10 +1,11 @@
 /**
  * End-to-end test of the explainer page: builds web/ with Vite, serves dist-web/ on 127.0.0.1 and
- * drives it in headless Chromium. Expected values come from SPEC's worked examples, from an
+ * drives it in headless Chromium. Expected values come from docs/behaviour.md's worked examples, from an
  * independent scatter written here, and from convkit itself (error messages).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertClose } from './helpers/close.js';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -91,13 +92,10 @@ async function clickPreset(id: string): Promise<void> {
   await page.click(`button[data-preset="${id}"]`);
   await page.waitForSelector(`button[data-preset="${id}"][aria-pressed="true"]`);
 }
-function assertClose(actual: number[][], expected: number[][], what: string): void {
+function assertRows(actual: number[][], expected: number[][], what: string): void {
   assert.equal(actual.length, expected.length, `${what}: rows`);
-  actual.forEach((row, r) => {
-    assert.equal(row.length, expected[r].length, `${what}: row ${r} length`);
-    row.forEach((v, c) => assert.ok(Math.abs(v - expected[r][c]) <= 1e-4 * Math.max(1, Math.abs(expected[r][c])),
-      `${what}[${r}][${c}] = ${v}, expected ${expected[r][c]}`));
-  });
+  actual.forEach((row, r) => assert.equal(row.length, expected[r].length, `${what}: row ${r} length`));
+  assertClose(actual, expected, { rtol: 1e-4, relativeTo: 'element', floor: 1 }, what);
 }
 
 /** An independent single-channel transposed conv: scatter x·w to i·s + j·δ, crop p, extend by op. */
@@ -124,27 +122,27 @@ const EX2: { id: string; shape: number[]; spec?: number[][]; s: [number, number]
 
 // ---------------------------------------------------------------------------------------------
 
-test('SPEC example 2 presets show the expected outputs, shapes and a matching equivalence', async () => {
+test('docs/behaviour.md example 2 presets show the expected outputs, shapes and a matching equivalence', async () => {
   for (const ex of EX2) {
     await clickPreset(ex.id);
     assert.equal(await shapeText(), `[${ex.shape.join(', ')}]`, ex.id);
     const shown = await gridValues('output-0');
-    if (ex.spec) assertClose(shown, ex.spec, `${ex.id} (SPEC)`);
-    assertClose(shown, scatter2d(X, Wk, ex.s, ex.d, ex.p, ex.op), `${ex.id} (scatter)`);
+    if (ex.spec) assertRows(shown, ex.spec, `${ex.id} (docs/behaviour.md)`);
+    assertRows(shown, scatter2d(X, Wk, ex.s, ex.d, ex.p, ex.op), `${ex.id} (scatter)`);
     if (ex.id === 'ex2-stride2-op1') {
       assert.ok(shown[4].every((v) => v === 0) && shown.every((row) => row[4] === 0), 'last row and column are 0');
     }
     const verdict = await page.textContent('#equiv-verdict');
     assert.match(verdict ?? '', /^✓ matches convTranspose2d: max \|difference\| = 0$/, ex.id);
     // The equivalent conv's result equals the transposed conv's output cell for cell.
-    assertClose(await gridValues('equiv-y-0'), shown, `${ex.id} equivalence`);
+    assertRows(await gridValues('equiv-y-0'), shown, `${ex.id} equivalence`);
   }
 });
 
-test('Paddle Conv1DTranspose preset (SPEC example 1) and its Paddle code', async () => {
+test('Paddle Conv1DTranspose preset (docs/behaviour.md example 1) and its Paddle code', async () => {
   await clickPreset('ex1-paddle');
   assert.equal(await shapeText(), '[1, 1, 5]');
-  assertClose(await gridValues('output-0'), [[60, 16, 99, 75, 4]], 'paddle example');
+  assertRows(await gridValues('output-0'), [[60, 16, 99, 75, 4]], 'paddle example');
   // Long constructor calls wrap; compare them on one line.
   const oneLine = (c: string | null) => (c ?? '').replace(/\(\n\s+/g, '(').replace(/,\n\s+/g, ', ');
   const code = oneLine(await page.textContent('#code-paddle'));
@@ -186,7 +184,7 @@ test('stepping through a scatter highlights the kernel footprint, the crop and t
   assert.equal(cls.filter((c) => c.includes('crop')).length, 8);
   await page.click('#step-last');
   const full = await gridValues('step-0');
-  assertClose(full, scatter2d(X, Wk, [1, 1], [1, 1], [0, 0], [0, 0]), 'full uncropped output after the last step');
+  assertRows(full, scatter2d(X, Wk, [1, 1], [1, 1], [0, 0], [0, 0]), 'full uncropped output after the last step');
 });
 
 test('a convolution shows the window each output reads', async () => {
@@ -204,7 +202,7 @@ test('a convolution shows the window each output reads', async () => {
   // The displayed output equals convkit's conv2d of the displayed input and kernel.
   const x = (await gridValues('input-0')).flat(), w = (await gridValues('kernel-0')).flat();
   const y = conv2d(tensor([x], [1, 1, 3, 2]), tensor([w], [1, 1, 2, 2]), null, { padding: 1 });
-  assertClose(await gridValues('output-0'), [0, 1, 2, 3].map((r) => Array.from(y.data.slice(r * 3, r * 3 + 3))), 'conv output');
+  assertRows(await gridValues('output-0'), [0, 1, 2, 3].map((r) => Array.from(y.data.slice(r * 3, r * 3 + 3))), 'conv output');
   assert.equal(await page.isHidden('#equiv'), true);
 });
 

@@ -1,8 +1,8 @@
 /**
  * Fuzzing the functional API with options valid or not (wrong types, NaN, negative, huge, strings) and
- * shapes right or wrong. An independent model of SPEC predicts, for every call, either an error or the
+ * shapes right or wrong. An independent model of docs/behaviour.md predicts, for every call, either an error or the
  * output shape; the library must then throw a ConvError (never another error, never hang) or return
- * exactly that shape with SPEC's values, on every backend.
+ * exactly that shape with docs/behaviour.md's values, on every backend.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,23 +17,27 @@ const MAX_OUT = 2 ** 28;
 const MODES = ['zeros', 'reflect', 'replicate', 'circular'];
 const FORMATS: Record<number, [string, string]> = { 1: ['NCL', 'NLC'], 2: ['NCHW', 'NHWC'], 3: ['NCDHW', 'NDHWC'] };
 
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
-/** SPEC's per-dim option: an int or `rank` ints, each ≥ min. */
-function perDim(v: unknown, rank: number, min: number): number[] | null {
-  const list = isInt(v) ? new Array<number>(rank).fill(v) : Array.isArray(v) ? v : null;
+/** docs/behaviour.md's per-dim option: an int or `rank` ints, each ≥ min; PyTorch (`single`) also repeats a one-element list. */
+function perDim(v: unknown, rank: number, min: number, single = false): number[] | null {
+  let list = isInt(v) ? new Array<number>(rank).fill(v) : Array.isArray(v) ? v : null;
+  if (single && list && list.length === 1) list = new Array(rank).fill(list[0]);
   if (!list || list.length !== rank || !list.every(isInt) || list.some((x) => x < min)) return null;
   return list as number[];
 }
 
 function padding(v: unknown, rank: number, transposed: boolean): [number, number][] | 'same' | null {
-  if (v === undefined || v === 'valid') return new Array(rank).fill(0).map(() => [0, 0]);
-  if (v === 'same') return transposed ? null : 'same';
+  if (v === undefined) return new Array(rank).fill(0).map(() => [0, 0]);
+  // PyTorch's transposed ops take no padding strings at all.
+  if (typeof v === 'string' && transposed) return null;
+  if (v === 'valid') return new Array(rank).fill(0).map(() => [0, 0]);
+  if (v === 'same') return 'same';
   if (Array.isArray(v) && v.length === rank && v.every(Array.isArray)) {
     const ok = v.every((p: unknown[]) => p.length === 2 && p.every((q) => isInt(q) && q >= 0));
     return ok ? v.map((p: number[]) => [p[0], p[1]] as [number, number]) : null;
   }
-  const sym = perDim(v, rank, 0);
+  const sym = perDim(v, rank, 0, true);
   return sym && sym.map((p) => [p, p] as [number, number]);
 }
 
@@ -45,13 +49,15 @@ interface Prediction {
   inSize: number[]; kSize: number[]; stride: number[]; dilation: number[]; pads: [number, number][]; outputPadding: number[]; mode: Mode;
 }
 
-/** The model: null where SPEC says the call is an error, else what it must compute. */
-function predict(rank: number, transposed: boolean, options: unknown, xs: number[], ws: number[], bs: number[] | null, mixedDtype: boolean): Prediction | null {
+/** The model: null where docs/behaviour.md says the call is an error, else what it must compute. */
+function predict(rank: number, transposed: boolean, options: unknown, xs: number[], ws: number[], bs: number[] | null, mixedDtype: boolean, api: 'torch' | 'paddle' = 'torch'): Prediction | null {
   if (options === null || (options !== undefined && typeof options !== 'object')) return null;
   const o = (options ?? {}) as Record<string, unknown>;
-  const allowed = ['stride', 'padding', 'dilation', 'groups', 'paddingMode', 'dataFormat', ...(transposed ? ['outputPadding', 'outputSize'] : [])];
+  const torch = api === 'torch';
+  // Paddle's functional ops have no paddingMode.
+  const allowed = ['stride', 'padding', 'dilation', 'groups', ...(torch ? ['paddingMode'] : []), 'dataFormat', ...(transposed ? ['outputPadding', 'outputSize'] : [])];
   if (Object.keys(o).some((k) => !allowed.includes(k))) return null;
-  const stride = perDim(o.stride ?? 1, rank, 1), dilation = perDim(o.dilation ?? 1, rank, 1);
+  const stride = perDim(o.stride ?? 1, rank, 1, torch), dilation = perDim(o.dilation ?? 1, rank, 1, torch);
   const pad = padding(o.padding, rank, transposed);
   if (!stride || !dilation || !pad) return null;
   if (pad === 'same' && stride.some((s) => s !== 1)) return null;
@@ -61,18 +67,21 @@ function predict(rank: number, transposed: boolean, options: unknown, xs: number
   const groups = o.groups === undefined ? 1 : o.groups;
   if (!isInt(groups) || groups < 1) return null;
   const f = o.dataFormat;
-  const formats = ['channelsFirst', 'channelsLast', ...FORMATS[rank]];
+  const formats = [...(torch ? ['channelsFirst', 'channelsLast'] : []), ...FORMATS[rank]]; // Paddle takes its own names only
   if (f !== undefined && !formats.includes(f as string)) return null;
   const channelsLast = f === 'channelsLast' || f === FORMATS[rank][1];
   let outputPadding = new Array<number>(rank).fill(0);
   if (transposed) {
-    const op = perDim(o.outputPadding ?? 0, rank, 0);
+    const op = perDim(o.outputPadding ?? 0, rank, 0, torch);
     if (!op || op.some((p, a) => p >= stride[a] && p >= dilation[a])) return null;
+    // Paddle's conv1d_transpose: "output_padding should not be greater than stride".
+    if (!torch && rank === 1 && op[0] > stride[0]) return null;
     outputPadding = op;
   }
   // Operands.
   if (mixedDtype) return null;
   if (xs.length !== rank + 1 && xs.length !== rank + 2) return null;
+  if (!torch && xs.length !== rank + 2) return null; // Paddle: batched input only
   const batched = xs.length === rank + 2;
   const inSize = channelsLast ? xs.slice(xs.length - rank - 1, -1) : xs.slice(xs.length - rank);
   const cIn = channelsLast ? xs[xs.length - 1] : xs[xs.length - rank - 1];
@@ -96,11 +105,12 @@ function predict(rank: number, transposed: boolean, options: unknown, xs: number
     outSize = inSize.map((L, a) => Math.floor((L + pads[a][0] + pads[a][1] - spanOf(a)) / stride[a]) + 1);
   } else {
     if (o.outputSize !== undefined) {
-      const req = o.outputSize;
+      // Paddle: an integer for every dim, or the spatial sizes only.
+      const req = !torch && isInt(o.outputSize) ? new Array(rank).fill(o.outputSize) : o.outputSize;
       if (!Array.isArray(req)) return null;
       let spatial: unknown[];
       if (req.length === rank) spatial = req;
-      else if (req.length === rank + (batched ? 2 : 1)) {
+      else if (torch && req.length === rank + (batched ? 2 : 1)) {
         const c = channelsLast ? req[req.length - 1] : req[req.length - rank - 1];
         if (c !== cOut || (batched && req[0] !== xs[0])) return null;
         spatial = channelsLast ? req.slice(req.length - rank - 1, -1) : req.slice(req.length - rank);
@@ -124,7 +134,7 @@ function predict(rank: number, transposed: boolean, options: unknown, xs: number
   };
 }
 
-/** SPEC's values for a predicted call (channels-first batched internally). */
+/** docs/behaviour.md's values for a predicted call (channels-first batched internally). */
 function expectedValues(p: Prediction, x: number[], xs: number[], w: number[], b: number[] | null, transposed: boolean): number[] {
   const xb = p.batched ? xs : [1, ...xs];
   let xf = p.channelsLast ? lastToFirst(x, xb).y : x;
@@ -186,7 +196,7 @@ const paddlePadArb = (rank: number) => fc.oneof(
 const anyOptions = (rank: number, transposed: boolean, api: 'torch' | 'paddle' = 'torch') => fc.oneof(
   { weight: 30, arbitrary: api === 'torch' ? optionsArb(rank, transposed)
     : fc.tuple(optionsArb(rank, transposed), fc.option(paddlePadArb(rank), { freq: 6 })).map(([o, p]) => {
-      const { padding: _torchPadding, ...rest } = o as Record<string, unknown>;
+      const { padding: _torchPadding, paddingMode: _mode, ...rest } = o as Record<string, unknown>;
       return p === null ? rest : { ...rest, padding: p };
     }) },
   { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, 3, 'stride=2', true) },
@@ -216,7 +226,7 @@ const RUNS = Number(process.env.CONVKIT_FUZZ_RUNS ?? 5000);
 const PADDLE_RUNS = Number(process.env.CONVKIT_FUZZ_RUNS ?? 2500);
 
 /**
- * Paddle's padding spellings (SPEC, Paddle section) → the PyTorch options `predict` reads, or null for an error.
+ * Paddle's padding spellings (docs/behaviour.md, Paddle section) → the PyTorch options `predict` reads, or null for an error.
  * 'SAME' needs the input size: o = ceil(L/s), padSum = max((o − 1)s + k − L, 0), before = floor(padSum/2); dilation 1.
  */
 function paddleAsTorch(rank: number, transposed: boolean, options: unknown, xs: number[], ws: number[]): unknown {
@@ -231,14 +241,15 @@ function paddleAsTorch(rank: number, transposed: boolean, options: unknown, xs: 
   else if (isInt(v)) pads = all(v);
   else if (!Array.isArray(v)) pads = null;
   else if (v.every(isInt)) {
-    pads = v.length === 1 ? all(v[0]) : v.length === 2 * rank ? new Array(rank).fill(0).map((_, a) => [v[2 * a], v[2 * a + 1]] as [number, number])
+    // A one-element list is one per dim only for a 1-D op (_update_padding_nd).
+    pads = v.length === 2 * rank ? new Array(rank).fill(0).map((_, a) => [v[2 * a], v[2 * a + 1]] as [number, number])
       : v.length === rank ? v.map((p: number) => [p, p] as [number, number]) : null;
   } else if (v.every((e) => Array.isArray(e) && e.length === 2 && e.every(isInt))) {
     const pairs = v as [number, number][];
     if (pairs.length === rank + 2) {
       const bc = last ? [pairs[0], pairs[rank + 1]] : [pairs[0], pairs[1]];
       pads = bc.some(([a, b]) => a !== 0 || b !== 0) ? null : pairs.slice(last ? 1 : 2, (last ? 1 : 2) + rank);
-    } else pads = pairs.length === rank ? pairs : null;
+    } else pads = null; // pairs without the batch and channel pairs
   } else pads = null;
   if (pads !== 'same' && pads && pads.some(([a, b]) => a < 0 || b < 0)) pads = null;
   if (pads === null) return { ...o, padding: 'invalid' };
@@ -276,7 +287,7 @@ function fuzz(api: 'torch' | 'paddle', runs: number, seed: number): void {
       const ws = transposed ? [g * s.cig, s.cog, ...k] : [cOut, s.cig, ...k];
       const bs = s.bias === 'none' ? null : [s.bias === 'right' ? cOut : cOut + 1];
       const asTorch = api === 'torch' ? options : paddleAsTorch(rank, transposed, options, xs, ws);
-      const expected = predict(rank, transposed, asTorch, xs, ws, bs, s.mixedDtype);
+      const expected = predict(rank, transposed, asTorch, xs, ws, bs, s.mixedDtype, api);
       const xv = randomInts(prod(xs), s.seed), wv = randomInts(prod(ws), s.seed + 1), bv = bs ? randomInts(bs[0], s.seed + 2) : null;
       const fn = (api === 'torch' ? FN : PADDLE_FN)[`${transposed}`][rank - 1] as (x: Tensor, w: Tensor, b: Tensor | null, o: unknown) => Tensor;
       const op = api === 'torch' ? `${transposed ? 'convTranspose' : 'conv'}${rank}d` : `conv${rank}d${transposed ? 'Transpose' : ''}`;
@@ -296,11 +307,11 @@ function fuzz(api: 'torch' | 'paddle', runs: number, seed: number): void {
         const what = `[${backend}] ${api} ${op} x ${JSON.stringify(xs)} w ${JSON.stringify(ws)} b ${JSON.stringify(bs)} options ${fc.stringify(options)}`;
         if (err !== null) {
           assert.ok(err instanceof ConvError, `${what}: threw a non-ConvError: ${String(err)}`);
-          assert.equal(expected, null, `${what}: threw ${String(err)} but SPEC predicts shape ${JSON.stringify(expected?.outShape)}`);
+          assert.equal(expected, null, `${what}: threw ${String(err)} but docs/behaviour.md predicts shape ${JSON.stringify(expected?.outShape)}`);
           assert.ok((err as ConvError).message.startsWith(`${op}: ${(err as ConvError).param} `), what);
           errors++;
         } else {
-          assert.ok(expected !== null, `${what}: returned shape ${JSON.stringify(y!.shape)} but SPEC predicts an error`);
+          assert.ok(expected !== null, `${what}: returned shape ${JSON.stringify(y!.shape)} but docs/behaviour.md predicts an error`);
           assert.deepEqual([...y!.shape], expected.outShape, `${what}: shape`);
           assert.equal(y!.dtype, s.dtype);
           assert.deepEqual(Array.from(y!.data), want, `${what}: values`);
@@ -319,7 +330,7 @@ function fuzz(api: 'torch' | 'paddle', runs: number, seed: number): void {
 
 const SEED = Number(process.env.CONVKIT_FUZZ_SEED ?? 424242);
 
-test(`fuzz: ${RUNS} random PyTorch-style calls either throw a ConvError or return SPEC's shape and values, on every backend`, () => {
+test(`fuzz: ${RUNS} random PyTorch-style calls either throw a ConvError or return docs/behaviour.md's shape and values, on every backend`, () => {
   fuzz('torch', RUNS, SEED);
 });
 

@@ -1,25 +1,11 @@
 /**
  * Helpers for the hand-derived, property and fuzz tests of the core: an independent direct-definition
- * oracle (written from SPEC's formulas, not from src/kernels), value comparison, seeded data and
+ * oracle (written from docs/behaviour.md's formulas, not from src/kernels), value comparison, seeded data and
  * ConvError assertions.
  */
 import assert from 'node:assert/strict';
 import { backends, ConvError, withBackend, type Tensor } from '../src/index.js';
-
-export type Nested = number | readonly Nested[];
-
-/** Flattens nested arrays (or a tensor's toArray()) row-major. */
-export function flat(v: Nested | ArrayLike<number>): number[] {
-  if (typeof v === 'number') return [v];
-  if (ArrayBuffer.isView(v)) return Array.from(v as ArrayLike<number>);
-  const out: number[] = [];
-  const walk = (e: Nested): void => {
-    if (typeof e === 'number') out.push(e);
-    else for (const c of e) walk(c);
-  };
-  walk(v as Nested);
-  return out;
-}
+import { assertClose, type Nested } from './helpers/close.js';
 
 /** Shape of a (rectangular) nested array. */
 export function shapeOf(v: Nested): number[] {
@@ -32,22 +18,10 @@ export function shapeOf(v: Nested): number[] {
   return s;
 }
 
-/** Asserts that `actual` equals `expected` element-wise within `atol + rtol·|expected|` (NaN matches NaN). */
-export function assertClose(actual: Nested | ArrayLike<number>, expected: Nested | ArrayLike<number>, rtol = 1e-5, atol = 1e-6, what = ''): void {
-  const a = flat(actual), e = flat(expected);
-  assert.equal(a.length, e.length, `${what} length ${a.length} ≠ ${e.length}`);
-  for (let i = 0; i < a.length; i++) {
-    if (Number.isNaN(e[i]) && Number.isNaN(a[i])) continue;
-    const tol = atol + rtol * Math.abs(e[i]);
-    if (!(Math.abs(a[i] - e[i]) <= tol))
-      assert.fail(`${what} element ${i}: got ${a[i]}, expected ${e[i]} (tolerance ${tol})`);
-  }
-}
-
 /** Asserts tensor shape and values against a nested expectation. */
 export function assertTensor(t: Tensor, expected: Nested, rtol = 1e-5, atol = 1e-6): void {
   assert.deepEqual([...t.shape], shapeOf(expected), 'shape');
-  assertClose(t.toArray() as Nested, expected, rtol, atol);
+  assertClose(t.toArray() as Nested, expected, { rtol, atol, relativeTo: 'element' });
 }
 
 /** Runs `fn` once per registered backend ('ref', 'js', and any other), naming the backend in failures. */
@@ -114,7 +88,7 @@ function coords(q: number, size: readonly number[]): number[] {
 }
 
 /**
- * SPEC's convolution formula, literally: out[n, co, o] = Σ_{c ∈ group(co)} Σ_j w[co, c − g0, j] · x[n, c, o·s + j·δ − p0].
+ * docs/behaviour.md's convolution formula, literally: out[n, co, o] = Σ_{c ∈ group(co)} Σ_j w[co, c − g0, j] · x[n, c, o·s + j·δ − p0].
  * x (n, cIn, *inSize), w (cOut, cIn/g, *k); returns (n, cOut, *outSize) flat and its spatial size.
  */
 export function directConv(x: ArrayLike<number>, w: ArrayLike<number>, g: DirectGeom): { y: Float64Array; outSize: number[] } {
@@ -146,7 +120,7 @@ export function directConv(x: ArrayLike<number>, w: ArrayLike<number>, g: Direct
 }
 
 /**
- * SPEC's transposed convolution, literally (scatter form): out[n, co, i·s + j·δ − p0] += x[n, ci, i] · w[ci, co − g0, j],
+ * docs/behaviour.md's transposed convolution, literally (scatter form): out[n, co, i·s + j·δ − p0] += x[n, ci, i] · w[ci, co − g0, j],
  * then the output is `L_out = (L − 1)·s − p0 − p1 + δ(k − 1) + op + 1` long.
  * x (n, cIn, *inSize), w (cIn, cOut/g, *k).
  */
@@ -177,7 +151,7 @@ export function directConvTranspose(x: ArrayLike<number>, w: ArrayLike<number>, 
   return { y, outSize };
 }
 
-/** Pads every (n, c) plane of a channels-first batched array explicitly with a padding mode (SPEC's rules). */
+/** Pads every (n, c) plane of a channels-first batched array explicitly with a padding mode (docs/behaviour.md's rules). */
 export function padPlanes(x: ArrayLike<number>, planes: number, inSize: number[], pads: [number, number][], mode: 'zeros' | 'reflect' | 'replicate' | 'circular'): { y: Float64Array; size: number[] } {
   const size = inSize.map((L, a) => L + pads[a][0] + pads[a][1]);
   const inVol = prod(inSize), vol = prod(size);

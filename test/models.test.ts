@@ -20,31 +20,33 @@ const DATA = new URL('./data/models/', import.meta.url).pathname;
 const file = (name: string) => new Uint8Array(readFileSync(DATA + name));
 const tensors = (name: string) => readSafetensors(file(name)).tensors;
 
-interface Ported { name: string; build: () => Module }
+/** `file` names the fixtures; the fused HiFi-GAN (convolution epilogues) is checked against the same PyTorch model. */
+interface Ported { name: string; file: string; build: () => Module }
 const MODELS: Ported[] = [
-  { name: 'hifigan', build: () => new HifiganGenerator(HIFIGAN_SMALL) },
-  { name: 'dcgan', build: () => new DcganGenerator(DCGAN_SMALL).eval() },
-  { name: 'unet1d', build: () => new Unet1d(UNET1D_SMALL) },
+  { name: 'hifigan', file: 'hifigan', build: () => new HifiganGenerator(HIFIGAN_SMALL) },
+  { name: 'dcgan', file: 'dcgan', build: () => new DcganGenerator(DCGAN_SMALL).eval() },
+  { name: 'unet1d', file: 'unet1d', build: () => new Unet1d(UNET1D_SMALL) },
+  { name: 'hifigan fused', file: 'hifigan', build: () => new HifiganGenerator(HIFIGAN_SMALL, { fused: true }) },
 ];
 const RTOL = 2e-5;
 
 function loaded(m: Ported): Module {
   const model = m.build();
-  assert.deepEqual(loadSafetensorsStateDict(model, file(`${m.name}.safetensors`)), { missingKeys: [], unexpectedKeys: [] });
+  assert.deepEqual(loadSafetensorsStateDict(model, file(`${m.file}.safetensors`)), { missingKeys: [], unexpectedKeys: [] });
   return model;
 }
 
 for (const m of MODELS) {
   test(`${m.name}: the PyTorch state dict's keys are the module's, in PyTorch's order`, () => {
-    const want = Object.keys(foldWeightNorm(tensors(`${m.name}.safetensors`)));
+    const want = Object.keys(foldWeightNorm(tensors(`${m.file}.safetensors`)));
     const got = Object.keys(m.build().stateDict());
-    if (m.name === 'hifigan') assert.deepEqual([...got].sort(), [...want].sort()); // folding moves the weights to the end
+    if (m.file === 'hifigan') assert.deepEqual([...got].sort(), [...want].sort()); // folding moves the weights to the end
     else assert.deepEqual(got, want);
   });
 
   test(`${m.name}: output and gradients (input, every parameter) match PyTorch on every backend, 1 and 2 threads`, () => {
     const model = loaded(m);
-    const io = tensors(`${m.name}-io.safetensors`);
+    const io = tensors(`${m.file}-io.safetensors`);
     const wasmOut: number[][] = [];
     for (const backend of ['ref', 'js', 'wasm'])
       for (const threads of [1, 2]) {
@@ -78,7 +80,7 @@ for (const m of MODELS) {
 
   test(`${m.name}: forwardAsync gives forward's result, lets the event loop run, and follows noGrad`, async () => {
     const model = loaded(m);
-    const io = tensors(`${m.name}-io.safetensors`);
+    const io = tensors(`${m.file}-io.safetensors`);
     // Counts turns of the event loop while the forward is in flight.
     let turns = 0, done = false;
     const tick = () => { if (!done) { turns++; setImmediate(tick); } };
@@ -94,6 +96,15 @@ for (const m of MODELS) {
     assertClose(x.grad!.data, io.gx.data, RTOL, 'async input gradient');
   });
 }
+
+test('hifigan: the fused forward agrees with the unfused one to float rounding, on every backend', () => {
+  const io = tensors('hifigan-io.safetensors');
+  const plain = loaded(MODELS[0]), fused = loaded(MODELS[3]);
+  for (const backend of ['ref', 'js', 'wasm']) {
+    const a = withBackend(backend, () => noGrad(() => plain.forward(io.x))), b = withBackend(backend, () => noGrad(() => fused.forward(io.x)));
+    assertClose(b.data, a.data, 1e-6, `fused vs unfused (${backend})`);
+  }
+});
 
 test('dcgan: a training-mode step uses batch statistics and updates the buffers as PyTorch', () => {
   const model = loaded(MODELS[1]).train();

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import {
   Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Conv1D, Conv1DTranspose, ConvError, manualSeed, ones, randn, tensor, type Tensor,
 } from '../src/index.js';
-import { assertClose, assertTensor, directConv, directConvTranspose, forEachBackend, prod, randomValues } from './helpers-core.js';
+import { assertTensor, directConv, directConvTranspose, forEachBackend, prod, randomValues } from './helpers-core.js';
+import { assertClose } from './helpers/close.js';
 
 test('constructor order (inChannels, outChannels, kernelSize, options) and the options read back', () => {
   const m = new Conv2d(4, 6, [3, 2], { stride: [2, 1], padding: 1, dilation: [1, 2], groups: 2, paddingMode: 'replicate' });
@@ -125,7 +126,7 @@ test('parameters, namedParameters and zeroGrad', () => {
   assert.deepEqual(new Conv1d(2, 3, 3, { bias: false }).namedParameters().map(([k]) => k), ['weight']);
 });
 
-test('forward values equal SPEC formulas: groups, dilation, stride, padding modes, batched and unbatched', () => {
+test('forward values equal docs/behaviour.md formulas: groups, dilation, stride, padding modes, batched and unbatched', () => {
   forEachBackend(() => {
     const m = new Conv2d(4, 6, [3, 2], { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2, seed: 7 });
     const x = randomValues(2 * 4 * 6 * 5, 7);
@@ -133,7 +134,7 @@ test('forward values equal SPEC formulas: groups, dilation, stride, padding mode
     const ref = directConv(x, m.weight.data, { n: 2, cIn: 4, cOut: 6, groups: 2, inSize: [6, 5], kSize: [3, 2], stride: [2, 1], dilation: [1, 2], pads: [[1, 1], [0, 0]] });
     assert.deepEqual([...y.shape], [2, 6, ...ref.outSize]);
     const vol = prod(ref.outSize), b = m.bias!.data;
-    assertClose(y.data, Array.from(ref.y, (v, i) => v + b[Math.floor(i / vol) % 6]), 1e-5, 1e-6);
+    assertClose(y.data, Array.from(ref.y, (v, i) => v + b[Math.floor(i / vol) % 6]), { rtol: 1e-5, atol: 1e-6, relativeTo: 'element' });
     // Unbatched input: the same numbers without the batch axis.
     const y0 = m.forward(tensor(x.slice(0, 4 * 6 * 5), [4, 6, 5]));
     assert.deepEqual([...y0.shape], [6, ...ref.outSize]);
@@ -171,14 +172,14 @@ test('ConvTranspose forward(x, outputSize): spatial or full shape, within [min, 
       const expected = Array.from(ref.y, (v, i) => v + b[Math.floor(i / vol) % 4]);
       const y = m.forward(tensor(x, [1, 2, 3, 4]), [...size]);
       assert.deepEqual([...y.shape], [1, 4, ...size]);
-      assertClose(y.data, expected, 1e-5, 1e-6);
+      assertClose(y.data, expected, { rtol: 1e-5, atol: 1e-6, relativeTo: 'element' });
       const full = m.forward(tensor(x, [1, 2, 3, 4]), [1, 4, ...size]);
       assert.deepEqual(Array.from(full.data), Array.from(y.data));
       const unbatched = m.forward(tensor(x, [2, 3, 4]), [4, ...size]);
       assert.deepEqual([...unbatched.shape], [4, ...size]);
       assert.deepEqual(Array.from(unbatched.data), Array.from(y.data));
     }
-    // SPEC example 3 through outputSize instead of outputPadding.
+    // docs/behaviour.md example 3 through outputSize instead of outputPadding.
     const t = new ConvTranspose1d(16, 8, 3, { stride: 2, padding: 1, seed: 3 });
     const u = new ConvTranspose1d(16, 8, 3, { stride: 2, padding: 1, outputPadding: 1, seed: 3 });
     const xs = randn([1, 16, 10], { seed: 3 });

@@ -1,12 +1,13 @@
-/** Paddle-only behaviour against hand-derived expectations (SPEC, Paddle section). */
+/** Paddle-only behaviour against hand-derived expectations (docs/behaviour.md, Paddle section). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Conv1D, Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, paddle, tensor, randn, convTranspose1d, conv2d,
   type Tensor,
 } from '../src/index.js';
+import { assertClose } from './helpers/close.js';
 import {
-  assertClose, assertConvError, assertTensor, directConv, directConvTranspose, firstToLast, forEachBackend, lastToFirst, prod, randomValues,
+  assertConvError, assertTensor, directConv, directConvTranspose, firstToLast, forEachBackend, lastToFirst, prod, randomValues,
 } from './helpers-core.js';
 
 const X6 = [[[1, 2, 3, 4, 5, 6]]];
@@ -26,7 +27,7 @@ test("'SAME' convolution with stride 2: o = ceil(L/s), the odd pad goes after", 
     // dim 0: L = 7, k = 3, s = 2 → padSum = 6 + 3 − 7 = 2 → [1, 1]; dim 1: L = 8, k = 2, s = 3 → padSum = 6 + 2 − 8 = 0.
     const ref = directConv(x, m.weight.data, { n: 1, cIn: 2, cOut: 3, groups: 1, inSize: [7, 8], kSize: [3, 2], stride: [2, 3], dilation: [1, 1], pads: [[1, 1], [0, 0]] });
     assert.deepEqual(ref.outSize, [4, 3]);
-    assertClose(y.data, ref.y, 1e-5, 1e-6); // bias starts at 0 in Paddle
+    assertClose(y.data, ref.y, { rtol: 1e-5, atol: 1e-6, relativeTo: 'element' }); // bias starts at 0 in Paddle
   });
 });
 
@@ -45,7 +46,7 @@ test("'SAME' transposed convolution: (L − 1)·s − padSum + k, and L·s when 
     // dim 1: L = 5, s = 2: o = 3, padSum = 4 + 4 − 5 = 3 → [1, 2]; output 8 − 3 + 4 = 9.
     assert.deepEqual([...y.shape], [1, 2, 8, 9]);
     const ref = directConvTranspose(x, m2.weight.data, { n: 1, cIn: 2, cOut: 2, groups: 1, inSize: [4, 5], kSize: [4, 4], stride: [2, 2], dilation: [1, 1], pads: [[1, 1], [1, 2]] }, [0, 0]);
-    assertClose(y.data, ref.y, 1e-5, 1e-6);
+    assertClose(y.data, ref.y, { rtol: 1e-5, atol: 1e-6, relativeTo: 'element' });
   });
 });
 
@@ -85,13 +86,13 @@ function checkChannelsLast(rank: 1 | 2 | 3, transposed: boolean, seed: number): 
   assert.deepEqual([...last.shape], [first.shape[0], ...first.shape.slice(2), first.shape[1]]);
   const back = lastToFirst(last.data, [...last.shape]);
   assert.deepEqual(back.shape, [...first.shape]);
-  assertClose(back.y, first.data, 1e-6, 1e-6);
-  // And the channels-first result is SPEC's formula.
+  assertClose(back.y, first.data, { rtol: 1e-6, atol: 1e-6, relativeTo: 'element' });
+  // And the channels-first result is docs/behaviour.md's formula.
   const g = { n: 2, cIn, cOut, groups, inSize: spatial, kSize: k, stride: k.map(() => 2), dilation: k.map(() => 1),
     pads: spatial.map((_, a) => [opts.padding[2 * a], opts.padding[2 * a + 1]] as [number, number]) };
   const ref = transposed ? directConvTranspose(xFirst, w.data, g, k.map(() => 0)) : directConv(xFirst, w.data, g);
   const vol = prod(ref.outSize);
-  assertClose(first.data, Array.from(ref.y, (v, i) => v + b.data[Math.floor(i / vol) % cOut]), 1e-5, 1e-6);
+  assertClose(first.data, Array.from(ref.y, (v, i) => v + b.data[Math.floor(i / vol) % cOut]), { rtol: 1e-5, atol: 1e-6, relativeTo: 'element' });
 }
 
 for (const rank of [1, 2, 3] as const)
@@ -113,7 +114,7 @@ test('channels-last modules: Conv1D NLC by hand, Conv3DTranspose NDHWC against N
     const yf = b.forward(tensor(xf, [1, 2, 2, 3, 2]));
     const xl = firstToLast(xf, [1, 2, 2, 3, 2]);
     const yl = a.forward(tensor(xl.y, xl.shape));
-    assertClose(lastToFirst(yl.data, [...yl.shape]).y, yf.data, 1e-6, 1e-6);
+    assertClose(lastToFirst(yl.data, [...yl.shape]).y, yf.data, { rtol: 1e-6, atol: 1e-6, relativeTo: 'element' });
   });
 });
 
@@ -129,9 +130,9 @@ test('asymmetric list padding [b1, a1, b2, a2] and [[0,0],[0,0],[b,a],…], incl
     // The flat form is per spatial dim regardless of the layout.
     const nhwcFlat = paddle.conv2d(tensor([[[[1], [2]], [[3], [4]]]]), w, null, { padding: [1, 0, 0, 2], dataFormat: 'NHWC' });
     assert.deepEqual(nhwcFlat.toArray(), nhwc.toArray());
-    // [p1, p2] is symmetric per dim and [p] applies to every dim.
+    // [p1, p2] is symmetric per dim; a one-element list is not repeated over dims (_update_padding_nd).
     assertTensor(paddle.conv2d(x, w, null, { padding: [1, 0] }), [[[[0, 0], [1, 2], [3, 4], [0, 0]]]]);
-    assertTensor(paddle.conv2d(x, w, null, { padding: [1] }), [[[[0, 0, 0, 0], [0, 1, 2, 0], [0, 3, 4, 0], [0, 0, 0, 0]]]]);
+    assertConvError(() => paddle.conv2d(x, w, null, { padding: [1] }), 'conv2d', 'padding', ['[1]', 'one-element']);
     // 1-D: [b, a] is before/after.
     assertTensor(paddle.conv1d(tensor([[[1, 2]]]), tensor([[[1]]]), null, { padding: [2, 1] }), [[[0, 0, 1, 2, 0]]]);
     // Transposed: the full output [1, 10, 102, 20, 203, 30, 300] loses 2 before and 1 after.
@@ -159,7 +160,7 @@ test('outputSize must lie in [L′, L′ + stride); it sets the output padding',
     const y = m.forward(tensor([[[[1, 1], [1, 1], [1, 1]]]]), [7, 7]);
     assert.deepEqual([...y.shape], [1, 1, 7, 7]);
     const ref = directConvTranspose([1, 1, 1, 1, 1, 1], [1, 2, 3, 4], { n: 1, cIn: 1, cOut: 1, groups: 1, inSize: [3, 2], kSize: [2, 2], stride: [2, 3], dilation: [1, 1], pads: [[0, 0], [0, 0]] }, [1, 2]);
-    assertClose(y.data, ref.y, 0, 0);
+    assertClose(y.data, ref.y, { rtol: 0, atol: 0, relativeTo: 'element' });
     assertConvError(() => m.forward(tensor([[[[1, 1], [1, 1], [1, 1]]]]), [8, 5]), 'Conv2DTranspose', 'outputSize', ['[6, 5]', '[7, 7]', '[8, 5]']);
     // With 'SAME': L′ = (L − 1)s − padSum + k.
     const s = paddle.conv1dTranspose(x, w, null, { stride: 2, padding: 'SAME', outputSize: [6] });

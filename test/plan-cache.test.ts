@@ -13,6 +13,8 @@ import { planConvCached, PLANS_PER_SPEC } from '../src/plan/cache.js';
 import { planConv } from '../src/plan/plan.js';
 import { convSpec, convTransposeSpec } from '../src/spec/normalize.js';
 import { collapsePermutation, permute as permuteKernel, permuteStrided, transposePlanes } from '../src/kernels/ref/layout.js';
+import { conv1dAsync } from '../src/async/index.js';
+import { convSpecs } from '../src/functional/conv.js';
 
 const maxDiff = (a: Tensor, b: Tensor): number => {
   assert.deepEqual([...a.shape], [...b.shape]);
@@ -164,4 +166,31 @@ test('channels-last: the scratch path (no grad) equals the recorded path and cha
       });
     }
   });
+});
+
+test('an option getter that answers differently on each read cannot poison the spec cache (each option is read once)', () => {
+  const x = randn([1, 2, 20], { seed: 11, dtype: 'float64' }), w = randn([3, 2, 3], { seed: 12, dtype: 'float64' });
+  assert.deepEqual([...conv1d(x, w, null, { stride: 1 }).shape], [1, 3, 18]);
+  // Were the comparison, the parse and the cache key to read it separately, they would see 9, 3 and 1.
+  let reads = 0;
+  const tricky = { get stride() { reads++; return [9, 3, 1][Math.min(reads - 1, 2)]; } };
+  assert.deepEqual([...conv1d(x, w, null, tricky).shape], [1, 3, 2], 'the call runs with the one value read (stride 9)');
+  assert.equal(reads, 1);
+  assert.deepEqual([...conv1d(x, w, null, { stride: 1 }).shape], [1, 3, 18], 'stride 1 still means stride 1');
+  assert.deepEqual([...conv1d(x, w, null, { stride: 9 }).shape], [1, 3, 2]);
+  // An inherited getter (an options class) is read too, once.
+  class Opts { get stride() { reads++; return 2; } }
+  reads = 0;
+  assert.deepEqual([...conv1d(x, w, null, new Opts() as never).shape], [1, 3, 9]);
+  assert.equal(reads, 1);
+});
+
+test('async calls share the functional spec and plan caches', async () => {
+  const x = randn([1, 2, 23], { seed: 13 }), w = randn([3, 2, 3], { seed: 14 });
+  const y = await conv1dAsync(x, w, null, { stride: 3, padding: 2 });
+  // The spec the sync op gets for these values is the async call's: its plan was cached, which froze it.
+  const spec = convSpecs[1]({ stride: 3, padding: 2 });
+  assert.ok(Object.isFrozen(spec), 'the async call planned with the shared spec');
+  assert.equal(planConvCached(spec, x.shape, w.shape, null), planConvCached(spec, x.shape, w.shape, null));
+  assert.deepEqual(Array.from(y.data), Array.from(conv1d(x, w, null, { stride: 3, padding: 2 }).data));
 });

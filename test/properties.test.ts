@@ -1,6 +1,6 @@
 /**
  * Property tests (fast-check, bounded runs): every backend equals 'ref' forward and backward over
- * random shapes and options; 'ref' equals SPEC's formulas; and ⟨conv(x, w), y⟩ = ⟨x, convTranspose(y, w)⟩.
+ * random shapes and options; 'ref' equals docs/behaviour.md's formulas; and ⟨conv(x, w), y⟩ = ⟨x, convTranspose(y, w)⟩.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -140,7 +140,7 @@ test(`every backend equals 'ref' forward and backward (${RUNS} random cases, all
   );
 });
 
-test(`'ref' equals SPEC's formulas, written independently (${RUNS} random cases)`, () => {
+test(`'ref' equals docs/behaviour.md's formulas, written independently (${RUNS} random cases)`, () => {
   fc.assert(
     fc.property(caseArb, (c) => {
       const { x: xs, w: ws, cIn, cOut } = shapes(c);

@@ -11,7 +11,7 @@ test('span: dilated kernel extent δ(k − 1) + 1', () => {
 });
 
 test('convOutSize: floor((L + p0 + p1 − δ(k − 1) − 1)/s) + 1 on hand-worked values', () => {
-  assert.equal(convOutSize(50, 3, 2, 1, [0, 0]), 24); // SPEC example 4: floor(47/2) + 1
+  assert.equal(convOutSize(50, 3, 2, 1, [0, 0]), 24); // docs/behaviour.md example 4: floor(47/2) + 1
   assert.equal(convOutSize(5, 3, 1, 1, [1, 1]), 5); // (5 + 2 − 3)/1 + 1
   assert.equal(convOutSize(7, 3, 2, 2, [1, 2]), 3); // floor((7 + 3 − 5)/2) + 1 = 2 + 1
   assert.equal(convOutSize(8, 2, 3, 1, [0, 0]), 3); // floor(6/3) + 1
@@ -25,9 +25,9 @@ test('convOutSize: floor((L + p0 + p1 − δ(k − 1) − 1)/s) + 1 on hand-work
 });
 
 test('convTransposeOutSize: (L − 1)·s − p0 − p1 + δ(k − 1) + op + 1 on hand-worked values', () => {
-  assert.equal(convTransposeOutSize(10, 3, 2, 1, [1, 1], 1), 20); // SPEC example 3 (seed 000's 21 is wrong)
-  assert.equal(convTransposeOutSize(16, 4, 2, 1, [1, 1], 0), 32); // SPEC example 5
-  assert.equal(convTransposeOutSize(4, 2, 1, 1, [0, 0], 0), 5); // SPEC example 1
+  assert.equal(convTransposeOutSize(10, 3, 2, 1, [1, 1], 1), 20); // docs/behaviour.md example 3 (seed 000's 21 is wrong)
+  assert.equal(convTransposeOutSize(16, 4, 2, 1, [1, 1], 0), 32); // docs/behaviour.md example 5
+  assert.equal(convTransposeOutSize(4, 2, 1, 1, [0, 0], 0), 5); // docs/behaviour.md example 1
   assert.equal(convTransposeOutSize(2, 2, 1, 1, [0, 0], 0), 3); // example 2, stride 1
   assert.equal(convTransposeOutSize(2, 2, 2, 1, [0, 0], 0), 4); // example 2, stride 2 along W
   assert.equal(convTransposeOutSize(2, 2, 1, 2, [0, 0], 0), 4); // example 2, dilation 2
@@ -92,7 +92,7 @@ test('convOutSize inverts convTransposeOutSize for every output padding below th
           }
 });
 
-test('describeConv: SPEC examples 3–5 and resolved pads, without running', () => {
+test('describeConv: docs/behaviour.md examples 3–5 and resolved pads, without running', () => {
   const e3 = describeConv('convTranspose1d', [1, 16, 10], [16, 8, 3], { stride: 2, padding: 1, outputPadding: 1 });
   assert.deepEqual([...e3.outputShape], [1, 8, 20]);
   assert.deepEqual(e3.pads.map((p) => [...p]), [[1, 1]]);

@@ -86,9 +86,9 @@ test('ragged, non-numeric and mis-sized data are ConvErrors', () => {
   assertConvError(() => tensor([[1, 2], 3] as never), 'tensor', 'data');
   assertConvError(() => tensor([1, 2, 3], [2, 2]), 'tensor', 'data', ['3', '[2, 2]', '4']);
   assertConvError(() => new Tensor(new Float32Array(3), [2]), 'tensor', 'data', ['3', '[2]']);
-  assertConvError(() => zeros([2, -1]), 'full', 'shape', ['[2, -1]']);
-  assertConvError(() => zeros([1.5]), 'full', 'shape', ['1.5']);
-  assertConvError(() => zeros([2 ** 20, 2 ** 20]), 'full', 'shape', ['1099511627776']);
+  assertConvError(() => zeros([2, -1]), 'zeros', 'shape', ['[2, -1]']);
+  assertConvError(() => zeros([1.5]), 'zeros', 'shape', ['1.5']);
+  assertConvError(() => zeros([2 ** 20, 2 ** 20]), 'zeros', 'shape', ['1099511627776']);
 });
 
 test('seeded randn and rand are reproducible; different seeds differ', () => {

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { conv1d, conv2d, convTranspose1d, convTranspose2d, getNumThreads, manualSeed, randn, setNumThreads, withBackend, ConvError, type Tensor } from '../src/index.js';
-import { runTaskInMemory, wasmEngine } from '../src/kernels/wasm/glue.js';
+import { conv1d, conv2d, convTranspose1d, convTranspose2d, getNumThreads, manualSeed, ones, randn, setNumThreads, wasmStats, withBackend, ConvError, type Tensor } from '../src/index.js';
+import { RELEASE_MS, RETAIN_BYTES, runTaskInMemory, wasmEngine } from '../src/kernels/wasm/glue.js';
 import { injectWorkerFault, poolReady, poolSize, setStallTimeout, unitsByWorkers } from '../src/kernels/threads/pool.js';
 import { C, CLOSED, controlBlock, drain, publishTask } from '../src/kernels/threads/protocol.js';
 import { T, TASK, Kind, type WasmExports } from '../src/kernels/wasm/work.js';
@@ -63,18 +63,21 @@ test('results are bitwise identical for 1, 2 and 3 threads, and the workers take
   setNumThreads(3);
   withBackend('wasm', run); // starts the pool
   await poolReady();
-  const per = [1, 2, 3].map((t) => {
-    setNumThreads(t);
+  const per: number[][][] = [];
+  for (const t of [1, 2, 3]) {
+    setNumThreads(t); // going down stops the extra workers; going up starts them on the next call
     const before = unitsByWorkers();
     const out = withBackend('wasm', run).map((y) => Array.from(y.data));
+    await poolReady();
     if (t > 1) untilWorkersTakeUnits(run, out, `${t} threads`);
     else assert.equal(unitsByWorkers(), before, 'one thread: no worker runs units');
-    return out;
-  });
+    per.push(out);
+  }
+  assert.equal(poolSize(), 2, 'three threads: two workers beside the caller');
   setNumThreads(0);
   for (let t = 1; t < per.length; t++)
     per[t].forEach((a, i) => assert.deepEqual(a, per[0][i], `output ${i} with ${t + 1} threads`));
-  assert.equal(poolSize(), 2, 'three threads: two workers beside the caller');
+
 });
 
 test('a unit that fails fails its call with a clear error, and the pool recovers', () => {
@@ -120,14 +123,17 @@ for (const kind of ['exit', 'throw'] as const)
 test('the thread count goes up and down between calls with the same results', async () => {
   const run = workload();
   const counts = [2, 4, 1, 3, 2];
-  const outs = [];
+  const outs: number[][][] = [], workers: number[] = [];
   for (const t of counts) {
     setNumThreads(t);
     assert.equal(getNumThreads(), t);
     outs.push(withBackend('wasm', run).map((y) => Array.from(y.data)));
     await poolReady();
+    workers.push(poolSize());
   }
-  assert.ok(poolSize() >= 3, 'four threads started three workers');
+  // Each count runs with its own workers beside the caller: lowering the count stopped the extra ones.
+  assert.deepEqual(workers, counts.map((t) => t - 1));
+
   outs.forEach((o) => o.forEach((a, i) => assert.deepEqual(a, outs[0][i])));
   assert.throws(() => setNumThreads(17), (e: unknown) => e instanceof ConvError && /got 17/.test(e.message));
   assert.throws(() => setNumThreads(Number.NaN), ConvError);
@@ -206,4 +212,64 @@ test('a worker that hangs mid-unit fails the call after the no-progress bound, a
   untilWorkersTakeUnits(run, good, 'the fresh worker');
   assert.throws(() => setStallTimeout(-1), ConvError);
   setNumThreads(0);
+});
+
+test('lowering setNumThreads stops the extra workers at once; raising it starts them on the next call', async () => {
+  const run = workload();
+  setNumThreads(1);
+  const want = withBackend('wasm', run).map((y) => Array.from(y.data));
+  try {
+    setNumThreads(16);
+    withBackend('wasm', run); // starts 15 workers
+    await poolReady();
+    untilWorkersTakeUnits(run, want, '16 threads');
+    assert.equal(wasmStats().workers, 15);
+    setNumThreads(1);
+    assert.equal(wasmStats().workers, 0, 'setNumThreads(1) leaves no worker');
+    withBackend('wasm', run).forEach((y, i) => assert.deepEqual(Array.from(y.data), want[i], `1 thread: output ${i}`));
+    setNumThreads(2);
+    withBackend('wasm', run);
+    await poolReady();
+    untilWorkersTakeUnits(run, want, '2 threads after 16');
+    assert.equal(wasmStats().workers, 1);
+  } finally {
+    setNumThreads(0);
+  }
+});
+
+test('an idle heap far above what calls need is given back: a 256 MB output leaves no 256 MB memory behind', async () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const { unitsByWorkers: worked } = await import('../src/kernels/threads/pool.js');
+  manualSeed(5);
+  const x = randn([2, 24, 700]), w = randn([32, 24, 5]), small = Array.from(withBackend('ref', () => conv1d(x, w)).data);
+  const xb = ones([1, 1, 2 ** 24]), wb = ones([1, 1, 4]);
+  setNumThreads(2);
+  try {
+    // y: 2^26 floats (256 MiB); stride = kernel size, so every element is 1·1.
+    const y = withBackend('wasm', () => convTranspose1d(xb, wb, null, { stride: 4 }));
+    const held = wasmStats().memoryBytes;
+    assert.ok(held > 2 ** 28, `the call grew the heap to ${held} bytes`);
+    // A call within RELEASE_MS keeps the heap (it is in use) ...
+    await sleep(RELEASE_MS / 2);
+    const t = Date.now();
+    withBackend('wasm', () => conv1d(x, w));
+    await sleep(RELEASE_MS / 2 + 100);
+    if (Date.now() - t < RELEASE_MS) assert.equal(wasmStats().memoryBytes, held, 'not idle yet');
+    // ... a pause gives it back, with the workers that shared it.
+    await sleep(2 * RELEASE_MS);
+    assert.deepEqual(wasmStats(), { memoryBytes: 0, workers: 0 });
+    let bad = -1;
+    for (let i = 0; i < y.data.length && bad < 0; i++) if (y.data[i] !== 1) bad = i;
+    assert.equal(bad, -1, `y[${bad}]`);
+    // The next calls run on a fresh, small memory and fresh workers, with the same results.
+    const again = Array.from(withBackend('wasm', () => conv1d(x, w)).data);
+    small.forEach((v, i) => assert.ok(Math.abs(again[i] - v) <= 1e-4 * (1 + Math.abs(v)), `element ${i}: ${again[i]} vs ${v}`));
+    assert.ok(wasmStats().memoryBytes <= RETAIN_BYTES, `${wasmStats().memoryBytes} bytes after a small call`);
+    await poolReady();
+    const before = worked();
+    for (let i = 0; i < 200 && worked() === before; i++) withBackend('wasm', () => conv1d(x, w));
+    assert.ok(worked() > before, 'the fresh workers run units');
+  } finally {
+    setNumThreads(0);
+  }
 });

@@ -5,13 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertClose } from './helpers/close.js';
+import { withWorkers } from './helpers/workers.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, randn, withBackend, manualSeed, setNumThreads, type Tensor } from '../src/index.js';
 import { poolReady, unitsByWorkers } from '../src/kernels/threads/pool.js';
 import { refKernels } from '../src/kernels/ref/taps.js';
-import { foldSamples, wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels, wasmPolyphaseKernels } from '../src/kernels/wasm/glue.js';
+import { foldSamples, GEMM_DEPTH_BLOCK, wasmAvailable, wasmDepthwiseKernels, wasmEngine, wasmGemmKernels, wasmPolyphaseKernels } from '../src/kernels/wasm/glue.js';
+import { MR } from '../src/kernels/wasm/work.js';
 import { candidateApplies, selectKernels, usePolyphaseConvT } from '../src/plan/select.js';
 import { phasePlan } from '../src/plan/phases.js';
 import type { Geometry } from '../src/spec/types.js';
@@ -34,11 +37,7 @@ function data(len: number, seed: number, dtype: 'float32' | 'float64' = 'float32
 
 /** |a − b| ≤ tol · (Σ|terms| bound): the scale is the largest |ref| plus one (tol 2e-5 for f32, 1e-12 for f64). */
 function assertNear(a: Float32Array | Float64Array, b: Float32Array | Float64Array, what: string, tol = 2e-5): void {
-  assert.equal(a.length, b.length);
-  let scale = 1;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < a.length; i++)
-    if (!(Math.abs(a[i] - b[i]) <= tol * scale)) assert.fail(`${what}: element ${i} is ${a[i]}, reference ${b[i]}`);
+  assertClose(a, b, { rtol: tol, relativeTo: 'largest', floor: 1 }, what);
 }
 
 const geometry = fc.integer({ min: 1, max: 3 }).chain((rank) =>
@@ -84,6 +83,12 @@ test('the committed module matches a fresh build of asm/', () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const r = spawnSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr + r.stdout);
+});
+
+test('the blocking constants the glue uses are the ones the module exports (MR, KC): one source, asm/conv.ts', () => {
+  const ex = wasmEngine()!.exports as unknown as Record<string, WebAssembly.Global>;
+  assert.equal(ex.MR.value, MR);
+  assert.equal(ex.KC.value, GEMM_DEPTH_BLOCK);
 });
 
 for (const dtype of ['float32', 'float64'] as const)
@@ -240,7 +245,7 @@ test('float64 results are bitwise identical for 1 and 2 threads (forward and bot
   setNumThreads(2);
   withBackend('wasm', step); // starts the pool
   await poolReady();
-  const two = withBackend('wasm', step);
+  const two = withWorkers(() => withBackend('wasm', step), 'float64 with 2 threads');
   setNumThreads(1);
   const one = withBackend('wasm', step);
   setNumThreads(0);
@@ -278,7 +283,7 @@ test('float32 results are bitwise identical for 1 and 2 threads (folded batch, d
   setNumThreads(2);
   run(); // starts the pool
   await poolReady();
-  const two = run();
+  const two = withWorkers(run, 'float32 with 2 threads');
   setNumThreads(1);
   const one = run();
   setNumThreads(0);
@@ -306,7 +311,7 @@ test('streamed depthwise (input copied in and output out by the units) matches t
       };
       run(2);
       await poolReady();
-      const before = unitsByWorkers(), two = run(2);
+      const before = unitsByWorkers(), two = withWorkers(() => run(2), 'the streamed tasks');
       assert.ok(unitsByWorkers() > before, 'the worker ran units of the streamed tasks');
       const one = run(1);
       setNumThreads(0);

@@ -1,11 +1,12 @@
-/** SPEC's worked examples, exactly, on every backend, in PyTorch's and Paddle's terms. */
+/** docs/behaviour.md's worked examples, exactly, on every backend, in PyTorch's and Paddle's terms. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Conv1d, Conv1DTranspose, ConvTranspose1d, ConvTranspose2d, Conv2DTranspose, conv1d, convTranspose1d, convTranspose2d,
   paddle, tensor, backends, type DType,
 } from '../src/index.js';
-import { assertClose, assertTensor, directConv, directConvTranspose, flat, forEachBackend, randomValues, type Nested } from './helpers-core.js';
+import { assertTensor, directConv, directConvTranspose, forEachBackend, randomValues } from './helpers-core.js';
+import { assertClose, flat, type Nested } from './helpers/close.js';
 
 const X1 = [[[4, 0, 9, 7], [8, 0, 9, 2]]];
 const W1 = [[[7, 0]], [[4, 2]]];
@@ -42,8 +43,11 @@ for (const dtype of ['float32', 'float64'] as DType[]) {
       assertTensor(convTranspose1d(tensor(X1, undefined, { dtype }), tensor(W1, undefined, { dtype })), Y1, 0, 0);
       // Unbatched input gives an unbatched output.
       assertTensor(convTranspose1d(tensor(X1[0], undefined, { dtype }), tensor(W1, undefined, { dtype })), Y1[0], 0, 0);
-      // The hand sum: y[0] = 4·7 + 8·4, y[1] = 4·0 + 8·2 + 0·7 + 0·4, …
-      assert.deepEqual(Y1[0][0].slice(0, 2), [4 * 7 + 8 * 4, 4 * 0 + 8 * 2]);
+      // The hand sum from the inputs, against what was computed: y[0] = x[0,0]·w[0,0,0] + x[1,0]·w[1,0,0] (4·7 + 8·4),
+      // y[1] = x[0,0]·w[0,0,1] + x[1,0]·w[1,0,1] + x[0,1]·w[0,0,0] + x[1,1]·w[1,0,0] (4·0 + 8·2 + 0·7 + 0·4).
+      const y = convTranspose1d(tensor(X1, undefined, { dtype }), tensor(W1, undefined, { dtype })).data;
+      const [x0, x1] = X1[0], [[w0], [w1]] = W1;
+      assert.deepEqual([y[0], y[1]], [x0[0] * w0[0] + x1[0] * w1[0], x0[0] * w0[1] + x1[0] * w1[1] + x0[1] * w0[0] + x1[1] * w1[0]]);
     });
   });
 
@@ -79,7 +83,7 @@ test('example 2 in Paddle terms: Conv2DTranspose(1, 1, 2, stride=2, output_paddi
   });
 });
 
-test('example 3: ConvTranspose1d(16, 8, 3, stride=2, padding=1, output_padding=1) on (1, 16, 10) → (1, 8, 20), values per SPEC', () => {
+test('example 3: ConvTranspose1d(16, 8, 3, stride=2, padding=1, output_padding=1) on (1, 16, 10) → (1, 8, 20), values per docs/behaviour.md', () => {
   const x = randomValues(160, 3), layer = new ConvTranspose1d(16, 8, 3, { stride: 2, padding: 1, outputPadding: 1, seed: 3 });
   const ref = directConvTranspose(x, layer.weight.data, { n: 1, cIn: 16, cOut: 8, groups: 1, inSize: [10], kSize: [3], stride: [2], dilation: [1], pads: [[1, 1]] }, [1]);
   assert.deepEqual(ref.outSize, [20]);
@@ -88,11 +92,11 @@ test('example 3: ConvTranspose1d(16, 8, 3, stride=2, padding=1, output_padding=1
   forEachBackend(() => {
     const y = layer.forward(tensor(x, [1, 16, 10]));
     assert.deepEqual([...y.shape], [1, 8, 20]);
-    assertClose(y.data, expected, 1e-5, 1e-5);
+    assertClose(y.data, expected, { rtol: 1e-5, atol: 1e-5, relativeTo: 'element' });
   });
 });
 
-test('example 4: Conv1d(16, 33, 3, stride=2) on (20, 16, 50) → (20, 33, 24), values per SPEC', () => {
+test('example 4: Conv1d(16, 33, 3, stride=2) on (20, 16, 50) → (20, 33, 24), values per docs/behaviour.md', () => {
   const x = randomValues(20 * 16 * 50, 4), layer = new Conv1d(16, 33, 3, { stride: 2, seed: 4 });
   const ref = directConv(x, layer.weight.data, { n: 20, cIn: 16, cOut: 33, groups: 1, inSize: [50], kSize: [3], stride: [2], dilation: [1], pads: [[0, 0]] });
   assert.deepEqual(ref.outSize, [24]);
@@ -101,13 +105,13 @@ test('example 4: Conv1d(16, 33, 3, stride=2) on (20, 16, 50) → (20, 33, 24), v
   forEachBackend(() => {
     const y = layer.forward(tensor(x, [20, 16, 50]));
     assert.deepEqual([...y.shape], [20, 33, 24]);
-    assertClose(y.data, expected, 1e-5, 1e-5);
+    assertClose(y.data, expected, { rtol: 1e-5, atol: 1e-5, relativeTo: 'element' });
     const viaFunctional = conv1d(tensor(x, [20, 16, 50]), layer.weight, layer.bias, { stride: 2 });
     assert.deepEqual(Array.from(viaFunctional.data), Array.from(y.data));
   });
 });
 
-test('example 5: ConvTranspose2d(32, 64, 4, stride=2, padding=1) on (1, 32, 16, 16) → (1, 64, 32, 32), values per SPEC', () => {
+test('example 5: ConvTranspose2d(32, 64, 4, stride=2, padding=1) on (1, 32, 16, 16) → (1, 64, 32, 32), values per docs/behaviour.md', () => {
   const x = randomValues(32 * 16 * 16, 5), layer = new ConvTranspose2d(32, 64, 4, { stride: 2, padding: 1, seed: 5 });
   const ref = directConvTranspose(x, layer.weight.data,
     { n: 1, cIn: 32, cOut: 64, groups: 1, inSize: [16, 16], kSize: [4, 4], stride: [2, 2], dilation: [1, 1], pads: [[1, 1], [1, 1]] }, [0, 0]);
@@ -117,6 +121,6 @@ test('example 5: ConvTranspose2d(32, 64, 4, stride=2, padding=1) on (1, 32, 16, 
   forEachBackend(() => {
     const y = layer.forward(tensor(x, [1, 32, 16, 16]));
     assert.deepEqual([...y.shape], [1, 64, 32, 32]);
-    assertClose(y.data, expected, 1e-5, 1e-5);
+    assertClose(y.data, expected, { rtol: 1e-5, atol: 1e-5, relativeTo: 'element' });
   });
 });

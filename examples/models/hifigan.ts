@@ -10,7 +10,7 @@
  * docs/porting.md walks through this file.
  */
 import {
-  Conv1d, ConvTranspose1d, Module, ModuleList, Tensor, add, asyncSteps, div, leakyRelu, tanh,
+  Conv1d, ConvTranspose1d, Module, ModuleList, Tensor, add, asyncSteps, conv1d, div, leakyRelu, tanh,
 } from '../../src/index.js';
 
 /** The `h` of the reference implementation (its config_v1.json), in camelCase. */
@@ -51,23 +51,51 @@ export const LRELU_SLOPE = 0.1;
 /** `get_padding`: the padding that keeps the length of a stride-1 conv of kernel k and dilation d. */
 const getPadding = (k: number, d: number) => (k * d - d) / 2;
 
+export interface HifiganOptions {
+  /**
+   * Let the convolutions apply what follows them (the convolution epilogue, docs/epilogue.md): each
+   * resblock's first conv its leaky ReLU, its second conv the residual add, conv_post the tanh.
+   * Same function, same keys; the results agree with the unfused forward to float rounding.
+   * `forwardAsync` always runs the unfused steps. Default false.
+   */
+  fused?: boolean;
+}
+
 /** `ResBlock1`: three (dilated conv, conv) pairs, each wrapped in a residual connection. */
 export class ResBlock1 extends Module {
   readonly convs1: ModuleList;
   readonly convs2: ModuleList;
+  readonly #kernelSize: number;
+  readonly #dilation: readonly number[];
+  readonly #fused: boolean;
 
-  constructor(channels: number, kernelSize = 3, dilation: readonly number[] = [1, 3, 5]) {
+  constructor(channels: number, kernelSize = 3, dilation: readonly number[] = [1, 3, 5], { fused = false }: HifiganOptions = {}) {
     super();
+    this.#kernelSize = kernelSize;
+    this.#dilation = [...dilation];
+    this.#fused = fused;
     this.convs1 = new ModuleList(dilation.map((d) => new Conv1d(channels, channels, kernelSize, { dilation: d, padding: getPadding(kernelSize, d) })));
     this.convs2 = new ModuleList(dilation.map(() => new Conv1d(channels, channels, kernelSize, { padding: getPadding(kernelSize, 1) })));
   }
 
   /** x ← c2(lrelu(c1(lrelu(x)))) + x for each pair. */
   override forward(x: Tensor): Tensor {
+    if (this.#fused) return this.forwardFused(x);
     for (let i = 0; i < this.convs1.length; i++) {
       let xt = this.convs1.at(i).forward(leakyRelu(x, LRELU_SLOPE));
       xt = this.convs2.at(i).forward(leakyRelu(xt, LRELU_SLOPE));
       x = add(xt, x);
+    }
+    return x;
+  }
+
+  /** The same with c1's leaky ReLU and the residual add done by the convolutions' epilogue. */
+  private forwardFused(x: Tensor): Tensor {
+    const k = this.#kernelSize;
+    for (let i = 0; i < this.convs1.length; i++) {
+      const c1 = this.convs1.at(i) as Conv1d, c2 = this.convs2.at(i) as Conv1d, d = this.#dilation[i];
+      const xt = conv1d(leakyRelu(x, LRELU_SLOPE), c1.weight, c1.bias, { dilation: d, padding: getPadding(k, d), activation: 'leakyRelu', negativeSlope: LRELU_SLOPE });
+      x = conv1d(xt, c2.weight, c2.bias, { padding: getPadding(k, 1), residual: x });
     }
     return x;
   }
@@ -91,9 +119,11 @@ export class HifiganGenerator extends Module {
   readonly resblocks: ModuleList;
   readonly conv_post: Conv1d;
   readonly numKernels: number;
+  readonly #fused: boolean;
 
-  constructor(readonly config: HifiganConfig = HIFIGAN_V1) {
+  constructor(readonly config: HifiganConfig = HIFIGAN_V1, options: HifiganOptions = {}) {
     super();
+    this.#fused = options.fused ?? false;
     const h = config, c0 = h.upsampleInitialChannel;
     this.numKernels = h.resblockKernelSizes.length;
     this.conv_pre = new Conv1d(h.numMels, c0, 7, { padding: 3 });
@@ -103,7 +133,7 @@ export class HifiganGenerator extends Module {
     }));
     this.resblocks = new ModuleList();
     for (let i = 0; i < h.upsampleRates.length; i++)
-      h.resblockKernelSizes.forEach((k, j) => this.resblocks.append(new ResBlock1(c0 >> (i + 1), k, h.resblockDilationSizes[j])));
+      h.resblockKernelSizes.forEach((k, j) => this.resblocks.append(new ResBlock1(c0 >> (i + 1), k, h.resblockDilationSizes[j], options)));
     this.conv_post = new Conv1d(c0 >> h.upsampleRates.length, 1, 7, { padding: 3 });
   }
 
@@ -115,7 +145,10 @@ export class HifiganGenerator extends Module {
       for (let j = 1; j < this.numKernels; j++) xs = add(xs, this.resblocks.at(i * this.numKernels + j).forward(x));
       x = div(xs, this.numKernels);
     }
-    return tanh(this.conv_post.forward(leakyRelu(x, 0.01)));
+    const post = this.conv_post;
+    return this.#fused
+      ? conv1d(leakyRelu(x, 0.01), post.weight, post.bias, { padding: 3, activation: 'tanh' })
+      : tanh(post.forward(leakyRelu(x, 0.01)));
   }
 
   /** The same steps with every convolution awaited: the calling thread stays free while they run. */

@@ -4,45 +4,61 @@
  * run on the driver worker (see driver.ts), so the calling thread (a browser's main thread, Node's
  * event loop) stays responsive; backward runs synchronously like every other backward.
  */
-import { convSpec, convTransposeSpec, type ConvOptions, type ConvTransposeOptions } from '../spec/normalize.js';
+import type { ConvOptions, ConvTransposeOptions } from '../spec/normalize.js';
 import type { ConvSpec, Rank } from '../spec/types.js';
-import { planConvCached } from '../plan/cache.js';
-import { checkTensors, convPrimitive, fromChannelsFirst, padInput, toChannelsFirst } from '../functional/conv.js';
+import { epilogueOf, planCall, prepare, type EpilogueOptions, type TensorEpilogue } from '../functional/apply.js';
+import { convSpecs, convTransposeSpecs } from '../functional/conv.js';
 import { isGradEnabled, noGrad } from '../autograd/graph.js';
 import type { Tensor } from '../autograd/tensor.js';
+import { selectCandidate } from '../plan/select.js';
 import { forwardAsync } from './driver.js';
+import { forwardOnDevice } from './device.js';
+import type { F } from '../kernels/types.js';
 
 /**
- * Validates, plans and runs one call like applyConv, awaiting the forward kernels. Errors in the
- * arguments reject the promise with the synchronous call's ConvError. Whether gradients are
- * recorded is decided when the call is made (noGrad around the call holds for its result).
+ * Validates, plans and runs one call on the path of applyConv (the same spec and plan caches, the
+ * same layout, padding and epilogue ops), awaiting the forward kernels: the conv and its bias run
+ * on the driver, the rest of the epilogue here. Errors in the arguments reject the promise with
+ * the synchronous call's ConvError. Whether gradients are recorded is decided when the call is
+ * made (noGrad around the call holds for its result).
  */
-export async function applyConvAsync(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[]): Promise<Tensor> {
-  checkTensors(spec.op, x, w, b);
-  const plan = planConvCached(spec, x.shape, w.shape, b ? b.shape : null, outputSize);
-  const grad = isGradEnabled(), g = plan.geometry, rank = spec.rank;
-  let h = spec.layout === 'channelsLast' ? toChannelsFirst(x, rank) : x;
-  if (!plan.batched) h = h.reshape([1, ...h.shape]);
-  if (plan.inputPad) h = padInput(h, plan.inputPad);
-  const data = await forwardAsync(h.data, w.data, b ? b.data : null, g, spec.transposed);
-  const finish = () => {
-    let y = convPrimitive(h, w, g, spec.transposed, spec.op, { bias: b }, data);
-    if (!plan.batched) y = y.reshape(y.shape.slice(1));
-    return spec.layout === 'channelsLast' ? fromChannelsFirst(y, rank) : y;
-  };
-  return grad ? finish() : noGrad(finish);
+export async function applyConvAsync(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[], ep: TensorEpilogue = {}): Promise<Tensor> {
+  const grad = isGradEnabled();
+  const plan = planCall(spec, x, w, b, outputSize, ep);
+  const call = prepare(plan, x, w, b ?? null, ep);
+  const g = plan.geometry, dir = spec.transposed ? 'convT' : 'conv';
+  const c = selectCandidate(g, x.dtype, dir, true);
+  const data = c.location === 'device'
+    ? await forwardOnDevice(c.kernels, call.h.data, w.data, b ? b.data : null, g, spec.transposed)
+    : await forwardAsync(own(call.h.data), own(w.data), b ? own(b.data) : null, g, spec.transposed);
+  return grad ? call.run(data) : noGrad(() => call.run(data));
+}
+
+/**
+ * An operand as the driver may receive it: postMessage would share a SharedArrayBuffer-backed
+ * array (a write after the call would reach the call) and clone the whole buffer behind a small
+ * view, so those are copied here, their own bytes only. A whole ordinary array is cloned by
+ * postMessage itself (and a call that runs inline reads it before returning).
+ */
+export function own(a: F): F {
+  const shared = typeof SharedArrayBuffer === 'function' && a.buffer instanceof SharedArrayBuffer;
+  return shared || a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength ? a.slice() : a;
 }
 
 function makeConvAsync(rank: Rank) {
-  const op = `conv${rank}d`;
-  return async (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions = {}): Promise<Tensor> =>
-    applyConvAsync(convSpec(op, rank, options), input, weight, bias);
+  const op = `conv${rank}d`, specOf = convSpecs[rank];
+  return async (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions & EpilogueOptions = {}): Promise<Tensor> => {
+    const { conv, epilogue } = epilogueOf<ConvOptions>(op, options);
+    return applyConvAsync(specOf(conv), input, weight, bias, undefined, epilogue);
+  };
 }
 
 function makeConvTransposeAsync(rank: Rank) {
-  const op = `convTranspose${rank}d`;
-  return async (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTransposeOptions = {}): Promise<Tensor> =>
-    applyConvAsync(convTransposeSpec(op, rank, options), input, weight, bias, options.outputSize);
+  const op = `convTranspose${rank}d`, specOf = convTransposeSpecs[rank];
+  return async (input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTransposeOptions & EpilogueOptions = {}): Promise<Tensor> => {
+    const { conv, epilogue } = epilogueOf<ConvTransposeOptions>(op, options);
+    return applyConvAsync(specOf(conv), input, weight, bias, conv.outputSize, epilogue);
+  };
 }
 
 /**

@@ -3,16 +3,16 @@
  * kernels of one call at a time with the synchronous code, and so with the thread pool of this
  * worker where it has one (Node; a crossOriginIsolated page), blocking only itself.
  */
-import { convForward } from '../functional/conv.js';
+import { convForward } from '../autograd/rules.js';
+import '../backends.js';
 import { selectKernels, withBackend } from '../plan/select.js';
 import { getNumThreads, poolReady, setNumThreads, startPool, unitsByWorkers } from '../kernels/threads/pool.js';
 import { ConvError } from '../spec/errors.js';
 import type { DriverReply, DriverRequest } from './protocol.js';
+import { nodeBuiltin } from '../util/node-builtin.js';
 
 type Port = { postMessage(m: unknown, transfer?: unknown[]): void };
-type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
-const nodePort = ((globalThis as { process?: NodeProcess }).process?.getBuiltinModule?.('node:worker_threads') as
-  { parentPort: Port & { on(ev: 'message', f: (m: DriverRequest) => void): void } } | undefined)?.parentPort;
+const nodePort = nodeBuiltin<{ parentPort: Port & { on(ev: 'message', f: (m: DriverRequest) => void): void } }>('node:worker_threads')?.parentPort;
 
 function handle(req: DriverRequest): { reply: DriverReply; transfer: ArrayBuffer[] } {
   try {

@@ -8,11 +8,12 @@
 import { ConvError } from '../spec/errors.js';
 import type { Geometry } from '../spec/types.js';
 import type { F } from '../kernels/types.js';
-import { convForward } from '../functional/conv.js';
+import { convForward } from '../autograd/rules.js';
 import { getBackend, selectKernels } from '../plan/select.js';
 import { requestedThreads } from '../kernels/threads/pool.js';
 import { startNodeWorker, type WorkerThreads } from '../kernels/threads/node-worker.js';
 import { prod } from '../util/shape.js';
+import { nodeBuiltin } from '../util/node-builtin.js';
 import type { DriverReply, DriverRequest } from './protocol.js';
 
 /** Multiply-adds below which an async call runs inline: the round trip to the driver would cost more. */
@@ -35,8 +36,7 @@ export function setDriverStartTimeout(ms: number): void {
 interface Driver { post(req: DriverRequest): void; busy(on: boolean): void; stop(): void; started(): void }
 interface Waiter { resolve(y: Float32Array): void; reject(e: Error): void }
 
-type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
-const nodeThreads = () => (globalThis as { process?: NodeProcess }).process?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
+const nodeThreads = () => nodeBuiltin<WorkerThreads>('node:worker_threads');
 type WebWorker = { postMessage(m: unknown): void; terminate(): void; onmessage: ((e: { data: DriverReply }) => void) | null; onerror: ((e: { message?: string; preventDefault?(): void }) => void) | null };
 type WebWorkerCtor = new (url: URL, o: { type: 'module'; name: string }) => WebWorker;
 const web = globalThis as unknown as { Worker?: WebWorkerCtor; crossOriginIsolated?: boolean };
@@ -110,21 +110,35 @@ function startDriver(): Driver | null {
     return d;
   }
   if (typeof web.Worker !== 'function') return null;
-  // Written out as `new Worker(new URL('./….js', import.meta.url), { type: 'module' })`: bundlers
-  // (Vite) recognise that form, emit the worker and rewrite the address; native ESM loads it as is.
+  // Written out as `new Worker(new URL('./….js', import.meta.url), { type: 'module' })`: Vite and
+  // webpack recognise that form, emit the worker and rewrite the address; native ESM loads it as
+  // is. esbuild and Rollup emit no worker: the app names the entry points (README, "Bundlers").
   const w = new Worker(new URL('./driver-worker.js', import.meta.url), { type: 'module', name: 'convkit-driver' });
-  const d: Driver = withStartLimit({ post: (r) => w.postMessage(r), busy: () => undefined, stop: () => w.terminate(), started: () => undefined });
+  let loaded = false;
+  const d: Driver = withStartLimit({ post: (r) => w.postMessage(r), busy: () => undefined, stop: () => w.terminate(), started: () => { loaded = true; } });
   w.onmessage = (e) => settle(d, e.data);
-  w.onerror = (e) => { e.preventDefault?.(); lost(d, `the driver failed: ${e.message ?? 'error'}`); };
+  w.onerror = (e) => {
+    e.preventDefault?.();
+    lost(d, loaded ? `the driver failed: ${e.message ?? 'error'}` : `the worker script ${sibling('./driver-worker.js')} did not load (${e.message || 'not found or not a module'}; ` +
+      "with esbuild or Rollup, add the entry points 'convkit/driver-worker' and 'convkit/browser-worker' beside the app's bundle)");
+  };
   return d;
 }
+
+/**
+ * The address of a file beside this module, for messages. Not spelled `new URL(…, import.meta.url)`,
+ * which bundlers rewrite into an asset (or warn about when the name is not a literal).
+ */
+const moduleUrl = import.meta.url;
+const sibling = (name: string): string => new URL(name, moduleUrl).href;
 
 /** Fails the calls of a driver that has not loaded in time (START_MS) (the timer keeps no program alive). */
 function withStartLimit(d: Driver): Driver {
   const ms = startMs;
   const timer = setTimeout(() => lost(d, `the driver did not start within ${ms} ms`), ms) as unknown as { unref?(): void };
   timer.unref?.();
-  d.started = () => clearTimeout(timer as never);
+  const started = d.started;
+  d.started = () => { clearTimeout(timer as never); started(); };
   const stop = d.stop;
   d.stop = () => { clearTimeout(timer as never); stop(); };
   return d;

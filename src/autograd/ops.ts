@@ -10,6 +10,7 @@ import { allocate, Tensor, type TypedArray } from './tensor.js';
 import { activationGrad, activationInto, binaryInto, type Activation } from '../kernels/wasm/elementwise.js';
 import { section } from '../profile/profile.js';
 import { traceOp } from '../profile/trace.js';
+import { checkSameDevice, gpuActivation, gpuBinary, gpuLoss, gpuReduce, gpuScalar } from '../webgpu/ops.js';
 
 /** A tensor operand or a plain number (treated as a 0-d constant of the other operand's dtype). */
 export type Operand = Tensor | number;
@@ -90,8 +91,10 @@ function operands(op: string, a: Operand, b: Operand): [Tensor, Tensor] {
   const ta = isNum(a) ? null : checkTensor(op, 'input', a);
   const tb = isNum(b) ? null : checkTensor(op, 'other', b);
   const dtype = (ta ?? tb)!.dtype;
-  const scalar = (v: number) => new Tensor(dtype === 'float64' ? new Float64Array([v]) : new Float32Array([v]), []);
+  const onGpu = (ta ?? tb)!.device === 'webgpu';
+  const scalar = (v: number) => (onGpu ? gpuScalar(v) : new Tensor(dtype === 'float64' ? new Float64Array([v]) : new Float32Array([v]), []));
   const x = ta ?? scalar(a as number), y = tb ?? scalar(b as number);
+  checkSameDevice(op, 'other', x, y);
   if (x.dtype !== y.dtype) throw new ConvError(op, 'other', `must have the input's dtype ${x.dtype}; got ${y.dtype}`);
   return [x, y];
 }
@@ -100,6 +103,7 @@ function binary(op: 'add' | 'sub' | 'mul', a: Operand, b: Operand, f: (x: number
   vjp: (gy: Tensor, x: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): Tensor {
   const [x, y] = operands(op, a, b);
   const shape = broadcastShapes(op, x.shape, y.shape);
+  if (x.device === 'webgpu') return gpuBinary(op as 'add' | 'sub' | 'mul', x, y, shape);
   const n = numelOf(shape);
   const out = allocate(x.dtype, n);
   const xd = x.data, yd = y.data, end = section('elementwise');
@@ -158,6 +162,10 @@ function unary(op: Activation, x: Tensor, f: (v: number) => number, df: (x: numb
   if (typeof inplace !== 'boolean') throw new ConvError(op, 'inplace', `must be a boolean; got ${fmt(inplace)}`);
   if (inplace && isGradEnabled() && x.requiresGrad)
     throw new ConvError(op, 'inplace', `needs an input that does not require a gradient, or noGrad (autograd would lose the values it differentiates); got a tensor with requiresGrad`);
+  if (x.device === 'webgpu') {
+    if (inplace) throw new ConvError(op, 'inplace', `runs on CPU tensors only; got a tensor on device 'webgpu'`);
+    return gpuActivation(op as 'relu', x, slope ?? 0);
+  }
   const xd = x.data, out = inplace ? xd : allocate(x.dtype, x.size), end = section('elementwise');
   if (!activationInto(op, xd, out, slope)) for (let i = 0; i < out.length; i++) out[i] = f(xd[i]);
   end();
@@ -213,6 +221,7 @@ function reduce(op: string, x: Tensor, dim: number | readonly number[] | undefin
   const outShape = keepdim ? keptShape : x.shape.filter((_, a) => !dims.includes(a));
   const count = dims.reduce((c, a) => c * x.shape[a], 1);
   const scale = scaleByCount ? 1 / count : 1;
+  if (x.device === 'webgpu') return gpuReduce(op, x, keptShape, outShape, scale);
   const summed = sumTo(x, keptShape);
   const out: TypedArray = summed === x ? x.data.slice() : summed.data;
   if (scale !== 1) for (let i = 0; i < out.length; i++) out[i] *= scale;
@@ -237,6 +246,7 @@ function lossOperands(op: string, input: Tensor, target: Tensor, reduction: Redu
   if (!sameShape(input.shape, target.shape))
     throw new ConvError(op, 'target', `must have the input's shape ${fmt(input.shape)}; got ${fmt(target.shape)}`);
   if (input.dtype !== target.dtype) throw new ConvError(op, 'target', `must have the input's dtype ${input.dtype}; got ${target.dtype}`);
+  checkSameDevice(op, 'target', input, target);
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none')
     throw new ConvError(op, 'reduction', `must be 'mean', 'sum' or 'none'; got ${fmt(reduction)}`);
 }
@@ -245,6 +255,7 @@ function lossOperands(op: string, input: Tensor, target: Tensor, reduction: Redu
 function pointwiseLoss(op: string, input: Tensor, target: Tensor, reduction: Reduction,
   l: (d: number) => number, dl: (d: number) => number): Tensor {
   lossOperands(op, input, target, reduction);
+  if (input.device === 'webgpu') return gpuLoss(op as 'mseLoss', input, target, reduction);
   const n = input.size, x = input.data, t = target.data, end = section('elementwise');
   const scale = reduction === 'mean' ? 1 / n : 1;
   let out: Tensor;

@@ -7,7 +7,8 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { Shape } from '../spec/types.js';
 import { record } from './graph.js';
 import { broadcastIndex, broadcastShapes, sumTo, type Operand } from './ops.js';
-import { allocate, Tensor } from './tensor.js';
+import { allocate, Tensor, type TypedArray } from './tensor.js';
+import { checkSameDevice, gpuCat, gpuDiv, gpuScalar, gpuTake } from '../webgpu/ops.js';
 import { binaryInto } from '../kernels/wasm/elementwise.js';
 import { section } from '../profile/profile.js';
 import { traceOp } from '../profile/trace.js';
@@ -35,8 +36,8 @@ function normDim(op: string, dim: unknown, rank: number): number {
  * (the source or destination with the full extent) and one of shape `small` (extent `count` in
  * `dim`). `toSmall` reads big → small; otherwise it adds small into big (the adjoint).
  */
-function strided(bigData: ArrayLike<number> & { [i: number]: number }, big: Shape, smallData: ArrayLike<number> & { [i: number]: number },
-  dim: number, start: number, step: number, count: number, toSmall: boolean): void {
+function strided(bigData: TypedArray, big: Shape, smallData: TypedArray, dim: number, start: number, step: number, count: number,
+  toSmall: boolean): void {
   const outer = prodOf(big, 0, dim), inner = prodOf(big, dim + 1), bigDim = big[dim];
   for (let o = 0; o < outer; o++)
     for (let j = 0; j < count; j++) {
@@ -48,6 +49,7 @@ function strided(bigData: ArrayLike<number> & { [i: number]: number }, big: Shap
 
 /** x[…, start : start + step·count : step, …] along `dim` (a copy) and its adjoint as the VJP. */
 function take(op: string, x: Tensor, dim: number, start: number, step: number, count: number): Tensor {
+  if (x.device === 'webgpu') return gpuTake(op, x, dim, start, step, count);
   const shape = x.shape.map((s, a) => (a === dim ? count : s));
   const out = allocate(x.dtype, prodOf(shape));
   strided(x.data, x.shape, out, dim, start, step, count, true);
@@ -80,6 +82,8 @@ export function cat(list: readonly Tensor[], dim = 0): Tensor {
   });
   const total = tensors.reduce((n, t) => n + t.shape[d], 0);
   const shape = first.shape.map((s, a) => (a === d ? total : s));
+  tensors.forEach((t, i) => checkSameDevice(op, `tensors[${i}]`, first, t));
+  if (first.device === 'webgpu') return gpuCat(tensors, d, shape);
   const out = allocate(first.dtype, prodOf(shape));
   const outer = prodOf(shape, 0, d), inner = prodOf(shape, d + 1), row = total * inner;
   const offsets: number[] = [];
@@ -155,10 +159,13 @@ export function div(a: Operand, b: Operand): Tensor {
   const ta = isNum(a) ? null : checkTensor(op, 'input', a);
   const tb = isNum(b) ? null : checkTensor(op, 'other', b);
   const dtype = (ta ?? tb)!.dtype;
-  const scalar = (v: number) => new Tensor(allocate(dtype, 1).fill(v), []);
+  const onGpu = (ta ?? tb)!.device === 'webgpu';
+  const scalar = (v: number) => (onGpu ? gpuScalar(v) : new Tensor(allocate(dtype, 1).fill(v), []));
   const x = ta ?? scalar(a as number), y = tb ?? scalar(b as number);
   if (x.dtype !== y.dtype) throw new ConvError(op, 'other', `must have the input's dtype ${x.dtype}; got ${y.dtype}`);
+  checkSameDevice(op, 'other', x, y);
   const shape = broadcastShapes(op, x.shape, y.shape);
+  if (onGpu) return gpuDiv(x, y, shape);
   const n = prodOf(shape);
   const out = allocate(dtype, n);
   const xd = x.data, yd = y.data;

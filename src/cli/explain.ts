@@ -6,7 +6,7 @@
  */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { ConvPlan } from '../plan/plan.js';
-import { padSource } from '../kernels/ref/layout.js';
+import { padSource } from '../spec/padding.js';
 import { prod, unravel } from '../util/shape.js';
 import { dimNames } from './shape.js';
 

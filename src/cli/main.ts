@@ -4,17 +4,17 @@
  * The `convkit` command line: `shape`, `run`, `explain` and `bench`. Node-only front-end that calls
  * the library's public functions. Errors print one line on stderr and exit with code 1.
  */
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConvError, fmt } from '../spec/errors.js';
 import { Tensor, tensor } from '../autograd/tensor.js';
 import type { DType } from '../spec/types.js';
-import { readBytes } from '../io/node.js';
+import { readNpyBytes, readNpzBytes, readSafetensorsBytes, writeFileAtomic } from '../io/node.js';
 import { readNpy, writeNpy } from '../io/npy.js';
-import { readNpz, writeNpz } from '../io/npz.js';
-import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { readNpz, readNpzMembers, writeNpzMembers } from '../io/npz.js';
+import { encodeSafetensors, readSafetensors, readSafetensorsRaw, safetensorsEntry, type SafetensorsRawEntry } from '../io/safetensors.js';
 import { convOptions, intList, numberList, parseOp, planFor, runOp, type OpInfo, type RawConvArgs } from './conv-args.js';
 import { shapeLines, shapeReport } from './shape.js';
 import { explain, explainLines } from './explain.js';
@@ -23,18 +23,58 @@ import { prod } from '../util/shape.js';
 
 const print = (lines: string[] | string) => process.stdout.write((Array.isArray(lines) ? lines.join('\n') : lines) + '\n');
 
+/** Largest integer a flag accepts: what a double holds exactly. */
+const MAX_FLAG_INT = Number.MAX_SAFE_INTEGER;
+const decimal = (p: string) => /^\d+$/.test(p) && Number(p) <= MAX_FLAG_INT;
+
+/**
+ * Checks an integer flag's spelling before anything else reads it: decimal digits only, comma
+ * separated, each at most 2^53 − 1 (so '1e300', '0x10', '2.5', '1_000' and '' are refused).
+ */
+function integers(flag: string): (v: string) => string {
+  return (v) => {
+    if (!String(v).split(',').every((p) => decimal(p.trim())))
+      throw new ConvError('convkit', flag, `must be decimal integers from 0 to 2^53 − 1 separated by commas (no exponents, hex or fractions); got ${fmt(v)}`);
+    return v;
+  };
+}
+
+/** Value flags (explain's --x, --w, --b): finite decimal numbers, comma separated ('0x10', 'Infinity', '1_0' refused). */
+function numbers(flag: string): (v: string) => string {
+  return (v) => {
+    if (!String(v).split(',').every((p) => /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(p.trim()) && Number.isFinite(Number(p))))
+      throw new ConvError('convkit', flag, `must be finite decimal numbers separated by commas (no hex, Infinity or NaN); got ${fmt(v)}`);
+    return v;
+  };
+}
+
+/** --padding: a name ('same', 'VALID'), or integers in a list or JSON pairs, each spelled in decimal. */
+function paddingFlag(v: string): string {
+  const t = String(v).trim();
+  if (/^[a-z]+$/i.test(t)) return v;
+  const tokens = t.match(/[^[\],\s]+/g) ?? [];
+  if (!tokens.length || !tokens.every(decimal))
+    throw new ConvError('convkit', '--padding', `must be a name ('same', 'valid') or decimal integers from 0 to 2^53 − 1, as a comma list or JSON pairs; got ${fmt(v)}`);
+  return v;
+}
+
 function addConvOptions(cmd: Command, layout = true): Command {
   cmd
-    .option('--stride <s>', 'stride: an int or one per spatial dim, e.g. 2 or 2,1')
-    .option('--padding <p>', "padding: int, per-dim list, JSON [before, after] pairs ('[[1,0]]'), 'same'/'valid' (Paddle: 'SAME'/'VALID')")
-    .option('--dilation <d>', 'dilation: an int or one per spatial dim')
-    .option('--groups <g>', 'channel groups')
-    .option('--output-padding <op>', 'transposed ops: extra trailing elements per dim')
-    .option('--output-size <size>', 'transposed ops: requested spatial output size (or the full shape)')
+    .option('--stride <s>', 'stride: an int or one per spatial dim, e.g. 2 or 2,1', integers('--stride'))
+    .option('--padding <p>', "padding: int, per-dim list, JSON [before, after] pairs ('[[1,0]]'), 'same'/'valid' (Paddle: 'SAME'/'VALID')", paddingFlag)
+    .option('--dilation <d>', 'dilation: an int or one per spatial dim', integers('--dilation'))
+    .option('--groups <g>', 'channel groups', integers('--groups'))
+    .option('--output-padding <op>', 'transposed ops: extra trailing elements per dim', integers('--output-padding'))
+    .option('--output-size <size>', 'transposed ops: requested spatial output size (or the full shape)', integers('--output-size'))
     .option('--padding-mode <mode>', "convolution: 'zeros', 'reflect', 'replicate' or 'circular'")
     .option('--paddle', "Paddle's spellings and rules (paddle.nn.functional; 'SAME' works with any stride)");
   if (layout) cmd.option('--data-format <f>', "layout of input and output: NCL/NLC, NCHW/NHWC, NCDHW/NDHWC");
   return cmd;
+}
+
+/** The package's version, from the package.json beside src/ or dist/. */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** The weight shape from --weight, or from --in-channels/--out-channels/--kernel-size and the input. */
@@ -64,33 +104,59 @@ function weightShape(info: OpInfo, xShape: number[], o: { weight?: string; inCha
 // ---------------------------------------------------------------------------------------------
 // Tensors from files: x.npy, w.npz:key, model.safetensors:key
 
-function loadTensor(flag: string, spec: string, dtype: DType | undefined): Tensor {
+const fileSpec = (spec: string) => {
   const m = /^(.*\.(npz|safetensors)):([^:]+)$/i.exec(spec);
   const path = m ? m[1] : spec;
   const ext = (m ? m[2] : /\.([a-z]+)$/i.exec(spec)?.[1] ?? '').toLowerCase();
-  if (ext === 'npy') return readNpy(readBytes('npy', path), { dtype });
+  return { path, ext, key: m ? m[3] : undefined };
+};
+
+function loadTensor(flag: string, spec: string, dtype: DType | undefined): Tensor {
+  const { path, ext, key: named } = fileSpec(spec);
+  if (ext === 'npy') return readNpy(readNpyBytes(path, { dtype }), { dtype });
   if (ext !== 'npz' && ext !== 'safetensors')
     throw new ConvError('convkit', flag, `must name a .npy file, or a key of an .npz or .safetensors file as FILE:KEY; got ${fmt(spec)}`);
-  const all = ext === 'npz' ? readNpz(readBytes('npz', path), { dtype }) : readSafetensors(readBytes('safetensors', path), { dtype }).tensors;
+  const all = ext === 'npz' ? readNpz(readNpzBytes(path), { dtype }) : readSafetensors(readSafetensorsBytes(path), { dtype }).tensors;
   const keys = Object.keys(all);
-  const key = m ? m[3] : keys.length === 1 ? keys[0] : undefined;
-  if (key === undefined || !(key in all))
+  const key = named ?? (keys.length === 1 ? keys[0] : undefined);
+  if (key === undefined || !Object.hasOwn(all, key))
     throw new ConvError('convkit', flag, `must name one of the arrays in ${path} as ${path}:KEY (${keys.join(', ')}); got ${fmt(spec)}`);
   return all[key];
 }
 
+/**
+ * Writes the output atomically. FILE.npz:KEY and FILE.safetensors:KEY into an existing file
+ * replace (or add) that member and keep every other member as it was, byte for byte.
+ */
 function saveTensor(spec: string, t: Tensor): void {
-  const m = /^(.*\.(npz|safetensors)):([^:]+)$/i.exec(spec);
-  const path = m ? m[1] : spec;
-  const ext = (m ? m[2] : /\.([a-z]+)$/i.exec(spec)?.[1] ?? '').toLowerCase();
-  const key = m ? m[3] : 'output';
-  const bytes = ext === 'npy' ? writeNpy(t) : ext === 'npz' ? writeNpz({ [key]: t }) : ext === 'safetensors' ? writeSafetensors({ [key]: t }) : null;
-  if (!bytes) throw new ConvError('convkit', '--out', `must end in .npy, .npz or .safetensors; got ${fmt(spec)}`);
-  try {
-    writeFileSync(path, bytes);
-  } catch (e) {
-    throw new ConvError('convkit', '--out', `cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); got ${fmt(path)}`);
+  const { path, ext, key: named } = fileSpec(spec);
+  const key = named ?? 'output';
+  if (ext !== 'npy' && ext !== 'npz' && ext !== 'safetensors')
+    throw new ConvError('convkit', '--out', `must end in .npy, .npz or .safetensors; got ${fmt(spec)}`);
+  const existing = <T>(read: () => T, empty: T): T => {
+    if (ext === 'npy' || !existsSync(path)) return empty;
+    try {
+      return read();
+    } catch (e) {
+      throw new ConvError('convkit', '--out', `names an existing file that cannot be updated (${(e as Error).message}); got ${fmt(path)}`);
+    }
+  };
+  let bytes: Uint8Array;
+  if (ext === 'npy') bytes = writeNpy(t);
+  else if (ext === 'npz') {
+    const members = existing(() => readNpzMembers(readNpzBytes(path)), new Map<string, Uint8Array>());
+    members.delete(key);
+    members.set(`${key}.npy`, writeNpy(t));
+    bytes = writeNpzMembers(members);
+  } else {
+    const file = existing<{ entries: SafetensorsRawEntry[]; metadata?: Record<string, string> }>(() => readSafetensorsRaw(readSafetensorsBytes(path)), { entries: [] });
+    const entries = file.entries.filter((e) => e.name !== key);
+    entries.push(safetensorsEntry(key, t));
+    entries.sort((p, q) => (p.name < q.name ? -1 : p.name > q.name ? 1 : 0));
+    const meta = file.metadata && Object.keys(file.metadata).length ? file.metadata : undefined;
+    bytes = encodeSafetensors(entries, meta);
   }
+  writeFileAtomic('convkit', path, bytes, '--out');
 }
 
 function parseDtype(s: string | undefined): DType | undefined {
@@ -204,16 +270,17 @@ async function benchCommand(o: BenchOpts): Promise<void> {
 export function buildProgram(): Command {
   const program = new Command('convkit')
     .description('Convolution and transposed convolution exactly as PyTorch and Paddle compute them: shapes, runs on .npy files, step-by-step explanations, benchmarks.')
+    .version(version(), '-V, --version', 'print the version')
     .showHelpAfterError(false)
     .exitOverride();
 
   addConvOptions(program.command('shape <op>')
     .description('Output shape of conv1d … convTranspose3d, each dim\'s formula with numbers, and the valid outputSize range for transposed ops')
-    .requiredOption('--input <shape>', 'input shape, e.g. 1,16,10')
-    .option('--weight <shape>', 'weight shape, e.g. 16,8,3')
-    .option('--in-channels <c>', 'instead of --weight: input channels (default: from --input)')
-    .option('--out-channels <c>', 'instead of --weight: output channels')
-    .option('--kernel-size <k>', 'instead of --weight: kernel size, one int or one per dim')
+    .requiredOption('--input <shape>', 'input shape, e.g. 1,16,10', integers('--input'))
+    .option('--weight <shape>', 'weight shape, e.g. 16,8,3', integers('--weight'))
+    .option('--in-channels <c>', 'instead of --weight: input channels (default: from --input)', integers('--in-channels'))
+    .option('--out-channels <c>', 'instead of --weight: output channels', integers('--out-channels'))
+    .option('--kernel-size <k>', 'instead of --weight: kernel size, one int or one per dim', integers('--kernel-size'))
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  convkit shape convTranspose1d --input 1,16,10 --weight 16,8,3 --stride 2 --padding 1 --output-padding 1'))
     .action((op: string, o: ShapeOpts) => shapeCommand(op, o));
@@ -232,14 +299,14 @@ export function buildProgram(): Command {
 
   addConvOptions(program.command('explain <op>')
     .description('Step by step: for a transposed op, which input element scatters which kernel tap where, the full output, the crop and the output padding; for a conv, which window each output reads')
-    .option('--input <shape>', 'input shape (N, C, *spatial); default a small one')
-    .option('--weight <shape>', 'weight shape; default from --kernel-size and the channels')
-    .option('--in-channels <c>', 'input channels (default: from --input)')
-    .option('--out-channels <c>', 'output channels (default: the input channels)')
-    .option('--kernel-size <k>', 'kernel size (default 3 in 1-D, 2 otherwise)')
-    .option('--x <values>', 'input values, comma-separated (default 1, 2, 3, …)')
-    .option('--w <values>', 'weight values, comma-separated (default 1, 2, 3, …)')
-    .option('--b <values>', 'bias values, one per output channel (default: no bias)')
+    .option('--input <shape>', 'input shape (N, C, *spatial); default a small one', integers('--input'))
+    .option('--weight <shape>', 'weight shape; default from --kernel-size and the channels', integers('--weight'))
+    .option('--in-channels <c>', 'input channels (default: from --input)', integers('--in-channels'))
+    .option('--out-channels <c>', 'output channels (default: the input channels)', integers('--out-channels'))
+    .option('--kernel-size <k>', 'kernel size (default 3 in 1-D, 2 otherwise)', integers('--kernel-size'))
+    .option('--x <values>', 'input values, comma-separated (default 1, 2, 3, …)', numbers('--x'))
+    .option('--w <values>', 'weight values, comma-separated (default 1, 2, 3, …)', numbers('--w'))
+    .option('--b <values>', 'bias values, one per output channel (default: no bias)', numbers('--b'))
     .option('--json', 'print the account as JSON'), false)
     .option('--data-format <f>', 'not supported (the account is channels-first)')
     .addHelpText('after', '\nExample:\n  convkit explain convTranspose1d --stride 2 --padding 1 --output-padding 1')
@@ -252,7 +319,7 @@ export function buildProgram(): Command {
     .option('--quick', 'few repeats per measurement')
     .option('--verify-only', 'run and verify every output once, timing nothing')
     .option('--json <file>', 'also write the results as JSON')
-    .option('--child-timeout <s>', 'per-library time limit in seconds')
+    .option('--child-timeout <s>', 'per-library time limit in seconds', integers('--child-timeout'))
     .option('--no-progress', 'no progress bar or lines')
     .action((o: BenchOpts) => benchCommand(o));
   return program;

@@ -32,7 +32,7 @@ export interface ConvDescription {
  */
 export function describeConv(op: ConvOpName, inputShape: readonly number[], weightShape: readonly number[],
   options: ConvOptions | ConvTransposeOptions = {}): ConvDescription {
-  const m = /^(conv|convTranspose)([123])d$/.exec(op);
+  const m = typeof op === 'string' ? /^(conv|convTranspose)([123])d$/.exec(op) : null;
   if (!m) throw new ConvError('describeConv', 'op', `must be one of conv1d … conv3d, convTranspose1d … convTranspose3d; got ${fmt(op)}`);
   const rank = Number(m[2]) as Rank, transposed = m[1] === 'convTranspose';
   const spec = transposed ? convTransposeSpec(op, rank, options as ConvTransposeOptions) : convSpec(op, rank, options as ConvOptions);

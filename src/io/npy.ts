@@ -102,19 +102,30 @@ export interface NpyHeader {
 /** Parses and checks the header (magic, version, length, dict, dtype, shape, data size). */
 export function readNpyHeader(bytes: Uint8Array, options: ReadOptions = {}, op = 'npy'): NpyHeader {
   if (!(bytes instanceof Uint8Array)) throw new ConvError(op, 'bytes', `must be a Uint8Array or ArrayBuffer; got ${fmt(typeof bytes)}`);
+  return parseNpyHeader(bytes, bytes.length, options, op);
+}
+
+/** Bytes an .npy file's start must hold for `parseNpyHeader`: the magic, version, length and header (at most). */
+export const NPY_PREFIX_MAX = 12 + MAX_NPY_HEADER;
+
+/**
+ * The header of an .npy file of `fileLength` bytes whose first bytes are `bytes` (the whole header,
+ * or all of a shorter file): every check of `readNpyHeader`, the data size against `fileLength`.
+ */
+export function parseNpyHeader(bytes: Uint8Array, fileLength: number, options: ReadOptions = {}, op = 'npy'): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b))
-    throw new ConvError(op, 'file', `must start with the magic string '\\x93NUMPY' and a version; got ${bytes.length} bytes starting ${fmt(Array.from(bytes.subarray(0, 8)))}`);
+    throw new ConvError(op, 'file', `must start with the magic string '\\x93NUMPY' and a version; got ${fileLength} bytes starting ${fmt(Array.from(bytes.subarray(0, 8)))}`);
   const major = bytes[6];
   if (major < 1 || major > 3) throw new ConvError(op, 'version', `must be 1.0, 2.0 or 3.0; got ${major}.${bytes[7]}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lenBytes = major === 1 ? 2 : 4;
-  if (bytes.length < 8 + lenBytes) throw new ConvError(op, 'file', `is truncated inside the header length; got ${bytes.length} bytes`);
+  if (bytes.length < 8 + lenBytes) throw new ConvError(op, 'file', `is truncated inside the header length; got ${fileLength} bytes`);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = 8 + lenBytes;
   if (headerLen > MAX_NPY_HEADER)
     throw new ConvError(op, 'header', `length must be at most ${MAX_NPY_HEADER} bytes; got ${headerLen}`);
   if (start + headerLen > bytes.length)
-    throw new ConvError(op, 'header', `length ${headerLen} runs past the end of the file; got ${bytes.length} bytes in all`);
+    throw new ConvError(op, 'header', `length ${headerLen} runs past the end of the file; got ${fileLength} bytes in all`);
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + headerLen));
   const dict = parsePyLiteral(op, text.trim());
   if (dict === null || typeof dict !== 'object' || Array.isArray(dict))
@@ -129,7 +140,7 @@ export function readNpyHeader(bytes: Uint8Array, options: ReadOptions = {}, op =
   const count = fileNumel(op, '', dict.shape, maxElements);
   const shape = dict.shape as number[];
   const dataOffset = start + headerLen;
-  const want = count * type.size, have = bytes.length - dataOffset;
+  const want = count * type.size, have = fileLength - dataOffset;
   if (have !== want)
     throw new ConvError(op, 'data', `${have < want ? 'is truncated' : 'has trailing bytes'}: shape ${fmt(shape)} of ${type.name} needs ${want} bytes; got ${have}`);
   return { type, shape, fortranOrder: dict.fortran_order, dataOffset, count };

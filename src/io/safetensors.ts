@@ -14,11 +14,12 @@ import type { DType } from '../spec/types.js';
 import { MAX_ELEMENTS, Tensor } from '../autograd/tensor.js';
 import { decodeElements, defaultTarget, encodeLittleEndian, fileNumel, type ElementType } from './dtypes.js';
 import { asBytes, checkDtype, type ReadOptions } from './npy.js';
+import { parseStrictJson } from './json.js';
 
 /** The reference implementation refuses headers over 100 MB. */
 export const MAX_SAFETENSORS_HEADER = 100_000_000;
 
-const TYPES: Record<string, ElementType> = {
+const TYPES: Record<string, ElementType> = Object.assign(Object.create(null) as Record<string, ElementType>, {
   F64: { kind: 'float', size: 8, littleEndian: true, name: 'F64' },
   F32: { kind: 'float', size: 4, littleEndian: true, name: 'F32' },
   F16: { kind: 'float', size: 2, littleEndian: true, name: 'F16' },
@@ -32,7 +33,7 @@ const TYPES: Record<string, ElementType> = {
   U32: { kind: 'uint', size: 4, littleEndian: true, name: 'U32' },
   I64: { kind: 'int', size: 8, littleEndian: true, name: 'I64' },
   U64: { kind: 'uint', size: 8, littleEndian: true, name: 'U64' },
-};
+});
 
 export interface SafetensorsEntry {
   readonly name: string;
@@ -50,37 +51,56 @@ export interface SafetensorsHeader {
 
 /** Parses and validates the header without reading any tensor data. */
 export function readSafetensorsHeader(bytes: ArrayBuffer | Uint8Array, options: ReadOptions = {}): SafetensorsHeader {
+  const b = asBytes('safetensors', bytes);
+  return parseSafetensorsHeader(b, b.length, options);
+}
+
+/** Bytes of the file that hold the header (8 + its length), from the first 8; checks the length. */
+export function safetensorsHeaderEnd(first8: Uint8Array, fileLength: number): number {
   const op = 'safetensors';
-  const b = asBytes(op, bytes);
-  if (b.length < 8) throw new ConvError(op, 'file', `is truncated: needs at least the 8-byte header length; got ${b.length} bytes`);
-  const n = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(Math.min(MAX_SAFETENSORS_HEADER, b.length - 8)))
-    throw new ConvError(op, 'header', `length must fit in the file and be at most ${MAX_SAFETENSORS_HEADER} bytes; got ${n} for a ${b.length}-byte file`);
-  const len = Number(n);
-  let json: unknown;
+  if (first8.length < 8 || fileLength < 8) throw new ConvError(op, 'file', `is truncated: needs at least the 8-byte header length; got ${Math.min(first8.length, fileLength)} bytes`);
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(Math.min(MAX_SAFETENSORS_HEADER, fileLength - 8)))
+    throw new ConvError(op, 'header', `length must fit in the file and be at most ${MAX_SAFETENSORS_HEADER} bytes; got ${n} for a ${fileLength}-byte file`);
+  return 8 + Number(n);
+}
+
+/**
+ * The header of a file of `fileLength` bytes whose start is `b` (at least 8 + the header length).
+ * As the format's reference implementation: the header is a JSON object (no repeated key), each
+ * entry's data lies inside the file, and the entries cover the data exactly, without overlaps,
+ * gaps or trailing bytes.
+ */
+export function parseSafetensorsHeader(b: Uint8Array, fileLength: number, options: ReadOptions = {}): SafetensorsHeader {
+  const op = 'safetensors';
+  const headerEnd = safetensorsHeaderEnd(b, fileLength);
+  const len = headerEnd - 8;
+  let text: string;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(8, 8 + len)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(8, headerEnd));
   } catch (e) {
     throw new ConvError(op, 'header', `must be UTF-8 JSON (${(e as Error).message}); got ${len} bytes`);
   }
+  // The reference writer pads with spaces; JSON allows them.
+  const json = parseStrictJson(op, 'header', text);
   if (json === null || typeof json !== 'object' || Array.isArray(json))
     throw new ConvError(op, 'header', `must be a JSON object; got ${fmt(json)}`);
-  const dataStart = 8 + len, dataLen = b.length - dataStart;
+  const dataStart = headerEnd, dataLen = fileLength - dataStart;
   const maxElements = Math.min(options.maxElements ?? MAX_ELEMENTS, MAX_ELEMENTS);
-  let metadata: Record<string, string> = {};
+  const metadata = Object.create(null) as Record<string, string>;
   const entries: SafetensorsEntry[] = [];
   for (const [name, e] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (e === null || typeof e !== 'object' || Array.isArray(e) || !Object.values(e).every((v) => typeof v === 'string'))
         throw new ConvError(op, '__metadata__', `must map strings to strings; got ${fmt(e)}`);
-      metadata = { ...(e as Record<string, string>) };
+      Object.assign(metadata, e);
       continue;
     }
     const where = `tensor ${fmt(name)}`;
     if (e === null || typeof e !== 'object' || Array.isArray(e))
       throw new ConvError(op, where, `must be an object with dtype, shape and data_offsets; got ${fmt(e)}`);
     const { dtype, shape, data_offsets: offsets } = e as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof dtype !== 'string' || !(dtype in TYPES))
+    if (typeof dtype !== 'string' || !Object.hasOwn(TYPES, dtype))
       throw new ConvError(op, where, `dtype must be one of ${Object.keys(TYPES).join(', ')}; got ${fmt(dtype)}`);
     const count = fileNumel(op, `of ${where} `, shape, maxElements);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))
@@ -93,19 +113,27 @@ export function readSafetensorsHeader(bytes: ArrayBuffer | Uint8Array, options: 
       throw new ConvError(op, where, `data_offsets must span numel × itemsize = ${count} × ${TYPES[dtype].size} = ${want} bytes for shape ${fmt(shape)}; got ${fmt(offsets)} (${end - begin} bytes)`);
     entries.push({ name, dtype, shape: [...(shape as number[])], begin: dataStart + begin, end: dataStart + end });
   }
-  // Sorted by start, a non-empty entry overlaps an earlier one iff it starts before the furthest end so far.
-  const sorted = entries.filter((e) => e.end > e.begin).sort((p, q) => p.begin - q.begin);
-  for (let i = 1, last = sorted[0]; i < sorted.length; i++) {
-    const q = sorted[i];
-    if (q.begin < last.end)
-      throw new ConvError(op, 'data_offsets', `must not overlap; got ${fmt(last.name)} [${last.begin - dataStart}, ${last.end - dataStart}] and ${fmt(q.name)} [${q.begin - dataStart}, ${q.end - dataStart}]`);
-    if (q.end > last.end) last = q;
+  // Sorted by (begin, end), the entries must tile the data: each starts where the one before ends.
+  const sorted = [...entries].sort((p, q) => p.begin - q.begin || p.end - q.end);
+  let at = dataStart, last: SafetensorsEntry | null = null;
+  const range = (e: SafetensorsEntry) => `${fmt(e.name)} [${e.begin - dataStart}, ${e.end - dataStart}]`;
+  for (const q of sorted) {
+    if (q.begin < at)
+      throw new ConvError(op, 'data_offsets', `must not overlap; got ${last ? range(last) : 'the start'} and ${range(q)}`);
+    if (q.begin > at)
+      throw new ConvError(op, 'data_offsets', `must leave no gap between tensors; got bytes [${at - dataStart}, ${q.begin - dataStart}] before ${range(q)} that no tensor holds`);
+    at = q.end;
+    last = q;
   }
+  if (at !== fileLength)
+    throw new ConvError(op, 'data', `must end where the last tensor ends; got ${fileLength - at} trailing bytes after byte ${at - dataStart} of the data`);
   return { entries, metadata };
 }
 
 export interface SafetensorsFile {
+  /** The tensors by name (a null-prototype object: any name, `__proto__` included, is an ordinary key). */
   readonly tensors: Record<string, Tensor>;
+  /** The `__metadata__` strings (a null-prototype object). */
   readonly metadata: Record<string, string>;
 }
 
@@ -118,7 +146,7 @@ export function readSafetensors(bytes: ArrayBuffer | Uint8Array, options: ReadOp
   checkDtype(op, options.dtype);
   const b = asBytes(op, bytes);
   const { entries, metadata } = readSafetensorsHeader(b, options);
-  const tensors: Record<string, Tensor> = {};
+  const tensors = Object.create(null) as Record<string, Tensor>;
   for (const e of entries) {
     const type = TYPES[e.dtype];
     const target: DType = options.dtype ?? defaultTarget(type);
@@ -128,19 +156,39 @@ export function readSafetensors(bytes: ArrayBuffer | Uint8Array, options: ReadOp
   return { tensors, metadata };
 }
 
-/** Writes tensors (F32 or F64 by their dtype) as a .safetensors file; entries in key order. */
-export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+/** One tensor as stored: its safetensors dtype, shape and little-endian bytes. */
+export interface SafetensorsRawEntry {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+/** The own keys of a dict of tensors, refusing what would be lost or misread on the way to a file. */
+export function tensorDictKeys(op: string, tensors: unknown): string[] {
+  const proto = tensors !== null && typeof tensors === 'object' ? Object.getPrototypeOf(tensors) : undefined;
+  if (proto === undefined || Array.isArray(tensors) || proto === Tensor.prototype)
+    throw new ConvError(op, 'tensors', `must be an object of Tensors by name; got ${proto === Tensor.prototype ? 'a Tensor' : fmt(tensors)}`);
+  if (proto !== Object.prototype && proto !== null)
+    throw new ConvError(op, 'tensors', `must be a plain object (an object literal's \`__proto__: t\` sets its prototype instead of a key: write ['__proto__']: t or use Object.create(null)); got an object whose prototype is ${fmt(proto?.constructor?.name ?? typeof proto)}`);
+  return Object.keys(tensors as object);
+}
+
+/** Writes raw entries (in the order given) and the metadata as a .safetensors file. */
+export function encodeSafetensors(entries: readonly SafetensorsRawEntry[], metadata?: Record<string, string>): Uint8Array {
   const op = 'safetensors';
-  if (tensors === null || typeof tensors !== 'object') throw new ConvError(op, 'tensors', `must be an object of Tensors; got ${fmt(tensors)}`);
-  const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
-  const names = Object.keys(tensors).sort();
+  const header = Object.create(null) as Record<string, unknown>;
+  if (metadata !== undefined) {
+    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata) || !Object.values(metadata).every((v) => typeof v === 'string'))
+      throw new ConvError(op, 'metadata', `must map strings to strings; got ${fmt(metadata)}`);
+    header.__metadata__ = Object.assign(Object.create(null), metadata);
+  }
   let offset = 0;
-  for (const k of names) {
-    const t = tensors[k];
-    if (!(t instanceof Tensor)) throw new ConvError(op, `tensors.${k}`, `must be a Tensor; got ${fmt(typeof t)}`);
-    header[k] = { dtype: t.dtype === 'float64' ? 'F64' : 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
+  for (const e of entries) {
+    if (e.name === '__metadata__') throw new ConvError(op, 'tensors', `must not have a tensor named '__metadata__' (the format keeps that key for the metadata); got one`);
+    if (Object.hasOwn(header, e.name)) throw new ConvError(op, 'tensors', `must not repeat a name; got ${fmt(e.name)} twice`);
+    header[e.name] = { dtype: e.dtype, shape: [...e.shape], data_offsets: [offset, offset + e.bytes.byteLength] };
+    offset += e.bytes.byteLength;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   // Pad the header with spaces so that the data starts 8-byte aligned (as the reference writer does).
@@ -154,9 +202,32 @@ export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Rec
   new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
   out.set(json, 8);
   let at = 8 + json.length;
-  for (const k of names) {
-    out.set(encodeLittleEndian(tensors[k].data), at);
-    at += tensors[k].data.byteLength;
+  for (const e of entries) {
+    out.set(e.bytes, at);
+    at += e.bytes.byteLength;
   }
   return out;
+}
+
+/** The stored entries of a .safetensors file, as they are (no conversion), for rewriting some of them. */
+export function readSafetensorsRaw(bytes: ArrayBuffer | Uint8Array): { entries: SafetensorsRawEntry[]; metadata: Record<string, string> } {
+  const b = asBytes('safetensors', bytes);
+  const { entries, metadata } = readSafetensorsHeader(b);
+  return { entries: entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, bytes: b.subarray(e.begin, e.end) })), metadata };
+}
+
+/** The raw entry of a Tensor: F32 or F64 by its dtype. */
+export function safetensorsEntry(name: string, t: Tensor): SafetensorsRawEntry {
+  if (!(t instanceof Tensor)) throw new ConvError('safetensors', `tensors.${name}`, `must be a Tensor; got ${fmt(typeof t)}`);
+  return { name, dtype: t.dtype === 'float64' ? 'F64' : 'F32', shape: t.shape, bytes: encodeLittleEndian(t.data) };
+}
+
+/**
+ * Writes tensors (F32 or F64 by their dtype) as a .safetensors file; entries in key order. Any
+ * string is a name, `__proto__` included (as an own key: `{ ['__proto__']: t }`), except
+ * `__metadata__`, which the format keeps for the metadata.
+ */
+export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+  const names = tensorDictKeys('safetensors', tensors).sort();
+  return encodeSafetensors(names.map((k) => safetensorsEntry(k, tensors[k])), metadata);
 }

@@ -4,6 +4,7 @@
 import type { LoadStateDictResult, Module } from '../nn/module.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { ConvError, fmt } from '../spec/errors.js';
+import { readOptions } from '../spec/normalize.js';
 import { readSafetensors } from './safetensors.js';
 import { foldWeightNorm } from './weight-norm.js';
 
@@ -24,14 +25,20 @@ export interface LoadSafetensorsOptions {
  * @example loadSafetensorsStateDict(model, await (await fetch('generator.safetensors')).arrayBuffer())
  */
 export function loadSafetensorsStateDict(module: Module, bytes: ArrayBuffer | Uint8Array, options: LoadSafetensorsOptions = {}): LoadStateDictResult {
+  const op = 'loadSafetensorsStateDict';
+  const { strict, mapKey } = readOptions(op, options, ['strict', 'mapKey']);
+  if (mapKey !== undefined && typeof mapKey !== 'function')
+    throw new ConvError(op, 'mapKey', `must be a function (key) => string | null; got ${fmt(mapKey)}`);
+  if (module === null || typeof module !== 'object' || typeof (module as Module).loadStateDict !== 'function')
+    throw new ConvError(op, 'module', `must be a Module; got ${fmt(module)}`);
   const folded = foldWeightNorm(readSafetensors(bytes).tensors);
-  const mapped: Record<string, Tensor> = {};
+  const mapped = Object.create(null) as Record<string, Tensor>; // any key, '__proto__' included
   for (const [k, t] of Object.entries(folded)) {
-    const name = options.mapKey ? options.mapKey(k) : k;
+    const name = mapKey ? (mapKey as (key: string) => unknown)(k) : k;
     if (name === null) continue;
     if (typeof name !== 'string') throw new ConvError('loadSafetensorsStateDict', 'mapKey', `must return a string or null; got ${fmt(name)} for ${fmt(k)}`);
-    if (name in mapped) throw new ConvError('loadSafetensorsStateDict', 'mapKey', `maps two keys to ${fmt(name)}`);
+    if (Object.hasOwn(mapped, name)) throw new ConvError('loadSafetensorsStateDict', 'mapKey', `maps two keys to ${fmt(name)}`);
     mapped[name] = t;
   }
-  return module.loadStateDict(mapped, { strict: options.strict ?? true });
+  return module.loadStateDict(mapped, { strict: (strict ?? true) as boolean });
 }

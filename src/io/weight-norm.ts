@@ -39,7 +39,7 @@ export function weightNormWeight(g: Tensor, v: Tensor, key = 'weight'): Tensor {
 export function foldWeightNorm(stateDict: Record<string, Tensor>): Record<string, Tensor> {
   const op = 'foldWeightNorm';
   if (stateDict === null || typeof stateDict !== 'object') throw new ConvError(op, 'stateDict', `must be an object of Tensors; got ${fmt(stateDict)}`);
-  const out: Record<string, Tensor> = {};
+  const out = Object.create(null) as Record<string, Tensor>; // any key, '__proto__' included
   const pairs = new Map<string, { g?: Tensor; v?: Tensor; keys: string[] }>();
   for (const [k, t] of Object.entries(stateDict)) {
     if (!(t instanceof Tensor)) throw new ConvError(op, k, `must be a Tensor; got ${fmt(typeof t)}`);
@@ -58,7 +58,7 @@ export function foldWeightNorm(stateDict: Record<string, Tensor>): Record<string
   for (const [target, p] of pairs) {
     if (!p.g || !p.v || p.keys.length !== 2)
       throw new ConvError(op, target, `needs both the magnitude (weight_g / original0) and the direction (weight_v / original1); got ${fmt(p.keys)}`);
-    if (target in out) throw new ConvError(op, target, `is given both directly and as a weight-norm pair; got ${fmt(p.keys)}`);
+    if (Object.hasOwn(out, target)) throw new ConvError(op, target, `is given both directly and as a weight-norm pair; got ${fmt(p.keys)}`);
     out[target] = weightNormWeight(p.g, p.v, target);
   }
   return out;

@@ -124,7 +124,8 @@ export class BatchNorm3d extends BatchNormNd {
 export type BatchNorm = BatchNorm1d | BatchNorm2d | BatchNorm3d;
 
 /**
- * A new convolution (Conv1d … ConvTranspose3d of the same rank and options, always with a bias)
+ * A new convolution (Conv1d … ConvTranspose3d of the same rank and options, always with a bias;
+ * a Paddle layer gives the PyTorch class of its rank)
  * whose output equals `bn.forward(conv.forward(x))` with `bn` in eval mode: per output channel
  * `co`, with s = γ / √(running_var + eps), weight′ = weight · s (dim 0 for a convolution, the
  * output channels of each group in dim 1 for a transposed one) and

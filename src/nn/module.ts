@@ -1,6 +1,8 @@
 /** Module base: named parameters, state dicts and gradients, as in `torch.nn.Module`. */
 import { ConvError, fmt } from '../spec/errors.js';
-import type { Tensor } from '../autograd/tensor.js';
+import { moveInPlace, writeInPlace, type Device, type Tensor } from '../autograd/tensor.js';
+import { readOptions } from '../spec/normalize.js';
+import type { Stream } from '../stream/types.js';
 import { captureGradMode, yieldToEventLoop } from './async.js';
 
 /** Parameter values by dotted PyTorch key ('weight', '0.bias', …). */
@@ -17,8 +19,30 @@ export interface LoadStateDictResult {
   unexpectedKeys: string[];
 }
 
-const isTensorLike = (v: unknown): v is Tensor =>
-  v !== null && typeof v === 'object' && Array.isArray((v as Tensor).shape) && ArrayBuffer.isView((v as Tensor).data);
+/**
+ * Reads one state-dict value (a Tensor, or any object with `shape` and numeric `data`) into a
+ * fresh array of the parameter's dtype, handed to `keep`; returns what is wrong instead, if anything.
+ */
+function stage(v: unknown, p: Tensor, keep: (values: Float32Array | Float64Array) => void): string | null {
+  try {
+    if (v === null || typeof v !== 'object') return `is not a Tensor (${fmt(typeof v)})`;
+    const shape = (v as { shape?: unknown }).shape, data = (v as { data?: unknown }).data;
+    if (!Array.isArray(shape) || !ArrayBuffer.isView(data)) return `is not a Tensor (no shape and data arrays)`;
+    const sh = Array.from(shape as unknown[]);
+    if (sh.length !== p.shape.length || sh.some((s, i) => s !== p.shape[i]))
+      return `has shape ${fmt(sh)} but the parameter has shape ${fmt(p.shape)}`;
+    if (data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array)
+      return `holds ${data.constructor.name} data, which is not numbers (convert BigInt values with Number() first)`;
+    const src = data as unknown as ArrayLike<number>;
+    if (src.length !== p.size) return `has ${src.length} values but the parameter has ${p.size}`;
+    const values = p.dtype === 'float64' ? new Float64Array(p.size) : new Float32Array(p.size);
+    values.set(src);
+    keep(values);
+    return null;
+  } catch (e) {
+    return `could not be read (${(e as Error)?.message ?? fmt(e)})`;
+  }
+}
 
 export abstract class Module {
   /**
@@ -135,14 +159,22 @@ export abstract class Module {
 
   /**
    * Copies `dict` into the parameters and buffers in place (optimizers keep working on the same tensors).
-   * Everything is checked first: missing or unexpected keys (when `strict`) and shape mismatches
-   * (always) throw one ConvError listing them all, and nothing is changed.
+   * Everything is read, checked and converted to each tensor's dtype first: missing or unexpected
+   * keys (when `strict`), shape mismatches (always) and values that cannot be read or converted
+   * (a BigInt64Array, a throwing getter) throw one ConvError listing them all, and nothing is changed.
    */
-  loadStateDict(dict: StateDict | ReadonlyMap<string, Tensor>, { strict = true }: LoadStateDictOptions = {}): LoadStateDictResult {
+  loadStateDict(dict: StateDict | ReadonlyMap<string, Tensor>, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const op = `${this.constructor.name}.loadStateDict`;
+    const { strict = true } = readOptions(op, options, ['strict']);
+    if (typeof strict !== 'boolean') throw new ConvError(op, 'strict', `must be true or false; got ${fmt(strict)}`);
     if (dict === null || typeof dict !== 'object')
       throw new ConvError(op, 'stateDict', `must be an object or Map of tensors by key; got ${fmt(dict)}`);
-    const entries = new Map<string, unknown>(dict instanceof Map ? dict : Object.entries(dict));
+    let entries: Map<string, unknown>;
+    try {
+      entries = new Map<string, unknown>(dict instanceof Map ? dict : Object.entries(dict));
+    } catch (e) {
+      throw new ConvError(op, 'stateDict', `could not be read (${(e as Error)?.message ?? fmt(e)})`);
+    }
     const own = this.namedState();
     const ownKeys = new Set(own.map(([k]) => k));
     const missingKeys = own.map(([k]) => k).filter((k) => !entries.has(k));
@@ -150,19 +182,37 @@ export abstract class Module {
     const problems: string[] = [];
     if (strict && missingKeys.length) problems.push(`missing keys ${fmt(missingKeys)}`);
     if (strict && unexpectedKeys.length) problems.push(`unexpected keys ${fmt(unexpectedKeys)}`);
+    // Phase 1: every value read once and converted into a fresh array of the parameter's dtype.
+    const staged: [Tensor, Float32Array | Float64Array][] = [];
     for (const [k, p] of own) {
       if (!entries.has(k)) continue;
-      const v = entries.get(k);
-      if (!isTensorLike(v)) problems.push(`'${k}' is not a Tensor (${fmt(typeof v)})`);
-      else if (v.shape.length !== p.shape.length || v.shape.some((s, i) => s !== p.shape[i]) || v.data.length !== p.data.length)
-        problems.push(`'${k}' has shape ${fmt(v.shape)} but the parameter has shape ${fmt(p.shape)}`);
+      const problem = stage(entries.get(k), p, (values) => staged.push([p, values]));
+      if (problem) problems.push(`'${k}' ${problem}`);
     }
     if (problems.length) throw new ConvError(op, 'stateDict', `does not match the module: ${problems.join('; ')}`);
-    for (const [k, p] of own) {
-      const v = entries.get(k) as Tensor | undefined;
-      if (v) p.update((d) => d.set(v.data));
+    // Phase 2: copies between arrays of the same type and length, which cannot fail; each write counts (Tensor.version).
+    for (const [p, values] of staged) {
+      writeInPlace(p, values);
+      p.markChanged();
     }
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * Moves every parameter to `device` in place, once ('webgpu' uploads float32 parameters; the
+   * same tensor objects stay in the module and in optimizers). Parameters already there are left alone.
+   * @example await initWebGPU(); model.to('webgpu'); const y = model.forward(x.to('webgpu'));
+   */
+  to(device: Device): this {
+    const params = this.parameters();
+    for (const p of params)
+      if (p.device !== 'cpu' && device === 'cpu')
+        throw new ConvError(`${this.constructor.name}.to`, 'device', `'cpu' cannot take parameters back from '${p.device}' synchronously; read them with \`await t.cpu()\` (or stateDict() then await each tensor's cpu()); got device ${fmt(device)}`);
+    if (device === 'webgpu')
+      for (const p of params)
+        if (p.dtype !== 'float32') throw new ConvError(`${this.constructor.name}.to`, 'dtype', `must be float32 on 'webgpu' (WGSL has no float64); got a ${p.dtype} parameter`);
+    for (const p of params) moveInPlace(p, device);
+    return this;
   }
 
   abstract forward(x: Tensor, ...rest: never[]): Tensor;
@@ -183,4 +233,21 @@ export abstract class Module {
     const run = captureGradMode();
     return yieldToEventLoop().then(() => run(() => this.forward(x, ...rest)));
   }
+
+  /**
+   * A stream over this module for live input: push chunks, get every output position that is final
+   * (docs/streaming.md). Conv1d, ConvTranspose1d, Paddle's Conv1D and Conv1DTranspose, Sequential,
+   * Residual and the pointwise activations stream; any other module throws a ConvError naming it.
+   */
+  stream(): Stream {
+    return streamHook(this);
+  }
+}
+
+/** Builds a module's stream; installed by src/stream (which imports nn/, never the reverse). */
+let streamHook = (m: Module): Stream => {
+  throw new ConvError(`${m.constructor.name}.stream`, 'module', `needs convkit's stream support, loaded with convkit's main entry (src/index.ts) or src/stream/index.ts; got none loaded`);
+};
+export function setStreamHook(f: (m: Module) => Stream): void {
+  streamHook = f;
 }

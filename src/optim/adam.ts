@@ -1,7 +1,10 @@
 /** Adam and its AMSGrad variant (PyTorch's rule, L2 weight decay added to the gradient). */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor, TypedArray } from '../autograd/tensor.js';
-import { checkHyper, Optimizer } from './optimizer.js';
+import { checkFlag, checkHyper, Optimizer } from './optimizer.js';
+import { readOptions } from '../spec/normalize.js';
+import { allocStorage, storageOf, type GpuStorage } from '../webgpu/device.js';
+import { adamKernel } from '../kernels/webgpu/elementwise.js';
 
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
@@ -40,7 +43,7 @@ export class Adam extends Optimizer {
   readonly maximize: boolean;
 
   constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
-    const o = opts ?? {};
+    const o = readOptions('Adam', opts, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize']);
     const lr = checkHyper('Adam', 'lr', o.lr ?? 1e-3);
     const eps = checkHyper('Adam', 'eps', o.eps ?? 1e-8);
     const weightDecay = checkHyper('Adam', 'weightDecay', o.weightDecay ?? 0);
@@ -50,8 +53,24 @@ export class Adam extends Optimizer {
     super('Adam', params);
     this.lr = lr; this.eps = eps; this.weightDecay = weightDecay;
     this.betas = [betas[0], betas[1]];
-    this.amsgrad = o.amsgrad ?? false;
-    this.maximize = o.maximize ?? false;
+    this.amsgrad = checkFlag('Adam', 'amsgrad', o.amsgrad ?? false);
+    this.maximize = checkFlag('Adam', 'maximize', o.maximize ?? false);
+  }
+
+  /** Moments of 'webgpu' parameters (float32, on the GPU). */
+  private readonly gpuState = new Map<Tensor, { step: number; m: GpuStorage; v: GpuStorage; vMax: GpuStorage | null }>();
+
+  protected override updateGpu(p: Tensor, grad: Tensor): void {
+    let st = this.gpuState.get(p);
+    if (!st) {
+      st = { step: 0, m: allocStorage('Adam', p.size), v: allocStorage('Adam', p.size), vMax: this.amsgrad ? allocStorage('Adam', p.size) : null };
+      this.gpuState.set(p, st);
+    }
+    const t = ++st.step;
+    const [b1, b2] = this.betas;
+    adamKernel('Adam', storageOf(p), storageOf(grad), st.m, st.v, st.vMax, {
+      b1, b2, eps: this.eps, weightDecay: this.weightDecay, stepSize: this.lr / (1 - b1 ** t), bc2Sqrt: Math.sqrt(1 - b2 ** t), sign: this.maximize ? -1 : 1,
+    });
   }
 
   protected override update(p: Tensor, grad: TypedArray): void {

@@ -1,7 +1,10 @@
 /** Stochastic gradient descent with momentum, dampening, weight decay and Nesterov (PyTorch's rule). */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor, TypedArray } from '../autograd/tensor.js';
-import { checkHyper, Optimizer } from './optimizer.js';
+import { checkFlag, checkHyper, Optimizer } from './optimizer.js';
+import { readOptions } from '../spec/normalize.js';
+import { allocStorage, storageOf, type GpuStorage } from '../webgpu/device.js';
+import { sgdKernel } from '../kernels/webgpu/elementwise.js';
 
 export interface SGDOptions {
   /** Learning rate (required, ≥ 0). */
@@ -29,18 +32,31 @@ export class SGD extends Optimizer {
   readonly maximize: boolean;
 
   constructor(params: Iterable<Tensor>, opts: SGDOptions) {
-    const o = opts ?? ({} as SGDOptions);
+    const o = readOptions('SGD', opts, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize']);
     const lr = checkHyper('SGD', 'lr', o.lr);
     const momentum = checkHyper('SGD', 'momentum', o.momentum ?? 0);
     const dampening = checkHyper('SGD', 'dampening', o.dampening ?? 0, -Infinity);
     const weightDecay = checkHyper('SGD', 'weightDecay', o.weightDecay ?? 0);
-    const nesterov = o.nesterov ?? false;
+    const nesterov = checkFlag('SGD', 'nesterov', o.nesterov ?? false);
     if (nesterov && (momentum <= 0 || dampening !== 0))
       throw new ConvError('SGD', 'nesterov', `requires momentum > 0 and dampening = 0; got momentum=${fmt(momentum)}, dampening=${fmt(dampening)}`);
     super('SGD', params);
     this.lr = lr; this.momentum = momentum; this.dampening = dampening; this.weightDecay = weightDecay;
-    this.nesterov = nesterov; this.maximize = o.maximize ?? false;
+    this.nesterov = nesterov; this.maximize = checkFlag('SGD', 'maximize', o.maximize ?? false);
   }
+
+  protected override updateGpu(p: Tensor, grad: Tensor): void {
+    const { lr, momentum, dampening, weightDecay, nesterov } = this;
+    const st = momentum !== 0 ? this.gpuState.get(p) ?? null : null;
+    const buf = momentum !== 0 ? st ?? allocStorage('SGD', p.size) : null;
+    if (buf && !st) this.gpuState.set(p, buf);
+    sgdKernel('SGD', storageOf(p), storageOf(grad), buf, {
+      lr, momentum, dampening, weightDecay, nesterov, sign: this.maximize ? -1 : 1, first: buf !== null && !st,
+    });
+  }
+
+  /** Momentum buffers of 'webgpu' parameters (float32, on the GPU). */
+  private readonly gpuState = new Map<Tensor, GpuStorage>();
 
   protected override update(p: Tensor, grad: TypedArray): void {
     const { lr, momentum: mu, dampening, weightDecay: wd, nesterov } = this;

@@ -92,22 +92,10 @@ export function planConv(spec: ConvSpec, x: Shape, w: Shape, b: Shape | null, ou
   } else {
     const cOut = w[1] * g;
     if (outputSize !== undefined) {
-      if (!Array.isArray(outputSize))
-        throw new ConvError(op, 'outputSize', `must be a list of ${d} spatial sizes or the full output shape; got ${fmt(outputSize)}`);
-      if (spec.paddleRules && outputPadding.some((p) => p !== 0))
+      if (spec.paddleRules && Array.isArray(outputSize) && outputPadding.some((p) => p !== 0))
         throw new ConvError(op, 'outputSize', `cannot be given together with a non-zero outputPadding; got outputSize ${fmt(outputSize)}, outputPadding ${fmt(outputPadding)}`);
       const min = inSize.map((L, a) => convTransposeOutSize(L, kSize[a], stride[a], dilation[a], pads[a], 0));
-      const full = outputSize.length === d + 2 || outputSize.length === d + 1;
-      if (full) {
-        const want = spec.layout === 'channelsLast' ? outputSize[outputSize.length - 1] : outputSize[outputSize.length - d - 1];
-        const wantBatch = outputSize.length === d + 2 ? outputSize[0] : null;
-        if (want !== cOut || (wantBatch !== null && wantBatch !== n) || (outputSize.length === d + 2) !== batched)
-          throw new ConvError(op, 'outputSize', `as a full shape must match the output's batch and channels (${batched ? `N=${n}, ` : ''}C=${cOut}); got ${fmt(outputSize)}`);
-      }
-      const spatial = full && spec.layout === 'channelsLast' ? [...outputSize.slice(0, -1)].slice(-d) : [...outputSize];
-      outputPadding = outputPaddingFor(op, min, stride, spatial, inSize);
-      if (outputPadding.some((p, a) => p >= stride[a] && p >= dilation[a]))
-        throw new ConvError(op, 'outputSize', `implies outputPadding ${fmt(outputPadding)}, which must be smaller than either stride or dilation; got outputSize ${fmt(outputSize)}`);
+      outputPadding = outputPaddingFor(op, outputSize, { min, stride, inSize, batched, n, channels: cOut, layout: spec.layout });
     }
     outSize = inSize.map((L, a) => convTransposeOutSize(L, kSize[a], stride[a], dilation[a], pads[a], outputPadding[a]));
     checkOutput(spec, outSize, inSize, kSize, pads);

@@ -10,22 +10,76 @@ export class ConvError extends Error {
   }
 }
 
-/** Formats a value for a message: arrays as `[a, b]`, strings quoted. */
-export function fmt(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(fmt).join(', ')}]`;
-  if (ArrayBuffer.isView(v)) return `[${Array.from(v as unknown as ArrayLike<number>).map(fmt).join(', ')}]`;
-  if (typeof v === 'string') return `'${v}'`;
+/** Longest list a message prints in full; longer ones show their head and their length. */
+const MAX_ITEMS = 32;
+/** Deepest nesting a message prints; deeper (or cyclic) lists show as `[…]`. */
+const MAX_DEPTH = 6;
+
+function format(v: unknown, depth: number, seen: Set<unknown>): string {
+  if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+    if (depth >= MAX_DEPTH || seen.has(v)) return '[…]';
+    if (v instanceof DataView) return `DataView(${v.byteLength} bytes)`;
+    seen.add(v);
+    const list = v as unknown as ArrayLike<unknown>;
+    const n = list.length, parts: string[] = [];
+    // An index loop, so that holes print as `<empty>` instead of vanishing.
+    for (let i = 0; i < Math.min(n, MAX_ITEMS); i++)
+      parts.push(Array.isArray(v) && !(i in v) ? '<empty>' : format(list[i], depth + 1, seen));
+    seen.delete(v);
+    if (n > MAX_ITEMS) parts.push(`… (${n} items)`);
+    return `[${parts.join(', ')}]`;
+  }
+  if (typeof v === 'string') return `'${v.length > 200 ? `${v.slice(0, 200)}…` : v}'`;
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'function') return `function ${v.name || '(anonymous)'}`;
   if (v !== null && typeof v === 'object') {
     try {
-      return JSON.stringify(v);
+      const s = JSON.stringify(v);
+      if (s !== undefined) return s.length > 200 ? `${s.slice(0, 200)}…` : s;
     } catch {
-      return String(v);
+      // cyclic or throwing getters: fall through
     }
+    return Object.prototype.toString.call(v);
   }
-  return String(v);
+  return String(v); // numbers (NaN, Infinity), booleans, symbols, null, undefined
+}
+
+/**
+ * Formats a value for a message: arrays as `[a, b]`, strings quoted. Never throws, whatever it is
+ * given (cyclic arrays, Proxies whose traps throw, symbols, huge lists), so that building a message
+ * cannot hide the error it describes.
+ */
+export function fmt(v: unknown): string {
+  try {
+    return format(v, 0, new Set());
+  } catch {
+    return '<unprintable value>';
+  }
 }
 
 /** Lazy assert: the message is built only on failure. */
 export function check(cond: boolean, op: string, param: string, rule: () => string): asserts cond {
   if (!cond) throw new ConvError(op, param, rule());
+}
+
+/**
+ * Runs `read` (code that reads a caller's value: array elements, getters, Proxy traps) and turns
+ * whatever it throws, other than a ConvError, into a ConvError naming `op` and `param`.
+ */
+export function guarded<T>(op: string, param: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof ConvError) throw e;
+    throw new ConvError(op, param, `could not be read (${errorText(e)})`);
+  }
+}
+
+/** The message of anything thrown, without throwing again. */
+export function errorText(e: unknown): string {
+  try {
+    return e instanceof Error ? e.message : fmt(e);
+  } catch {
+    return 'an unprintable error';
+  }
 }

@@ -1,9 +1,9 @@
 /**
  * The only output-size formulas of convkit, and the 'same' rules. Pure functions of numbers.
- * These are the formulas of the seed pages, corrected (see SPEC).
+ * These are the formulas of the seed pages, corrected (see docs/behaviour.md).
  */
 import { ConvError, fmt } from './errors.js';
-import type { Pair } from './types.js';
+import type { Layout, Pair } from './types.js';
 
 /** Dilated kernel extent: `span(k, δ) = δ·(k − 1) + 1`. */
 export const span = (k: number, d: number): number => d * (k - 1) + 1;
@@ -55,26 +55,45 @@ export function paddleSamePads(L: number, k: number, s: number): Pair {
   return [before, padSum - before];
 }
 
+/** What outputPaddingFor checks a requested output size against. */
+export interface OutputSizeContext {
+  /** The output's spatial size with no output padding. */
+  readonly min: readonly number[];
+  readonly stride: readonly number[];
+  readonly inSize: readonly number[];
+  readonly batched: boolean;
+  /** The batch size (checked only when batched). */
+  readonly n: number;
+  /** The output's channels. */
+  readonly channels: number;
+  readonly layout: Layout;
+}
+
 /**
- * `forward(x, outputSize)`: spatial sizes, or the full `(N?, C, *spatial)` shape → output padding per dim.
- * `min` is the output size with no output padding; each requested size must lie in `[min, min + s − 1]`.
+ * PyTorch's `forward(x, outputSize)` → the output padding per dim. `requested` is the d spatial
+ * sizes, or the full output shape — d + 2 elements for a batched input, d + 1 for an unbatched one,
+ * (N?, C, *spatial) or (N?, *spatial, C) in the call's layout — whose batch and channels must be
+ * the output's. Each spatial size must lie in `[min, min + s − 1]`; the output padding is the
+ * difference to `min`, so it is always smaller than the stride.
  */
-export function outputPaddingFor(
-  op: string,
-  min: readonly number[],
-  stride: readonly number[],
-  requested: readonly number[],
-  inSize: readonly number[],
-): number[] {
-  const d = min.length;
-  if (requested.length !== d && requested.length !== d + 1 && requested.length !== d + 2)
-    throw new ConvError(op, 'outputSize', `must have ${d} (spatial) or ${d + 2} (full shape) elements; got ${fmt(requested)}`);
-  const size = requested.slice(-d);
+export function outputPaddingFor(op: string, requested: readonly number[], c: OutputSizeContext): number[] {
+  const d = c.min.length, full = d + (c.batched ? 2 : 1);
+  if (!Array.isArray(requested))
+    throw new ConvError(op, 'outputSize', `must be a list of ${d} spatial sizes or the full output shape; got ${fmt(requested)}`);
+  if (requested.length !== d && requested.length !== full)
+    throw new ConvError(op, 'outputSize', `must have ${d} (spatial) or ${full} (full shape of a${c.batched ? ' batched' : 'n unbatched'} input) elements; got ${fmt(requested)}`);
+  let size = requested;
+  if (requested.length === full) {
+    const channels = c.layout === 'channelsLast' ? requested[full - 1] : requested[full - d - 1];
+    if (channels !== c.channels || (c.batched && requested[0] !== c.n))
+      throw new ConvError(op, 'outputSize', `as a full shape must match the output's batch and channels (${c.batched ? `N=${c.n}, ` : ''}C=${c.channels}); got ${fmt(requested)}`);
+    size = c.layout === 'channelsLast' ? requested.slice(full - d - 1, full - 1) : requested.slice(full - d);
+  }
   if (size.some((v) => !Number.isInteger(v)))
     throw new ConvError(op, 'outputSize', `must be integers; got ${fmt(requested)}`);
-  const max = min.map((m, i) => m + stride[i] - 1);
-  if (size.some((v, i) => v < min[i] || v > max[i]))
+  const max = c.min.map((m, i) => m + c.stride[i] - 1);
+  if (size.some((v, i) => v < c.min[i] || v > max[i]))
     throw new ConvError(op, 'outputSize',
-      `must lie between ${fmt(min)} and ${fmt(max)} (inclusive) for input size ${fmt(inSize)} and stride ${fmt(stride)}; got ${fmt(size)}`);
-  return size.map((v, i) => v - min[i]);
+      `must lie between ${fmt(c.min)} and ${fmt(max)} (inclusive) for input size ${fmt(c.inSize)} and stride ${fmt(c.stride)}; got ${fmt(size)}`);
+  return size.map((v, i) => v - c.min[i]);
 }

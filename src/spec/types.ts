@@ -24,7 +24,7 @@ export interface ConvSpec {
   readonly outputPadding: readonly number[];
   readonly groups: number;
   readonly layout: Layout;
-  /** Paddle forbids outputSize together with a non-zero outputPadding. */
+  /** Paddle's rules: batched input only; no outputSize together with a non-zero outputPadding. */
   readonly paddleRules: boolean;
 }
 

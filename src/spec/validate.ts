@@ -1,5 +1,5 @@
 /** Every check on operands: one place, all values in the message, nothing mutated before it passes. */
-import { ConvError, fmt } from './errors.js';
+import { ConvError, fmt, guarded } from './errors.js';
 import type { ConvSpec, Shape } from './types.js';
 
 /** Channel count of an input of either layout, batched or not. */
@@ -10,8 +10,20 @@ export const channelsOf = (x: Shape, spec: ConvSpec): number =>
 export const spatialOf = (x: Shape, spec: ConvSpec): number[] =>
   spec.layout === 'channelsLast' ? x.slice(x.length - spec.rank - 1, x.length - 1) : x.slice(x.length - spec.rank);
 
+/** A shape given as plain numbers (describeConv takes them from the caller): non-negative safe integers. */
+function checkShape(op: string, param: string, s: unknown): void {
+  if (!guarded(op, param, () => Array.isArray(s) && s.length <= 8 && Array.from({ length: s.length }, (_, i) => s[i]).every((v) => Number.isSafeInteger(v) && v >= 0)))
+    throw new ConvError(op, param, `shape must be a list of non-negative integers; got ${fmt(s)}`);
+}
+
 export function checkOperands(spec: ConvSpec, x: Shape, w: Shape, b: Shape | null): void {
   const { op, rank: d, groups: g, transposed } = spec;
+  checkShape(op, 'input', x);
+  checkShape(op, 'weight', w);
+  if (b !== null) checkShape(op, 'bias', b);
+  // Paddle's ops take batched input only ("Input x should be 3D tensor" for conv1d, …).
+  if (spec.paddleRules && x.length !== d + 2)
+    throw new ConvError(op, 'input', `must be ${d + 2}-D (batched; Paddle takes no unbatched input); got shape ${fmt(x)}`);
   if (x.length !== d + 1 && x.length !== d + 2)
     throw new ConvError(op, 'input', `must be ${d + 1}-D (unbatched) or ${d + 2}-D (batched); got shape ${fmt(x)}`);
   // PyTorch supports empty batch or channels only; an empty spatial dim would otherwise be "padded into" an output.

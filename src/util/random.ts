@@ -2,6 +2,8 @@
  * A small seedable generator (xoshiro128**), so that a test can rebuild a module bit for bit.
  * Not PyTorch's Mersenne Twister: convkit matches PyTorch's distributions, not its random stream.
  */
+import { ConvError, fmt } from '../spec/errors.js';
+
 export class Generator {
   private s0: number;
   private s1: number;
@@ -11,7 +13,7 @@ export class Generator {
 
   constructor(seed: number = (Math.random() * 2 ** 32) >>> 0) {
     // splitmix32 expands the seed into four non-zero words.
-    let z = seed >>> 0;
+    let z = checkSeed('Generator', seed) >>> 0;
     const next = () => {
       z = (z + 0x9e3779b9) >>> 0;
       let t = z ^ (z >>> 16);
@@ -71,12 +73,19 @@ const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
 
 let globalGen = new Generator();
 
-/** Seeds the generator used when no `seed` is given (like `torch.manual_seed`). */
-export function manualSeed(seed: number): void {
-  globalGen = new Generator(seed);
+/** A seed is an integer (its low 32 bits are used); anything else would silently become seed 0. */
+function checkSeed(op: string, seed: unknown): number {
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed))
+    throw new ConvError(op, 'seed', `must be an integer; got ${fmt(seed)}`);
+  return seed;
 }
 
-/** A generator for `seed`, or the global one. */
-export function generatorFor(seed?: number): Generator {
-  return seed === undefined ? globalGen : new Generator(seed);
+/** Seeds the generator used when no `seed` is given (like `torch.manual_seed`). */
+export function manualSeed(seed: number): void {
+  globalGen = new Generator(checkSeed('manualSeed', seed));
+}
+
+/** A generator for `seed`, or the global one. `op` names the caller in the error for a bad seed. */
+export function generatorFor(seed?: number, op = 'generator'): Generator {
+  return seed === undefined ? globalGen : new Generator(checkSeed(op, seed));
 }

@@ -1,6 +1,7 @@
 /** Data movement kernels: permute, bias, and the padding modes with their adjoints. */
 import type { Pair, PaddingMode } from '../../spec/types.js';
 import { prod, unravel } from '../../util/shape.js';
+import { padSource } from '../../spec/padding.js';
 import type { F } from '../types.js';
 
 /**
@@ -110,18 +111,19 @@ export function biasGrad(gy: F, gb: F, n: number, c: number, vol: number): void 
     }
 }
 
-/** Source index along one dim for padded index i (−1: a zero). L ≥ 1. */
-export function padSource(i: number, L: number, mode: PaddingMode): number {
-  if (i >= 0 && i < L) return i;
-  switch (mode) {
-    case 'zeros': return -1;
-    case 'reflect': return i < 0 ? -i : 2 * (L - 1) - i;
-    case 'replicate': return i < 0 ? 0 : L - 1;
-    case 'circular': return ((i % L) + L) % L;
-  }
+/**
+ * Source index along one dim for output index o of a pad (p0, p1) of a dim of size L; −1: the
+ * constant. Zeros, reflect and replicate read x at i = o − p0 (a negative pad crops). Circular
+ * first crops by the negative pads and then wraps the remaining core of L' = L + min(p0, 0) +
+ * min(p1, 0) elements, as PyTorch's circular pad does: i = max(−p0, 0) + (o − max(p0, 0)) mod L'.
+ */
+function padIndex(o: number, L: number, [p0, p1]: Pair, mode: PaddingMode): number {
+  if (mode !== 'circular') return padSource(o - p0, L, mode);
+  const core = L + Math.min(p0, 0) + Math.min(p1, 0), q = o - Math.max(p0, 0);
+  return Math.max(-p0, 0) + (((q % core) + core) % core);
 }
 
-/** For each padded position, the flat source offset within one (n, c) plane, −1 for zeros. */
+/** For each padded position, the flat source offset within one (n, c) plane, −1 for the constant. */
 function padMap(inSize: readonly number[], pads: readonly Pair[], mode: PaddingMode): Int32Array {
   const d = inSize.length;
   const outSize = inSize.map((L, a) => L + pads[a][0] + pads[a][1]);
@@ -132,7 +134,7 @@ function padMap(inSize: readonly number[], pads: readonly Pair[], mode: PaddingM
     unravel(q, outSize, o);
     let off = 0;
     for (let a = 0; a < d && off >= 0; a++) {
-      const src = padSource(o[a] - pads[a][0], inSize[a], mode);
+      const src = padIndex(o[a], inSize[a], pads[a], mode);
       off = src < 0 ? -1 : off * inSize[a] + src;
     }
     map[q] = off;
@@ -140,21 +142,22 @@ function padMap(inSize: readonly number[], pads: readonly Pair[], mode: PaddingM
   return map;
 }
 
-/** out = pad(x) over `planes` (n·c) planes of size inSize. */
-export function pad(x: F, planes: number, inSize: readonly number[], pads: readonly Pair[], mode: PaddingMode, out: F): void {
+/** out = pad(x) over `planes` planes of size inSize; `value` where mode 'zeros' reads outside x. */
+export function pad(x: F, planes: number, inSize: readonly number[], pads: readonly Pair[], mode: PaddingMode, out: F, value = 0): void {
   const map = padMap(inSize, pads, mode);
   const inVol = prod(inSize), outVol = map.length;
   for (let p = 0; p < planes; p++)
     for (let q = 0; q < outVol; q++) {
       const s = map[q];
-      out[p * outVol + q] = s < 0 ? 0 : x[p * inVol + s];
+      out[p * outVol + q] = s < 0 ? value : x[p * inVol + s];
     }
 }
 
-/** gx += padᵀ(gy): each padded position sends its gradient back to its source (reflect/replicate accumulate, circular wraps). */
+/** gx = padᵀ(gy): each padded position sends its gradient back to its source (reflect/replicate accumulate, circular wraps). */
 export function padAdjoint(gy: F, planes: number, inSize: readonly number[], pads: readonly Pair[], mode: PaddingMode, gx: F): void {
   const map = padMap(inSize, pads, mode);
   const inVol = prod(inSize), outVol = map.length;
+  gx.fill(0, 0, planes * inVol);
   for (let p = 0; p < planes; p++)
     for (let q = 0; q < outVol; q++) {
       const s = map[q];

@@ -14,10 +14,11 @@
  * driver, or a user's own worker) the pool starts module Web Workers instead.
  */
 import { ConvError, fmt } from '../../spec/errors.js';
-import { setRunner, wasmEngine, type Engine } from '../wasm/glue.js';
+import { onEngineRelease, setRunner, wasmEngine, wasmMemoryBytes, type Engine } from '../wasm/glue.js';
 import { MAX_THREADS } from '../wasm/work.js';
 import { C, CLOSED, controlBlock, drain, failureMessage, Fault, markDead, publishTask } from './protocol.js';
 import { startNodeWorker, type NodeWorker, type WorkerThreads } from './node-worker.js';
+import { nodeBuiltin } from '../../util/node-builtin.js';
 import { section } from '../../profile/profile.js';
 
 /**
@@ -33,9 +34,7 @@ const READY_MS = 30000;
 /** How long a failed call waits for the live workers to finish the units they hold. */
 const SETTLE_MS = 2000;
 
-type NodeProcess = { getBuiltinModule?: (id: string) => unknown };
-const builtin = <M>(id: string): M | null =>
-  ((globalThis as { process?: NodeProcess }).process?.getBuiltinModule?.(id) as M | undefined) ?? null;
+const builtin = nodeBuiltin;
 
 interface WebWorker { postMessage(m: unknown): void; terminate(): void; addEventListener(ev: string, f: (e: { message?: string }) => void): void }
 type WebWorkerCtor = new (url: URL, opts: { type: 'module'; name?: string }) => WebWorker;
@@ -56,8 +55,8 @@ function findHost(): ThreadHost {
   return 'none';
 }
 
-/** The workers of the pool and their control words. */
-interface Crew { readonly ctrl: Int32Array; spawned: number; grow(count: number): void; stop(): void }
+/** The workers of the pool, their control words and the memory their instances share. */
+interface Crew { readonly ctrl: Int32Array; readonly memory: WebAssembly.Memory; spawned: number; grow(count: number): void; stop(): void }
 
 let requested = 0; // 0 = automatic
 let crew: Crew | null = null;
@@ -88,14 +87,26 @@ export function getNumThreads(): number {
 
 /**
  * Sets the threads the WebAssembly kernels use (1 … 16); 0 restores the default min(2, cores).
- * The count may go up (workers start on the next call) and down (extra workers sit calls out).
+ * The count may go up (workers start on the next call) and down (the workers beyond the new
+ * count are stopped now: the pool restarts with the count the next parallel call needs).
  * @example setNumThreads(1) // single-threaded, e.g. to time one core
  */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 0 || n > MAX_THREADS)
     throw new ConvError('setNumThreads', 'n', `must be an integer from 0 (automatic) to ${MAX_THREADS}; got ${fmt(n)}`);
   requested = n;
+  if (crew && crew.spawned > requestedThreads() - 1) shutdown();
 }
+
+/** What the WebAssembly kernels hold now: linear memory bytes (0 once released) and live worker threads of the pool. */
+export interface WasmStats { memoryBytes: number; workers: number }
+/**
+ * The WebAssembly kernels' memory and threads now (a diagnostic, like asyncStats): an idle heap
+ * above 64 MiB is given back after a second without calls, and lowering setNumThreads stops the
+ * extra workers at once.
+ * @example setNumThreads(1); wasmStats().workers // 0
+ */
+export const wasmStats = (): WasmStats => ({ memoryBytes: wasmMemoryBytes(), workers: poolSize() });
 
 function nodeCrew(e: Engine): Crew {
   const wt = builtin<WorkerThreads>('node:worker_threads')!;
@@ -108,7 +119,7 @@ function nodeCrew(e: Engine): Crew {
   sup.on('exit', () => { if (!stopping) lost('exited'); });
   sup.unref(); // after the listeners
   return {
-    ctrl, spawned: 0,
+    ctrl, memory: e.memory, spawned: 0,
     grow(count) { if (count > this.spawned) { this.spawned = count; sup.postMessage({ spawn: count }); } },
     stop() { stopping = true; void sup.terminate(); },
   };
@@ -118,7 +129,7 @@ function webCrew(e: Engine): Crew {
   const ctrl = controlBlock();
   const workers: WebWorker[] = [];
   return {
-    ctrl, spawned: 0,
+    ctrl, memory: e.memory, spawned: 0,
     grow(count) {
       while (workers.length < count) {
         const tid = workers.length + 1;
@@ -160,6 +171,7 @@ function fail(c: Int32Array, epoch: number, what: string): never {
 
 function ensureCrew(e: Engine, threads: number): Crew {
   if (crew && Atomics.load(crew.ctrl, C.DEAD)) shutdown(); // a worker died between calls
+  if (crew && crew.memory !== e.memory) shutdown(); // the engine was released: the workers hold the old memory
   crew ??= threadHost() === 'node' ? nodeCrew(e) : webCrew(e);
   crew.grow(threads - 1);
   return crew;
@@ -244,3 +256,6 @@ export function setStallTimeout(ms: number): void {
 }
 
 if (threadHost() !== 'none' && wasmEngine()?.shared) setRunner(runParallel, getNumThreads);
+// A released engine's memory lives on in the workers' instances until they stop.
+onEngineRelease(shutdown);
+

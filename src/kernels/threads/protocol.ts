@@ -27,7 +27,7 @@ export function failureMessage(c: Int32Array): string | null {
 }
 
 /** Leaves `text` as the failure message unless one is there already (ERRLEN is claimed atomically). */
-export function writeMessage(c: Int32Array, text: string): void {
+function writeMessage(c: Int32Array, text: string): void {
   const len = Math.max(1, Math.min(text.length, MESSAGE_BYTES));
   if (Atomics.compareExchange(c, C.ERRLEN, 0, -1) !== 0) return;
   const bytes = new Uint8Array(c.buffer, C.LENGTH * 4, MESSAGE_BYTES);

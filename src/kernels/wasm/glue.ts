@@ -8,14 +8,16 @@
  * into linear memory that a call needs anyway, and a cache keyed on the array could not see an
  * optimiser updating the weights in place without hashing them (another O(|w|) pass).
  */
-import type { Geometry } from '../../spec/types.js';
+import type { DType, Geometry } from '../../spec/types.js';
+import { ConvError } from '../../spec/errors.js';
 import { prod } from '../../util/shape.js';
-import type { ConvKernels, Epilogue, F, PhaseKernels, PhasePlan } from '../types.js';
-import { hasPost, postInMemory, postOnHost, WASM_FUSES } from './epilogue.js';
-import { applyEpilogue } from '../ref/epilogue.js';
+import type { ConvKernels, F, PhaseKernels, PhasePlan } from '../types.js';
+import { forEachTap } from '../ref/taps.js';
+import { plainWasm, sharedWasm, plainRelaxedWasm, sharedRelaxedWasm, maxPages, GEMM_DEPTH_BLOCK } from './module.generated.js';
 import { section } from '../../profile/profile.js';
-import { plainWasm, sharedWasm, plainRelaxedWasm, sharedRelaxedWasm, maxPages } from './module.generated.js';
-import { GEOM, HEAP, Kind, MAX_THREADS, MR, SCATTER, T, TASK, columnsPerSample, runUnit, scratchLayout, setCallerJob, typedExports, type WasmExports } from './work.js';
+import { GEOM, GEOM_EXACT, HEAP, Kind, MAX_THREADS, MAX_UNITS, MR, S, SCATTER, STREAM_WORDS, T, TASK, columnsPerSample, runUnit, scratchLayout, setCallerJob, typedExports, type WasmExports } from './work.js';
+
+export { GEMM_DEPTH_BLOCK };
 
 export interface Engine {
   readonly module: WebAssembly.Module;
@@ -35,7 +37,9 @@ const decode = (b64: string): Uint8Array<ArrayBuffer> => {
   return out;
 };
 
-let engine: Engine | null | undefined;
+let engine: Engine | undefined;
+/** The compiled module and whether memory is shared, or null where WebAssembly SIMD is missing (undefined: not tried yet). */
+let compiled: { module: WebAssembly.Module; shared: boolean; relaxed: boolean } | null | undefined;
 
 function canShare(): boolean {
   try {
@@ -61,30 +65,82 @@ const RELAXED_PROBE = (() => {
 export const relaxedSimdSupported = (): boolean => typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_PROBE);
 
 /**
- * The engine, or null where WebAssembly SIMD is missing (feature-detected by validating the module).
- * Where the host has relaxed SIMD the module is the relaxed build (the same kernels with fused
+ * The module: the relaxed-SIMD build where the host has relaxed SIMD (the same kernels with fused
  * multiply-adds: each product is rounded once less, so results differ from the plain build within
- * float rounding but stay bitwise identical across runs and thread counts on one machine).
+ * float rounding but stay bitwise identical across runs and thread counts on one machine), else
+ * the plain SIMD build.
+ */
+function compile(): { module: WebAssembly.Module; shared: boolean; relaxed: boolean } | null {
+  if (typeof WebAssembly !== 'object') return null;
+  const shared = canShare();
+  if (relaxedSimdSupported()) {
+    const bytes = decode(shared ? sharedRelaxedWasm : plainRelaxedWasm);
+    if (WebAssembly.validate(bytes)) return { module: new WebAssembly.Module(bytes), shared, relaxed: true };
+  }
+  const bytes = decode(shared ? sharedWasm : plainWasm);
+  return WebAssembly.validate(bytes) ? { module: new WebAssembly.Module(bytes), shared, relaxed: false } : null;
+}
+
+/**
+ * The engine, or null where WebAssembly SIMD is missing (feature-detected by validating the
+ * module). A fresh instance on a fresh memory after releaseWasmMemory (the module is compiled once).
  */
 export function wasmEngine(): Engine | null {
-  if (engine !== undefined) return engine;
-  engine = null;
-  if (typeof WebAssembly !== 'object') return engine;
-  const shared = canShare();
-  let relaxed = relaxedSimdSupported();
-  let bytes = decode(relaxed ? (shared ? sharedRelaxedWasm : plainRelaxedWasm) : (shared ? sharedWasm : plainWasm));
-  if (relaxed && !WebAssembly.validate(bytes)) {
-    relaxed = false;
-    bytes = decode(shared ? sharedWasm : plainWasm);
-  }
-  if (!WebAssembly.validate(bytes)) return engine;
+  if (engine) return engine;
+  if (compiled === undefined) compiled = compile();
+  if (!compiled) return null;
+  const { module, shared, relaxed } = compiled;
   const memory = shared
     ? new WebAssembly.Memory({ initial: 16, maximum: maxPages, shared: true })
     : new WebAssembly.Memory({ initial: 16 });
-  const module = new WebAssembly.Module(bytes);
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
   engine = { module, memory, exports: instance.exports as unknown as WasmExports, shared, relaxed };
   return engine;
+}
+
+/**
+ * Linear memory never shrinks, so a call with large operands would keep its heap for good: once
+ * the memory is above RETAIN_BYTES and no call came for RELEASE_MS, the engine is dropped (the
+ * memory goes with its last instance: the pool stops its workers, see onEngineRelease) and the
+ * next call starts on a fresh 1 MiB memory.
+ */
+export const RETAIN_BYTES = 64 << 20;
+export const RELEASE_MS = 1000;
+let lastCall = 0;
+let releaseTimer: unknown = null;
+const releaseHooks: (() => void)[] = [];
+
+/** Runs `hook` whenever the engine is dropped (the worker pool stops its workers, which hold the old memory). */
+export function onEngineRelease(hook: () => void): void {
+  releaseHooks.push(hook);
+}
+
+/** Drops the engine now (the next call creates a fresh memory); a no-op without one. */
+export function releaseWasmMemory(): void {
+  if (!engine) return;
+  engine = undefined;
+  for (const h of releaseHooks) h();
+}
+
+/** Bytes of linear memory the engine holds now (0 before the first call and after a release). */
+export const wasmMemoryBytes = (): number => engine?.memory.buffer.byteLength ?? 0;
+
+/** Marks a call; where the heap is above RETAIN_BYTES, arms the idle release (the timer keeps no program alive). */
+function noteCall(e: Engine): void {
+  lastCall = Date.now();
+  if (releaseTimer || e.memory.buffer.byteLength <= RETAIN_BYTES || typeof setTimeout !== 'function') return;
+  const check = (): void => {
+    const idle = Date.now() - lastCall;
+    if (idle < RELEASE_MS) { releaseTimer = arm(check, RELEASE_MS - idle); return; }
+    releaseTimer = null;
+    if (engine === e) releaseWasmMemory();
+  };
+  releaseTimer = arm(check, RELEASE_MS);
+}
+function arm(f: () => void, ms: number): unknown {
+  const t = setTimeout(f, ms) as unknown as { unref?(): void };
+  t.unref?.();
+  return t;
 }
 
 export const wasmAvailable = (): boolean => wasmEngine() !== null;
@@ -102,9 +158,17 @@ export function setRunner(r: Runner, threads: () => number): void {
   threadsFor = threads;
 }
 
+/** Bytes linear memory can reach (wasm32: 4 GiB); a call whose operands and scratch need more is declined (wasmFits). */
+export const MAX_HEAP_BYTES = maxPages * 65536;
+
 function ensure(e: Engine, bytes: number): void {
   const have = e.memory.buffer.byteLength;
-  if (bytes > have) e.memory.grow(Math.ceil((bytes - have) / 65536));
+  if (bytes <= have) return;
+  try {
+    e.memory.grow(Math.ceil((bytes - have) / 65536));
+  } catch (err) {
+    throw new ConvError('wasm', 'memory', `must grow from ${have} to ${bytes} bytes for this call, which the host refused (${String((err as Error)?.message ?? err)}); got a call needing ${bytes} bytes`);
+  }
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
@@ -112,8 +176,6 @@ const up = (v: number, m: number) => Math.ceil(v / m) * m;
 const MIN_PARALLEL_MACS = 1 << 20;
 /** Output elements from which a parallel call touches the output's pages while the workers compute (256 KiB of f32). */
 const MIN_TOUCH = 1 << 16;
-/** KC of asm/conv.ts: the depth of one packed GEMM block. */
-export const GEMM_DEPTH_BLOCK = 256;
 /** Column tile: about 1 MiB of scratch (2^18 f32, 2^17 f64) for a panel of `depth` rows, a multiple of 8, at most the whole plane. */
 const tileFor = (depth: number, outVol: number, es: number) =>
   Math.max(8, Math.min(up(outVol, 8), Math.floor((1 << 20) / es / Math.max(1, depth) / 8) * 8));
@@ -129,9 +191,12 @@ const convTile = (depth: number, outVol: number, planes: number, threads: number
 
 const pad3 = (v: readonly number[], fill: number): number[] => [...new Array<number>(3 - v.length).fill(fill), ...v];
 
-function writeGeometry(mem: Int32Array, g: Geometry): void {
-  mem.set([g.n, g.cIn, g.cOut, g.groups, ...pad3(g.inSize, 1), ...pad3(g.outSize, 1), ...pad3(g.kSize, 1),
-    ...pad3(g.stride, 1), ...pad3(g.dilation, 1), ...pad3(g.padBefore, 0)], GEOM >> 2);
+/** The geometry block (see asm/conv.ts); `exact`: depthwise rows skip padding taps rather than add w·0 (a non-finite w). */
+function writeGeometry(mem: Int32Array, g: Geometry, exact = false): void {
+  const words = [g.n, g.cIn, g.cOut, g.groups, ...pad3(g.inSize, 1), ...pad3(g.outSize, 1), ...pad3(g.kSize, 1),
+    ...pad3(g.stride, 1), ...pad3(g.dilation, 1), ...pad3(g.padBefore, 0)];
+  words[GEOM_EXACT] = exact ? 1 : 0;
+  mem.set(words, GEOM >> 2);
 }
 
 /** `b`: the bias a depthwise unit writes into its output plane before accumulating (0: none, y is initialised). */
@@ -166,8 +231,8 @@ function touchPages(out: F): void {
  * copies x in plane by plane (advancing the progress word that the workers' units wait on) while
  * the workers start computing, then copies each finished unit's output out (its own at once, while
  * the plane is in cache; the workers' ones as their done flags appear), so the copies overlap the
- * compute instead of preceding and following it. `at`: 64-byte region for the progress word and
- * the flags (one Int32 each, 4 + 4·256 bytes).
+ * compute instead of preceding and following it. `at`: the region of the progress word and the
+ * flags (STREAM_WORDS Int32 words: one, then one per unit).
  */
 interface Stream { x: F; xp: number; y: F; yp: number; at: number }
 /** Input planes between two progress updates (~128 KiB of f32). */
@@ -178,12 +243,11 @@ const STREAM_PLANES = 32;
  * caller's output array that the result is copied into afterwards; on a parallel run this thread
  * touches its pages before claiming units (touchPages).
  */
-function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, threads: number, out?: F, stream?: Stream): void {
+function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, threads: number, out?: F, stream?: Stream, exact = false): void {
   const mem = new Int32Array(e.memory.buffer);
-  writeGeometry(mem, g);
+  writeGeometry(mem, g, exact);
   const { items, tiles, cblocks } = itemsOf(kind, g, t);
-  // At most 256 units: enough to balance threads, few enough that claiming one stays cheap.
-  const chunk = Math.ceil(items / 256), units = Math.ceil(items / chunk);
+  const chunk = Math.ceil(items / MAX_UNITS), units = Math.ceil(items / chunk);
   const task: number[] = [];
   task[T.kind] = kind; task[T.items] = items; task[T.chunk] = chunk; task[T.x] = p.x; task[T.w] = p.w; task[T.y] = p.y;
   task[T.scratch] = p.scratch; task[T.bias] = p.b ?? 0; task[T.scratchStride] = scratchBytes(kind, g, t); task[T.nc] = t.nc; task[T.cb] = t.cb;
@@ -195,12 +259,14 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   const parallel = threads > 1 && units > 1 && macs >= MIN_PARALLEL_MACS;
   if (stream && parallel) {
     task[T.progress] = stream.at; task[T.flags] = stream.at + 4;
-    mem.fill(0, stream.at >> 2, (stream.at >> 2) + 1 + units);
+    mem.fill(0, stream.at >>> 2, (stream.at >>> 2) + 1 + units);
   } else task[T.progress] = task[T.flags] = 0;
   mem.set(task, TASK >> 2);
   if (stream && parallel) {
     streamed(e, mem, stream, units, chunk * prod(g.outSize), t.es, threads);
+    noteCall(e);
     return;
+
   }
   if (stream) copy(view(e, stream.xp, stream.x.length, t.es), stream.x);
   if (parallel) {
@@ -212,11 +278,12 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
     }
   } else serial(e, units, threads);
   if (stream) copy(stream.y, view(e, stream.yp, stream.y.length, t.es));
+  noteCall(e);
 }
 
 /** Runs a streamed task on this thread and the pool (see Stream); `per`: output elements per unit. */
 function streamed(e: Engine, mem: Int32Array, st: Stream, units: number, per: number, es: number, threads: number): void {
-  const flags = (st.at >> 2) + 1;
+  const flags = (st.at >>> 2) + 1;
   const xv = view(e, st.xp, st.x.length, es), yv = view(e, st.yp, st.y.length, es);
   const inVol = mem[(TASK >> 2) + T.inVol], total = st.x.length / inVol;
   const out = (u: number) => {
@@ -229,8 +296,8 @@ function streamed(e: Engine, mem: Int32Array, st: Stream, units: number, per: nu
     for (let p0 = 0; p0 < total; p0 += STREAM_PLANES) {
       const p1 = Math.min(total, p0 + STREAM_PLANES);
       (xv as Float64Array).subarray(p0 * inVol, p1 * inVol).set((st.x as Float64Array).subarray(p0 * inVol, p1 * inVol));
-      Atomics.store(mem, st.at >> 2, p1);
-      Atomics.notify(mem, st.at >> 2);
+      Atomics.store(mem, st.at >>> 2, p1);
+      Atomics.notify(mem, st.at >>> 2);
     }
   };
   const after = (u: number) => {
@@ -250,12 +317,20 @@ function streamed(e: Engine, mem: Int32Array, st: Stream, units: number, per: nu
   for (let u = next; u < units; u++) if (Atomics.load(mem, flags + u) !== 2) out(u);
 }
 
+/** The end address of 64-byte aligned regions of `sizes` bytes bump-allocated from HEAP. */
+function heapEnd(sizes: readonly number[]): number {
+  let at = HEAP;
+  for (const b of sizes) at = up(at + b, 64);
+  return at;
+}
+
 /** Bump allocation of 64-byte aligned regions from HEAP; grows memory once for the total. */
 function allocate(e: Engine, sizes: readonly number[]): number[] {
   const out: number[] = [];
   let at = HEAP;
   for (const b of sizes) { out.push(at); at = up(at + b, 64); }
   ensure(e, at);
+  noteCall(e);
   return out;
 }
 
@@ -267,45 +342,87 @@ const view = (e: Engine, at: number, len: number, es: number): F =>
 /** dst.set(src) for either element type (both have the same one). */
 const copy = (dst: F, src: F) => (dst as Float64Array).set(src as Float64Array);
 
-/** Copies operands into the heap, runs one task and copies `out` back (`packW`: conv weights packed per group first). */
-function execute(kind: Kind, g: Geometry, ops: { x: F; w: F; y: F; b?: F; out: 'y' | 'w'; post?: Epilogue }, t: Tiling & { packW: boolean }): void {
+/**
+ * Some tap of `g` reads padding (before the input or past its end) in some dim. A dense kernel
+ * computes such a tap as w·0, which is nothing only for finite values: ±Inf·0 and NaN·0 are NaN,
+ * while in the definition (ref) a padding tap adds nothing at all.
+ */
+export function hasPaddingTaps(g: Geometry): boolean {
+  return g.inSize.some((L, a) => g.padBefore[a] > 0 || (g.outSize[a] - 1) * g.stride[a] + (g.kSize[a] - 1) * g.dilation[a] - g.padBefore[a] >= L);
+}
+
+/**
+ * The operands of a task, by the task block's slots: a forward task reads x and w and writes y
+ * (`b`: the bias); a weight-gradient task reads x and gy and writes gw.
+ */
+type Operands = { x: F; w: F; y: F; b?: F } | { x: F; gy: F; gw: F };
+/** `packW`: conv weights packed per group first; `guard`: the slot whose non-finite values must not meet padding taps (see hasPaddingTaps). */
+type TaskTiling = Tiling & { packW: boolean; guard?: 'w' | 'y' };
+
+/** Region sizes (bytes, allocation order) of execute: x, w (packed), raw w, y, bias, scratch per thread, stream words. */
+function executeSizes(kind: Kind, g: Geometry, lens: { x: number; w: number; y: number; b: number }, t: TaskTiling, threads: number): number[] {
+  const es = t.es, cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
+  const packed = g.groups * up(cog, MR) * rows * es;
+  return [lens.x * es, t.packW ? packed : lens.w * es, t.packW ? lens.w * es : 0, lens.y * es, lens.b * es,
+    scratchBytes(kind, g, t) * threads, 4 * STREAM_WORDS];
+}
+
+/**
+ * Copies operands into the heap, runs one task and copies the written slot back. Returns false,
+ * having written nothing, where the guarded slot holds ±Inf or NaN that would meet a padding tap
+ * and the kernel has no exact form (the caller then sums the definition's taps, exactConv).
+ */
+function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean {
   const e = wasmEngine()!;
   const threads = currentThreads(), es = t.es, ex = typedExports(e.exports, es);
+  const grad = 'gw' in ops, xs = ops.x, ws = grad ? ops.gw : ops.w, ys = grad ? ops.gy : ops.y, b = grad ? undefined : ops.b;
   const cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
-  const packed = g.groups * up(cog, MR) * rows * es;
-  const post = hasPost(ops.post) ? ops.post : undefined;
-  const [xp, wp, rawW, yp, bp, sp, at, rp] = allocate(e, [ops.x.length * es, t.packW ? packed : ops.w.length * es,
-    t.packW ? ops.w.length * es : 0, ops.y.length * es, (ops.b?.length ?? 0) * es, scratchBytes(kind, g, t) * threads, 4 * 257,
-    (post?.residual ? ops.y.length : 0) * es]);
+  const [xp, wp, rawW, yp, bp, sp, at] = allocate(e, executeSizes(kind, g, { x: xs.length, w: ws.length, y: ys.length, b: b?.length ?? 0 }, t, threads));
   // Depthwise tasks copy x in and y out themselves, overlapped with the compute (Stream).
-  const stream = kind === Kind.Depthwise && ops.out === 'y' ? { x: ops.x, xp, y: ops.y, yp, at } : undefined;
+  const stream = kind === Kind.Depthwise && !grad ? { x: xs, xp, y: ys, yp, at } : undefined;
   const copyIn = section('allocation/copy');
-  if (!stream) copy(view(e, xp, ops.x.length, es), ops.x);
+  if (!stream) copy(view(e, xp, xs.length, es), xs);
   // Depthwise units write their planes' bias themselves (in parallel); the others start from y or the bias.
-  const unitBias = kind === Kind.Depthwise && ops.b !== undefined;
-  if (unitBias) copy(view(e, bp, ops.b!.length, es), ops.b!);
-  else if (ops.out === 'w') copy(view(e, yp, ops.y.length, es), ops.y); // gy, an input of the weight gradient
-  else initOutput(e, ops.y, yp, ops.b, bp, g.n);
-  if (t.packW) {
-    copy(view(e, rawW, ops.w.length, es), ops.w);
-    const pack = section('weight packing');
+  const unitBias = kind === Kind.Depthwise && b !== undefined;
+  if (unitBias) copy(view(e, bp, b.length, es), b);
+  else if (grad) copy(view(e, yp, ys.length, es), ys); // gy, an input of the weight gradient
+  else initOutput(e, ys, yp, b, bp, g.n);
+  // The weight gradient is summed from zero; conv weights are packed from their raw copy.
+  if (grad) view(e, wp, ws.length, es).fill(0);
+  else copy(view(e, t.packW ? rawW : wp, ws.length, es), ws);
+  copyIn();
+  let exact = false;
+  if (t.guard && hasPaddingTaps(g)) {
+    const finite = t.guard === 'w' ? ex.finite(t.packW ? rawW : wp, ws.length) : ex.finite(yp, ys.length);
+    if (!finite && kind !== Kind.Depthwise) return false;
+    exact = !finite;
+  }
+  const pack = section('weight packing');
+  if (t.packW)
     for (let grp = 0; grp < g.groups; grp++)
       ex.packA(rawW + grp * cog * rows * es, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * es);
-    pack();
-  } else if (ops.out === 'w') view(e, wp, ops.w.length, es).fill(0); // the weight gradient is summed from zero
-  else copy(view(e, wp, ops.w.length, es), ops.w);
-  copyIn();
-  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads, ops.out === 'y' ? ops.y : ops.w, stream);
-  if (stream) return;
-  if (post) {
-    if (post.residual) copy(view(e, rp, ops.y.length, es), post.residual);
-    postInMemory(e.exports, yp, post.residual ? rp : 0, ops.y.length, es, post);
-  }
+  pack();
+  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads, grad ? ws : ys, stream, exact);
+  if (stream) return true;
   const copyOut = section('allocation/copy');
-  if (ops.out === 'y') copy(ops.y, view(e, yp, ops.y.length, es));
-  else copy(ops.w, view(e, wp, ops.w.length, es));
+  if (grad) copy(ws, view(e, wp, ws.length, es));
+  else copy(ys, view(e, yp, ys.length, es));
   copyOut();
-  if (post) postOnHost(ops.y, post);
+  return true;
+}
+
+/**
+ * The definition's sums (the ref kernels' taps) for a call whose ±Inf or NaN multiplier meets
+ * padding taps, where the dense kernels would add NaN (w·0): y = conv(x, w) (+ b), or gw = Σ x·gy.
+ */
+function exactConv(x: F, w: F, y: F, g: Geometry, b?: F): void {
+  const vol = prod(g.outSize);
+  for (let i = 0; i < y.length; i++) y[i] = b ? b[Math.floor(i / vol) % g.cOut] : 0;
+  forEachTap(g, (xi, wi, yi) => { y[yi] += w[wi] * x[xi]; });
+}
+function exactWeightGrad(x: F, gy: F, gw: F, g: Geometry): void {
+  gw.fill(0);
+  forEachTap(g, (xi, wi, yi) => { gw[wi] += x[xi] * gy[yi]; });
 }
 
 /** The output region the units accumulate into: zeros, or the bias broadcast (the caller's y is only written). */
@@ -319,33 +436,55 @@ function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n
   typedExports(e.exports, es).fillBias(yp, bp, n * b.length, b.length, y.length / (n * b.length));
 }
 
+/** The tilings of a polyphase convT's phases and its region sizes (x, w, y, bias, tap table, scratch per thread, packed A per phase). */
+function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, threads: number, bLen: number) {
+  const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
+  const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es), cb: 1, es }));
+  const scratch = Math.max(0, ...phases.map((p, i) => scratchBytes(Kind.Phase, p, tilings[i])));
+  const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
+  const sizes = [g.n * g.cOut * prod(g.outSize) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
+    bLen * es, kVol * 16, scratch * threads, ...aBytes];
+  return { tilings, sizes };
+}
+
+/**
+ * An upper bound of polyphaseLayout's heap from g alone (the candidate's limit check has no
+ * phases): every tap belongs to one phase at most, a phase's outputs are at most the convT's, and
+ * its column tile is at most a cache tile of depth cog (its scratch: phase cIn = cog, cOut = cig).
+ */
+function polyphaseHeapBound(g: Geometry, es: number, threads: number): number {
+  const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
+  const nc = tileFor(cog, prod(g.inSize), es);
+  const scratch = scratchLayout(Kind.Phase, { nc, cb: 1, cig: cog, cog: cig, kVol, es }).bytes;
+  return heapEnd([g.n * g.cOut * prod(g.outSize) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
+    g.cIn * es, kVol * 16, scratch * threads, g.groups * up(cig, MR) * cog * kVol * es + 64 * kVol]);
+}
+
 /**
  * Transposed convolution as one stride-1 convolution per output phase (see plan/phases.ts
  * for the index algebra): x, w and y are copied in once, one pass over w packs every phase's
  * weights (packPhases), then each phase runs conv units whose tiles are added to every s-th output
- * position by the unit itself (Kind.Phase).
+ * position by the unit itself (Kind.Phase). A phase's taps outside x are padding of that conv, so
+ * a w holding ±Inf or NaN (w·0 = NaN there) runs as GEMM + col2im instead, which has no such taps.
  */
-function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], ep?: Epilogue): void {
-  const b = ep?.bias, post = hasPost(ep) ? ep : undefined;
+function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], b?: F): void {
   const e = wasmEngine()!;
   const threads = currentThreads(), es = bytesOf(y), ex = typedExports(e.exports, es);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
+  const { tilings, sizes } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0);
   if (phases.length === 0) {
     // No tap reaches the output (it is all cropped padding or output padding): y is only the bias, (n, cIn, …) in conv terms.
     for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] = b ? b[Math.floor(i / vol) % g.cIn] : 0;
-    if (post) applyEpilogue(y, { residual: post.residual, activation: post.activation, negativeSlope: post.negativeSlope }, g.n, g.cIn, y.length / (g.n * g.cIn));
     return;
   }
-  const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es), cb: 1, es }));
-  const scratch = Math.max(...phases.map((p, i) => scratchBytes(Kind.Phase, p, tilings[i])));
-  const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
-  const [xp, wp, yp, bp, tp, sp, rp, ...aps] = allocate(e, [x.length * es, w.length * es, y.length * es,
-    (b?.length ?? 0) * es, kVol * 16, scratch * threads, (post?.residual ? y.length : 0) * es, ...aBytes]);
-  const copyIn = section('allocation/copy');
-  copy(view(e, xp, x.length, es), x);
+  const [xp, wp, yp, bp, tp, sp, ...aps] = allocate(e, sizes);
   copy(view(e, wp, w.length, es), w);
+  if (!ex.finite(wp, w.length)) {
+    gemmConvT(x, w, y, g, b);
+    return;
+  }
+  copy(view(e, xp, x.length, es), x);
   initOutput(e, y, yp, b, bp, g.n);
-  copyIn();
   // Tap table for packPhases: tap j → (packed A of its phase, T, flipped tap u).
   const tab = new Int32Array(kVol * 4);
   phases.forEach((p, i) => p.taps.forEach((j, u) => tab.set([aps[i], p.taps.length, u, 0], j * 4)));
@@ -355,17 +494,13 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
   pack();
   phases.forEach((p, i) => {
     // Each unit scatters its own tile (phases write disjoint positions): no phase buffer, no serial pass.
-    new Int32Array(e.memory.buffer, SCATTER, 12).set([...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)]);
+    const block = [...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)];
+    new Int32Array(e.memory.buffer, SCATTER, S.LENGTH).set(block);
     runTask(e, Kind.Phase, p, { x: xp, w: aps[i], y: yp, scratch: sp }, tilings[i], threads, i === 0 ? y : undefined);
   });
-  if (post) {
-    if (post.residual) copy(view(e, rp, y.length, es), post.residual);
-    postInMemory(e.exports, yp, post.residual ? rp : 0, y.length, es, post);
-  }
   const copyOut = section('allocation/copy');
   copy(y, view(e, yp, y.length, es));
   copyOut();
-  if (post) postOnHost(y, post);
 }
 
 /** Runs the task block currently in memory as `units` units on the configured threads (tests use it to inject faults). */
@@ -378,7 +513,7 @@ export function runTaskInMemory(units: number): void {
 }
 
 /** The number of threads the next call may use. */
-export const currentThreads = (): number => Math.min(threadsFor(), MAX_THREADS);
+const currentThreads = (): number => Math.min(threadsFor(), MAX_THREADS);
 
 /** Output-channel blocks per group for convT / weightGrad: several per thread so the split balances. */
 const blockFor = (cig: number) => Math.max(1, Math.ceil(cig / 8));
@@ -391,53 +526,109 @@ const blockFor = (cig: number) => Math.max(1, Math.ceil(cig / 8));
 export const foldSamples = (g: Geometry, rows: number, es: number): boolean =>
   g.n > 1 && 2 * columnsPerSample(prod(g.outSize)) <= tileFor(rows, g.n * columnsPerSample(prod(g.outSize)), es);
 
-function gemmConv(x: F, w: F, y: F, g: Geometry, ep?: Epilogue): void {
-  const b = ep?.bias, post = ep;
+/** The task of a conv by GEMM: samples folded into the columns (ConvSamples) or one sample per unit (Conv). */
+function convTask(g: Geometry, es: number, threads: number): { kind: Kind; t: TaskTiling } {
   const rows = (g.cIn / g.groups) * prod(g.kSize);
-  const es = bytesOf(y), threads = currentThreads();
   if (foldSamples(g, rows, es)) {
     const cols = g.n * columnsPerSample(prod(g.outSize));
-    execute(Kind.ConvSamples, g, { x, w, y, b, out: 'y', post }, { nc: convTile(rows, cols, g.groups, threads, es), cb: 1, es, packW: true });
-  } else execute(Kind.Conv, g, { x, w, y, b, out: 'y', post }, { nc: convTile(rows, prod(g.outSize), g.n * g.groups, threads, es), cb: 1, es, packW: true });
+    return { kind: Kind.ConvSamples, t: { nc: convTile(rows, cols, g.groups, threads, es), cb: 1, es, packW: true, guard: 'w' } };
+  }
+  return { kind: Kind.Conv, t: { nc: convTile(rows, prod(g.outSize), g.n * g.groups, threads, es), cb: 1, es, packW: true, guard: 'w' } };
+}
+/** GEMM + col2im: x lives in the conv's output space (cOut, outSize), y in its input space (cIn, inSize); every product is of real taps. */
+function convTTask(g: Geometry, es: number): TaskTiling {
+  const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize), cb = blockFor(cig);
+  return { nc: tileFor(Math.max(cog, cb * kVol), prod(g.outSize), es), cb, es, packW: false };
+}
+/** The weight gradient: gy times the transposed columns of x, whose padding entries are zeros (so gy is guarded). */
+function weightGradTask(g: Geometry, es: number): TaskTiling {
+  const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize);
+  return { nc: tileFor(Math.max(cog, cig * kVol), prod(g.outSize), es), cb: blockFor(cig), es, packW: false, guard: 'y' };
+}
+/** Depthwise scratch: one zero-padded input row, OW + (KW − 1)·δ elements of the last dim. */
+function depthwiseTask(g: Geometry, es: number): TaskTiling {
+  const a = g.kSize.length - 1;
+  return { nc: g.outSize[a] + (g.kSize[a] - 1) * g.dilation[a], cb: 1, es, packW: false, guard: 'w' };
 }
 
-function gemmConvT(x: F, w: F, y: F, g: Geometry, ep?: Epilogue): void {
-  const b = ep?.bias, post = ep;
-  // x lives in the conv's output space (cOut, outSize), y in its input space (cIn, inSize).
-  const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize), cb = blockFor(cig);
-  const es = bytesOf(y);
-  execute(Kind.ConvT, g, { x, w, y, b, out: 'y', post }, { nc: tileFor(Math.max(cog, cb * kVol), prod(g.outSize), es), cb, es, packW: false });
+function gemmConv(x: F, w: F, y: F, g: Geometry, b?: F): void {
+  const { kind, t } = convTask(g, bytesOf(y), currentThreads());
+  if (!execute(kind, g, { x, w, y, b }, t)) exactConv(x, w, y, g, b);
+}
+
+function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F): void {
+  execute(Kind.ConvT, g, { x, w, y, b }, convTTask(g, bytesOf(y)));
 }
 
 /** im2col + packed GEMM (conv), GEMM + col2im (convT), GEMM against the transposed columns (weightGrad). */
 export const wasmGemmKernels: ConvKernels = {
   name: 'wasm-gemm',
-  // The bias is broadcast into the output region before the units accumulate; residual and
-  // activation are applied to that region after them, before the copy out (./epilogue.ts).
-  fuses: WASM_FUSES,
-  conv: (x, w, y, g, ep) => gemmConv(x, w, y, g, ep),
-  convT: (x, w, y, g, ep) => gemmConvT(x, w, y, g, ep),
+  // The bias is broadcast into the output region before the units accumulate.
+  fuses: { bias: true },
+  conv: (x, w, y, g, ep) => gemmConv(x, w, y, g, ep?.bias),
+  convT: (x, w, y, g, ep) => gemmConvT(x, w, y, g, ep?.bias),
   weightGrad(x, gy, gw, g) {
-    const cog = g.cOut / g.groups, cig = g.cIn / g.groups, kVol = prod(g.kSize);
-    const es = bytesOf(gw);
-    execute(Kind.WeightGrad, g, { x, w: gw, y: gy, out: 'w' }, { nc: tileFor(Math.max(cog, cig * kVol), prod(g.outSize), es), cb: blockFor(cig), es, packW: false });
+    if (!execute(Kind.WeightGrad, g, { x, gy, gw }, weightGradTask(g, bytesOf(gw)))) exactWeightGrad(x, gy, gw, g);
   },
 };
 
 /** convT for `usePolyphase` geometries, run as phases; conv and weightGrad as wasm-gemm. */
 export const wasmPolyphaseKernels: PhaseKernels = {
   name: 'wasm-polyphase', fuses: wasmGemmKernels.fuses, conv: wasmGemmKernels.conv, weightGrad: wasmGemmKernels.weightGrad,
-  convTPhases: (x, w, y, g, phases, ep) => polyphase(x, w, y, g, phases, ep),
+  convTPhases: (x, w, y, g, phases, ep) => polyphase(x, w, y, g, phases, ep?.bias),
 };
 
 /** Direct kernel for convolutions with one input channel per group (depthwise, any multiplier). */
 export const wasmDepthwiseKernels: Pick<ConvKernels, 'conv' | 'fuses'> = {
   fuses: { bias: true },
-  conv: (x, w, y, g, ep) => execute(Kind.Depthwise, g, { x, w, y, b: ep?.bias, out: 'y' }, depthwiseTiling(g, bytesOf(y))),
+  conv: (x, w, y, g, ep) => { execute(Kind.Depthwise, g, { x, w, y, b: ep?.bias }, depthwiseTask(g, bytesOf(y))); },
 };
 
-/** Depthwise scratch: one zero-padded input row, OW + (KW − 1)·δ elements of the last dim. */
-function depthwiseTiling(g: Geometry, es: number): Tiling & { packW: boolean } {
-  const a = g.kSize.length - 1;
-  return { nc: g.outSize[a] + (g.kSize[a] - 1) * g.dilation[a], cb: 1, es, packW: false };
+/** The kernel families of the wasm candidates. */
+export type WasmFamily = 'gemm' | 'polyphase' | 'depthwise';
+
+/**
+ * Every number the kernels derive from `g` fits their 32-bit integer arithmetic. Per dim: the
+ * farthest padded position a tap reaches, (outSize − 1)·s + (k − 1)·δ, trailing padding included
+ * (tapTile, depthwise and the phases compute o·s + j·δ − p0 in i32); p0 + s and inSize + p0
+ * (depthwise's first and last interior positions); outSize + (k − 1)·δ (its padded row).
+ */
+export function fitsInt32(g: Geometry): boolean {
+  const I32 = 0x7fffffff;
+  return g.inSize.every((L, a) => {
+    const s = g.stride[a], p0 = g.padBefore[a], ext = (g.kSize[a] - 1) * g.dilation[a];
+    return Math.max((g.outSize[a] - 1) * s + ext, p0 + s, L + p0, g.outSize[a] + ext) <= I32;
+  }) && [g.n, g.cIn, g.cOut].every((v) => v <= I32);
 }
+
+
+/**
+ * Bytes of linear memory the family's kernel for `dir` needs on `threads` threads: operands,
+ * packed weights, per-thread scratch (for polyphase, also the GEMM + col2im it takes for a
+ * non-finite w). Above MAX_HEAP_BYTES the wasm candidates decline and the TypeScript kernels run.
+ */
+export function wasmHeapBytes(family: WasmFamily, g: Geometry, es: number, dir: 'conv' | 'convT' | 'weightGrad', threads = currentThreads()): number {
+  const inLen = g.n * g.cIn * prod(g.inSize), outLen = g.n * g.cOut * prod(g.outSize), wLen = g.cOut * (g.cIn / g.groups) * prod(g.kSize);
+  if (dir === 'weightGrad') return heapEnd(executeSizes(Kind.WeightGrad, g, { x: inLen, w: wLen, y: outLen, b: 0 }, weightGradTask(g, es), threads));
+  if (dir === 'convT') {
+    const col2im = heapEnd(executeSizes(Kind.ConvT, g, { x: outLen, w: wLen, y: inLen, b: g.cIn }, convTTask(g, es), threads));
+    return family === 'polyphase' ? Math.max(col2im, polyphaseHeapBound(g, es, threads)) : col2im;
+
+  }
+  const lens = { x: inLen, w: wLen, y: outLen, b: g.cOut };
+  if (family === 'depthwise' && g.cIn === g.groups) return heapEnd(executeSizes(Kind.Depthwise, g, lens, depthwiseTask(g, es), threads));
+  const { kind, t } = convTask(g, es, threads);
+  return heapEnd(executeSizes(kind, g, lens, t, threads));
+}
+
+/** The wasm kernels of `family` can run this call: WebAssembly SIMD validates here, g fits 32 bits and the heap fits linear memory. */
+export function wasmFits(family: WasmFamily, g: Geometry, dtype: DType, dir: 'conv' | 'convT' | 'weightGrad'): boolean {
+  if (!fitsInt32(g) || !wasmAvailable()) return false;
+  // Far below the limit (the common case) the exact count is not needed: scratch is a few MiB per thread but for long depthwise rows.
+  const es = dtype === 'float64' ? 8 : 4, a = g.kSize.length - 1;
+  const operands = es * (g.n * g.cIn * prod(g.inSize) + g.n * g.cOut * prod(g.outSize) + g.cOut * (g.cIn / g.groups) * prod(g.kSize));
+  const rows = MAX_THREADS * es * (g.outSize[a] + (g.kSize[a] - 1) * g.dilation[a]);
+  if (5 * operands + rows + (256 << 20) < MAX_HEAP_BYTES) return true;
+  return wasmHeapBytes(family, g, es, dir) <= MAX_HEAP_BYTES;
+}
+

@@ -5,6 +5,9 @@
  * parts of the output and each output element is always reduced in the same order, so results are
  * bitwise identical whatever the number of threads.
  */
+import { MR } from './module.generated.js';
+
+export { MR };
 
 export interface WasmExports {
   setTemp(p: number): void;
@@ -21,14 +24,16 @@ export interface WasmExports {
   packPhases(w: number, groups: number, cig: number, cog: number, kVol: number, tab: number): void;
   fillBias(y: number, b: number, planes: number, c: number, vol: number): void;
   scatterTile(src: number, m: number, planes: number, y: number, o0: number, sp: number): void;
+  /** 1 when the n elements at p are all finite. */
+  finite(p: number, n: number): number;
   packA64: WasmExports['packA']; packB64: WasmExports['packB']; gemm64: WasmExports['gemm']; gemmSamples64: WasmExports['gemmSamples'];
   im2colB64: WasmExports['im2colB']; im2colBT64: WasmExports['im2colBT']; col2im64: WasmExports['col2im'];
   depthwise64: WasmExports['depthwise']; packPhases64: WasmExports['packPhases'];
-  fillBias64: WasmExports['fillBias']; scatterTile64: WasmExports['scatterTile'];
+  fillBias64: WasmExports['fillBias']; scatterTile64: WasmExports['scatterTile']; finite64: WasmExports['finite'];
 }
 
 /** The element-typed kernels of one precision: the f32 exports, or their `…64` twins. */
-export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'gemmSamples' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'fillBias' | 'scatterTile'>;
+export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'gemmSamples' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'fillBias' | 'scatterTile' | 'finite'>;
 
 const typed = new WeakMap<WasmExports, readonly [TypedExports, TypedExports]>();
 
@@ -38,7 +43,7 @@ export function typedExports(ex: WasmExports, es: number): TypedExports {
   if (!pair) {
     pair = [ex, {
       packA: ex.packA64, packB: ex.packB64, gemm: ex.gemm64, gemmSamples: ex.gemmSamples64, im2colB: ex.im2colB64, im2colBT: ex.im2colBT64, col2im: ex.col2im64,
-      depthwise: ex.depthwise64, packPhases: ex.packPhases64, fillBias: ex.fillBias64, scatterTile: ex.scatterTile64,
+      depthwise: ex.depthwise64, packPhases: ex.packPhases64, fillBias: ex.fillBias64, scatterTile: ex.scatterTile64, finite: ex.finite64,
     }];
     typed.set(ex, pair);
   }
@@ -49,23 +54,36 @@ export function typedExports(ex: WasmExports, es: number): TypedExports {
 export const TEMP = 256;
 export const TASK = 4096;
 export const GEOM = TASK + 256;
-/** The scatter block of a polyphase phase (Q, I, s, base; 12 i32), after the geometry block. */
+/** Geometry block word 22 (after the 22 words of writeGeometry): 1 makes depthwise rows skip padding taps instead of adding w·0. */
+export const GEOM_EXACT = 22;
+/** The scatter block of a polyphase phase (12 i32, fields S), after the geometry block. */
 export const SCATTER = GEOM + 128;
+/** Scatter block fields (Int32 index from SCATTER/4): the phase's output size Q, the output plane's size I, the stride s, the phase's first position b. */
+export const enum S { Q0, Q1, Q2, I0, I1, I2, S0, S1, S2, B0, B1, B2, LENGTH }
 export const HEAP = 8192;
 export const MAX_THREADS = 16;
-/** Rows per packed A panel (MR of asm/conv.ts). */
-export const MR = 4;
+/**
+ * Most units of one task: enough to balance the threads, few enough that claiming one stays cheap.
+ * A streamed task keeps one progress word and one done flag per unit (STREAM_WORDS Int32 words).
+ */
+export const MAX_UNITS = 256;
+export const STREAM_WORDS = 1 + MAX_UNITS;
 
 /** Phase: a stride-1 conv unit whose tile goes to a scratch column buffer and is scattered into every s-th output position. */
 /** ConvSamples: a Conv whose column tiles run over the samples side by side (columnsPerSample each), so one GEMM serves several small samples. */
 export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4, Phase = 5, ConvSamples = 6 }
 
-/** Task block fields (Int32 index from TASK/4). */
+/**
+ * Task block fields (Int32 index from TASK/4). Byte addresses are stored as Int32 and read back
+ * unsigned (`>>> 0`): linear memory reaches 4 GiB, past the signed range. A weight-gradient task
+ * reads gy from the `gy` slot and writes gw into the `gw` slot (the same words as y and w).
+ */
 export const enum T {
   kind, items, chunk, x, w, y, scratch, scratchStride, nc, cb, tiles, cblocks,
   n, cIn, cOut, groups, inVol, outVol, kVol, es, bias,
   /** Streamed depthwise tasks (0 otherwise): byte address of the input-progress word, then of the per-unit done flags. */
   progress, flags,
+  gw = w, gy = y,
 }
 
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
@@ -109,6 +127,105 @@ function awaitInput(mem: Int32Array, at: number, need: number): void {
   }
 }
 
+/** One unit's view of the task in memory: its fields, read once, and this thread's scratch regions. */
+interface Unit {
+  wx: WasmExports; ex: TypedExports; mem: Int32Array; es: number;
+  x: number; w: number; y: number; bias: number;
+  nc: number; cb: number; tiles: number; cblocks: number;
+  n: number; cIn: number; cOut: number; groups: number; inVol: number; outVol: number; kVol: number;
+  cig: number; cog: number; rows: number;
+  table: number; pa: number; pb: number; col: number;
+}
+
+/** A zeroed region of `len` elements at byte address `at`. */
+function zero(u: Unit, at: number, len: number): void {
+  (u.es === 8 ? new Float64Array(u.mem.buffer, at, len) : new Float32Array(u.mem.buffer, at, len)).fill(0);
+}
+
+/** Runs item `item` of a task; one handler per Kind. */
+type Handler = (u: Unit, item: number) => void;
+
+const handlers: Record<Kind, Handler> = {
+  // item = (sample, group, column tile); A = all packed weights, one group after another.
+  [Kind.Conv](u, item) {
+    const tile = item % u.tiles, grp = Math.floor(item / u.tiles) % u.groups, s = Math.floor(item / (u.tiles * u.groups));
+    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es;
+    u.wx.tapTile(GEOM, o0, m, u.table);
+    u.ex.im2colB(u.x + (s * u.cIn + grp * u.cig) * u.inVol * es, u.inVol, u.cig, u.kVol, u.table, m, u.pb);
+    u.ex.gemm(u.cog, m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.pb, u.y + ((s * u.cOut + grp * u.cog) * u.outVol + o0) * es, u.outVol);
+  },
+  // item = (group, column tile) over n samples of columnsPerSample(outVol) columns each.
+  [Kind.ConvSamples](u, item) {
+    const tile = item % u.tiles, grp = Math.floor(item / u.tiles), per = columnsPerSample(u.outVol), es = u.es;
+    const q0 = tile * u.nc, m = Math.min(u.nc, u.n * per - q0), s0 = Math.floor(q0 / per);
+    u.wx.tapTileSamples(GEOM, q0, m, u.table, per, u.cIn * u.inVol);
+    u.ex.im2colB(u.x + grp * u.cig * u.inVol * es, u.inVol, u.cig, u.kVol, u.table, m, u.pb);
+    u.ex.gemmSamples(u.cog, m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.pb, u.y + (s0 * u.cOut + grp * u.cog) * u.outVol * es, u.outVol,
+      per, u.outVol, u.cOut * u.outVol, q0 - s0 * per);
+  },
+  // As Conv, into the zeroed column buffer (cog × m), then added to the phase's positions of y (planes of the full size).
+  [Kind.Phase](u, item) {
+    const tile = item % u.tiles, grp = Math.floor(item / u.tiles) % u.groups, s = Math.floor(item / (u.tiles * u.groups));
+    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es, sc = SCATTER >> 2;
+    const yVol = u.mem[sc + S.I0] * u.mem[sc + S.I1] * u.mem[sc + S.I2];
+    u.wx.tapTile(GEOM, o0, m, u.table);
+    u.ex.im2colB(u.x + (s * u.cIn + grp * u.cig) * u.inVol * es, u.inVol, u.cig, u.kVol, u.table, m, u.pb);
+    zero(u, u.col, u.cog * m);
+    u.ex.gemm(u.cog, m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.pb, u.col, m);
+    u.ex.scatterTile(u.col, m, u.cog, u.y + (s * u.cOut + grp * u.cog) * yVol * es, o0, SCATTER);
+  },
+  // item = (group, block of output channels); x lives in the conv's output space, y in its input space.
+  [Kind.ConvT](u, item) {
+    const blk = item % u.cblocks, grp = Math.floor(item / u.cblocks), es = u.es;
+    const c0 = blk * u.cb, cn = Math.min(u.cb, u.cig - c0), M = cn * u.kVol;
+    u.ex.packA(u.w + (grp * u.cog * u.rows + c0 * u.kVol) * es, 1, u.rows, M, u.cog, u.pa);
+    for (let s = 0; s < u.n; s++)
+      for (let tile = 0; tile < u.tiles; tile++) {
+        const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0);
+        u.ex.packB(u.x + ((s * u.cOut + grp * u.cog) * u.outVol + o0) * es, u.outVol, 1, u.cog, m, u.pb);
+        zero(u, u.col, M * m);
+        u.ex.gemm(M, m, u.cog, u.pa, u.pb, u.col, m);
+        u.wx.tapTile(GEOM, o0, m, u.table);
+        u.ex.col2im(u.col, m, cn, u.kVol, u.table, u.y + ((s * u.cIn + grp * u.cig + c0) * u.inVol) * es, u.inVol);
+      }
+  },
+  // item = (group, block of input channels): the columns c0·kVol … of gw (cOut, cIn/g·kVol), from gy (T.gy) and x.
+  [Kind.WeightGrad](u, item) {
+    const blk = item % u.cblocks, grp = Math.floor(item / u.cblocks), es = u.es, gy = u.y, gw = u.w;
+    const c0 = blk * u.cb, cn = Math.min(u.cb, u.cig - c0), N = cn * u.kVol;
+    for (let s = 0; s < u.n; s++)
+      for (let tile = 0; tile < u.tiles; tile++) {
+        const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0);
+        u.wx.tapTile(GEOM, o0, m, u.table);
+        u.ex.packA(gy + ((s * u.cOut + grp * u.cog) * u.outVol + o0) * es, u.outVol, 1, u.cog, m, u.pa);
+        u.ex.im2colBT(u.x + ((s * u.cIn + grp * u.cig + c0) * u.inVol) * es, u.inVol, cn, u.kVol, u.table, m, u.pb);
+        u.ex.gemm(u.cog, N, m, u.pa, u.pb, gw + (grp * u.cog * u.rows + c0 * u.kVol) * es, u.rows);
+      }
+  },
+  // item = (sample, output channel) with one input channel per group.
+  [Kind.Depthwise](u, item) {
+    const co = item % u.cOut, s = Math.floor(item / u.cOut), grp = Math.floor(co / u.cog), es = u.es;
+    if (u.bias) u.ex.fillBias(u.y + (s * u.cOut + co) * u.outVol * es, u.bias + co * es, 1, 1, u.outVol);
+    u.ex.depthwise(GEOM, u.x + (s * u.cIn + grp) * u.inVol * es, u.w + co * u.kVol * es, u.y + (s * u.cOut + co) * u.outVol * es, u.pb);
+  },
+};
+
+/** Reads the task in memory for thread `tid` (addresses unsigned: see T). */
+function unitOf(wx: WasmExports, mem: Int32Array, tid: number): Unit {
+  const t = TASK >> 2, at = (f: T) => mem[t + f] >>> 0;
+  const es = mem[t + T.es] === 8 ? 8 : 4, kind = mem[t + T.kind] as Kind;
+  const nc = mem[t + T.nc], cb = mem[t + T.cb], cIn = mem[t + T.cIn], cOut = mem[t + T.cOut], groups = mem[t + T.groups], kVol = mem[t + T.kVol];
+  const cig = cIn / groups, cog = cOut / groups;
+  const base = at(T.scratch) + tid * mem[t + T.scratchStride];
+  const lay = scratchLayout(kind, { nc, cb, cig, cog, kVol, es });
+  return {
+    wx, ex: typedExports(wx, es), mem, es, x: at(T.x), w: at(T.w), y: at(T.y), bias: at(T.bias),
+    nc, cb, tiles: mem[t + T.tiles], cblocks: mem[t + T.cblocks], n: mem[t + T.n], cIn, cOut, groups,
+    inVol: mem[t + T.inVol], outVol: mem[t + T.outVol], kVol, cig, cog, rows: cig * kVol,
+    table: base + lay.table, pa: base + lay.a, pb: base + lay.b, col: base + lay.col,
+  };
+}
+
 /** Runs unit `u` (a range of items) of the task in memory on thread `tid`. */
 export function runUnit(wx: WasmExports, mem: Int32Array, tid: number, u: number): void {
   if (tid === 0 && callerJob) {
@@ -117,80 +234,15 @@ export function runUnit(wx: WasmExports, mem: Int32Array, tid: number, u: number
     job();
   }
   const t = TASK >> 2;
-  const es = mem[t + T.es] === 8 ? 8 : 4, ex = typedExports(wx, es);
   const kind = mem[t + T.kind] as Kind, items = mem[t + T.items], chunk = mem[t + T.chunk];
-  const x = mem[t + T.x], w = mem[t + T.w], y = mem[t + T.y];
-  const nc = mem[t + T.nc], cb = mem[t + T.cb], tiles = mem[t + T.tiles], cblocks = mem[t + T.cblocks];
-  const n = mem[t + T.n], cIn = mem[t + T.cIn], cOut = mem[t + T.cOut], groups = mem[t + T.groups];
-  const inVol = mem[t + T.inVol], outVol = mem[t + T.outVol], kVol = mem[t + T.kVol];
-  const cig = cIn / groups, cog = cOut / groups, rows = cig * kVol;
-  const base = mem[t + T.scratch] + tid * mem[t + T.scratchStride];
-  const lay = scratchLayout(kind, { nc, cb, cig, cog, kVol, es });
-  const table = base + lay.table, pa = base + lay.a, pb = base + lay.b, col = base + lay.col;
+  const progress = mem[t + T.progress] >>> 0, flags = mem[t + T.flags] >>> 0;
+  const unit = unitOf(wx, mem, tid), run = handlers[kind];
   wx.setTemp(tid * TEMP);
   const end = Math.min(items, (u + 1) * chunk);
-  const progress = mem[t + T.progress], flags = mem[t + T.flags];
   // A streamed depthwise unit waits for its last input plane (items read planes in ascending order).
   if (kind === Kind.Depthwise && progress && end > u * chunk)
-    awaitInput(mem, progress >> 2, Math.floor((end - 1) / cOut) * cIn + Math.floor(((end - 1) % cOut) / cog) + 1);
-  for (let item = u * chunk; item < end; item++) {
-    if (kind === Kind.Conv) {
-      // item = (sample, group, column tile); A = all packed weights, one group after another.
-      const tile = item % tiles, grp = Math.floor(item / tiles) % groups, s = Math.floor(item / (tiles * groups));
-      const o0 = tile * nc, m = Math.min(nc, outVol - o0);
-      wx.tapTile(GEOM, o0, m, table);
-      ex.im2colB(x + (s * cIn + grp * cig) * inVol * es, inVol, cig, kVol, table, m, pb);
-      ex.gemm(cog, m, rows, w + grp * up(cog, MR) * rows * es, pb, y + ((s * cOut + grp * cog) * outVol + o0) * es, outVol);
-    } else if (kind === Kind.ConvSamples) {
-      // item = (group, column tile) over n samples of columnsPerSample(outVol) columns each.
-      const tile = item % tiles, grp = Math.floor(item / tiles), per = columnsPerSample(outVol);
-      const q0 = tile * nc, m = Math.min(nc, n * per - q0), s0 = Math.floor(q0 / per);
-      wx.tapTileSamples(GEOM, q0, m, table, per, cIn * inVol);
-      ex.im2colB(x + grp * cig * inVol * es, inVol, cig, kVol, table, m, pb);
-      ex.gemmSamples(cog, m, rows, w + grp * up(cog, MR) * rows * es, pb, y + (s0 * cOut + grp * cog) * outVol * es, outVol,
-        per, outVol, cOut * outVol, q0 - s0 * per);
-    } else if (kind === Kind.Phase) {
-      // As Conv, into the zeroed column buffer (cog × m), then added to the phase's positions of y (planes of the full size).
-      const tile = item % tiles, grp = Math.floor(item / tiles) % groups, s = Math.floor(item / (tiles * groups));
-      const o0 = tile * nc, m = Math.min(nc, outVol - o0), yVol = mem[(SCATTER >> 2) + 3] * mem[(SCATTER >> 2) + 4] * mem[(SCATTER >> 2) + 5];
-      wx.tapTile(GEOM, o0, m, table);
-      ex.im2colB(x + (s * cIn + grp * cig) * inVol * es, inVol, cig, kVol, table, m, pb);
-      (es === 8 ? new Float64Array(mem.buffer, col, cog * m) : new Float32Array(mem.buffer, col, cog * m)).fill(0);
-      ex.gemm(cog, m, rows, w + grp * up(cog, MR) * rows * es, pb, col, m);
-      ex.scatterTile(col, m, cog, y + (s * cOut + grp * cog) * yVol * es, o0, SCATTER);
-    } else if (kind === Kind.ConvT) {
-      // item = (group, block of output channels); x lives in the conv's output space, y in its input space.
-      const blk = item % cblocks, grp = Math.floor(item / cblocks);
-      const c0 = blk * cb, cn = Math.min(cb, cig - c0), M = cn * kVol;
-      ex.packA(w + (grp * cog * rows + c0 * kVol) * es, 1, rows, M, cog, pa);
-      for (let s = 0; s < n; s++)
-        for (let tile = 0; tile < tiles; tile++) {
-          const o0 = tile * nc, m = Math.min(nc, outVol - o0);
-          ex.packB(x + ((s * cOut + grp * cog) * outVol + o0) * es, outVol, 1, cog, m, pb);
-          (es === 8 ? new Float64Array(mem.buffer, col, M * m) : new Float32Array(mem.buffer, col, M * m)).fill(0);
-          ex.gemm(M, m, cog, pa, pb, col, m);
-          wx.tapTile(GEOM, o0, m, table);
-          ex.col2im(col, m, cn, kVol, table, y + ((s * cIn + grp * cig + c0) * inVol) * es, inVol);
-        }
-    } else if (kind === Kind.WeightGrad) {
-      // item = (group, block of input channels): the columns c0·kVol … of gw (cOut, cIn/g·kVol).
-      const blk = item % cblocks, grp = Math.floor(item / cblocks);
-      const c0 = blk * cb, cn = Math.min(cb, cig - c0), N = cn * kVol;
-      for (let s = 0; s < n; s++)
-        for (let tile = 0; tile < tiles; tile++) {
-          const o0 = tile * nc, m = Math.min(nc, outVol - o0);
-          wx.tapTile(GEOM, o0, m, table);
-          ex.packA(y + ((s * cOut + grp * cog) * outVol + o0) * es, outVol, 1, cog, m, pa);
-          ex.im2colBT(x + ((s * cIn + grp * cig + c0) * inVol) * es, inVol, cn, kVol, table, m, pb);
-          ex.gemm(cog, N, m, pa, pb, w + (grp * cog * rows + c0 * kVol) * es, rows);
-        }
-    } else {
-      // item = (sample, output channel) with one input channel per group.
-      const co = item % cOut, s = Math.floor(item / cOut), grp = Math.floor(co / cog), bias = mem[t + T.bias];
-      if (bias) ex.fillBias(y + (s * cOut + co) * outVol * es, bias + co * es, 1, 1, outVol);
-      ex.depthwise(GEOM, x + (s * cIn + grp) * inVol * es, w + co * kVol * es, y + (s * cOut + co) * outVol * es, pb);
-    }
-  }
+    awaitInput(mem, progress >>> 2, Math.floor((end - 1) / unit.cOut) * unit.cIn + Math.floor(((end - 1) % unit.cOut) / unit.cog) + 1);
+  for (let item = u * chunk; item < end; item++) run(unit, item);
   if (tid === 0 && callerAfter) callerAfter(u);
-  else if (flags) Atomics.store(mem, (flags >> 2) + u, 1);
+  else if (flags) Atomics.store(mem, (flags >>> 2) + u, 1);
 }

@@ -1,0 +1,345 @@
+/**
+ * Streams of composite and pointwise modules: a Sequential chains its parts' streams; a Residual
+ * delays its skip path until the inner stream has caught up, so that x + inner(x) stays aligned.
+ */
+import { ConvError, fmt } from '../spec/errors.js';
+import type { Layout } from '../spec/types.js';
+import { allocate, Tensor } from '../autograd/tensor.js';
+import type { Module } from '../nn/module.js';
+import { TimeWindow } from './window.js';
+import { blocks, checkSameFrame, chunkFrame, StreamBase, timeAxis, timeOf, type Frame } from './base.js';
+
+/** A module that maps each time position on its own (activations): its stream is its forward, delay 0. */
+export class PointwiseStream extends StreamBase {
+  readonly lookahead = 0;
+  readonly rate = 1;
+  /** Time layout, taken from the neighbouring convolutions in a Sequential (only counts positions). */
+  layout: Layout | null = null;
+  private inCount = 0;
+
+  constructor(op: string, private readonly module: Module) {
+    super(op);
+  }
+
+  get received(): number { return this.inCount; }
+  get emitted(): number { return this.inCount; }
+  get stateBytes(): number { return 0; }
+  outLength(L: number): number { return L; }
+
+  check(chunk: unknown): void {
+    if (!(chunk instanceof Tensor)) throw new ConvError(this.op, 'chunk', `must be a Tensor; got ${fmt(typeof chunk)}`);
+  }
+
+  clear(): void {
+    this.inCount = 0;
+  }
+
+  advance(chunk: Tensor): Tensor {
+    this.check(chunk);
+    const y = this.module.forward(chunk);
+    this.inCount += chunk.ndim ? timeOf(chunk, this.layout) : 0;
+    return y;
+  }
+
+  finish(chunk: Tensor | null): Tensor | null {
+    return chunk ? this.advance(chunk) : null;
+  }
+}
+
+/** Runs `f`; if it throws after the stream may have changed, marks `s` failed (reset() clears it). */
+function guarded<T>(s: { markFailed(why: string): void }, changed: () => boolean, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (changed()) s.markFailed(e instanceof Error ? e.message : String(e));
+    throw e;
+  }
+}
+
+/** Sequential: each part's output chunk is the next part's input chunk; flush() flushes them in order. */
+export class SequentialStream extends StreamBase {
+  readonly layout: Layout | null;
+  readonly lookahead: number;
+  readonly rate: number;
+
+  constructor(op: string, private readonly stages: readonly StreamBase[]) {
+    super(op);
+    // Look-ahead of part i, in its own input positions, is part i's over the rate before it.
+    let rate = 1, la = 0;
+    for (const s of stages) { la += s.lookahead / rate; rate *= s.rate; }
+    this.lookahead = la;
+    this.rate = rate;
+    const layouts = stages.map((s) => s.layout);
+    this.layout = layouts.find((l) => l !== null) ?? null;
+    // Pointwise parts count positions in the layout of the nearest convolution before them (or after).
+    let current: Layout | null = this.layout;
+    for (const s of stages) {
+      if (s instanceof PointwiseStream) s.layout = current;
+      else if (s.layout !== null) current = s.layout;
+    }
+  }
+
+  get received(): number { return this.stages.length ? this.stages[0].received : 0; }
+  get emitted(): number { return this.stages.length ? this.stages[this.stages.length - 1].emitted : 0; }
+  get stateBytes(): number { return this.stages.reduce((a, s) => a + s.stateBytes, 0); }
+  outLength(L: number): number {
+    for (const s of this.stages) if (L > 0) L = s.outLength(L);
+    return L;
+  }
+
+  markFailed(why: string): void {
+    this.broken = why;
+  }
+
+  check(chunk: unknown): void {
+    // Pointwise parts keep the shape, so the first other part's checks apply to the chunk as it is.
+    for (const s of this.stages) {
+      s.check(chunk);
+      if (!(s instanceof PointwiseStream)) return;
+    }
+    if (!(chunk instanceof Tensor)) throw new ConvError(this.op, 'chunk', `must be a Tensor; got ${fmt(typeof chunk)}`);
+  }
+
+  clear(): void {
+    for (const s of this.stages) s.reset();
+  }
+
+  advance(chunk: Tensor): Tensor {
+    this.check(chunk); // the first part's checks change nothing; a later failure means the parts are out of step
+    return guarded(this, () => true, () => {
+      let y = chunk;
+      for (const s of this.stages) y = s.advance(y);
+      return y;
+    });
+  }
+
+  finish(chunk: Tensor | null): Tensor | null {
+    if (chunk) this.check(chunk);
+    let i = 0;
+    return guarded(this, () => i > 0 || this.stages[0]?.failed, () => {
+      let y = chunk;
+      for (; i < this.stages.length; i++) y = this.stages[i].finish(y);
+      return y;
+    });
+  }
+}
+
+/** Input lengths 1 … this are checked for a Residual's inner part (covers every residue of strides up to 16 several times). */
+const RESIDUAL_LENGTHS = 256;
+
+/**
+ * Residual: x + inner(x). The inner stream emits later than it receives (its look-ahead), so the
+ * skip path keeps the inputs it has not yet matched: at most the inner stream's delay.
+ */
+export class ResidualStream extends StreamBase {
+  readonly layout: Layout | null;
+  readonly lookahead: number;
+  readonly rate = 1;
+  private skip: TimeWindow | null = null;
+  private frame: Frame | null = null;
+  private out = 0;
+
+  constructor(op: string, private readonly inner: StreamBase) {
+    super(op);
+    if (Math.abs(inner.rate - 1) > 1e-12)
+      throw new ConvError(op, 'inner', `must keep the rate for x + inner(x) (as many output positions as input positions); got rate ${inner.rate}`);
+    // The skip path pairs input position i with inner output i: that is x + inner(x) only where the
+    // inner part keeps every length (strided parts may keep some lengths only: refused).
+    for (let L = 1; L <= RESIDUAL_LENGTHS; L++) {
+      const out = inner.outLength(L);
+      if (out > 0 && out !== L)
+        throw new ConvError(op, 'inner', `must keep the length for x + inner(x); got ${L} input positions → ${out} output positions`);
+    }
+    this.layout = inner.layout;
+    this.lookahead = inner.lookahead;
+  }
+
+  get received(): number { return this.inner.received; }
+  get emitted(): number { return this.out; }
+  outLength(L: number): number { return this.inner.outLength(L) > 0 ? L : 0; }
+  get stateBytes(): number {
+    const w = this.skip;
+    return this.inner.stateBytes + (w ? w.length * w.outer * w.inner * (this.lastDtype === 'float64' ? 8 : 4) : 0);
+  }
+
+  markFailed(why: string): void {
+    this.broken = why;
+  }
+
+  check(chunk: unknown): void {
+    this.inner.check(chunk);
+    const f = chunkFrame(this.op, chunk, this.layout, null, null);
+    if (this.frame) checkSameFrame(this.op, this.frame, f, (chunk as Tensor).shape);
+  }
+
+  clear(): void {
+    this.inner.reset();
+    this.skip?.clear();
+    this.frame = null;
+    this.out = 0;
+  }
+
+  /** skip[first m positions] + y, where y holds m positions; drops them from the skip path. */
+  private combine(x: Tensor | null, y: Tensor): Tensor {
+    const layout = this.layout ?? 'channelsFirst';
+    const m = timeOf(y, layout), fy = chunkFrame(this.op, y, layout, null, null), f = this.frame!;
+    if (fy.c !== f.c || fy.n !== f.n || fy.batched !== f.batched)
+      throw new ConvError(this.op, 'inner', `must keep the input's batch and channels for x + inner(x); got input ${fmt(f)} and inner output shape ${fmt(y.shape)}`);
+    const t = x ? timeOf(x, layout) : 0;
+    if (x && this.skip!.length === 0 && m === t) { // in step (no delay): x + y as it comes
+      const out = allocate(y.dtype, y.size), xd = x.data, yd = y.data;
+      for (let i = 0; i < out.length; i++) out[i] = xd[i] + yd[i];
+      this.skip!.pass(t);
+      this.out += m;
+      return new Tensor(out, y.shape);
+    }
+    const skip = this.skip!;
+    if (x) skip.append(x.data, t);
+    if (m > skip.length)
+      throw new ConvError(this.op, 'inner', `emitted ${this.out + m} positions after ${skip.end} input positions; x + inner(x) needs the inner output aligned with its input`);
+    const { outer, inner } = skip, w = skip.length, sd = skip.view(), yd = y.data;
+    const out = allocate(y.dtype, y.size);
+    for (let o = 0; o < outer; o++)
+      for (let i = 0, base = o * m * inner, sb = o * w * inner; i < m * inner; i++) out[base + i] = sd[sb + i] + yd[base + i];
+    skip.dropBefore(skip.start + m);
+    this.out += m;
+    return new Tensor(out, y.shape);
+  }
+
+  private ensureFrame(x: Tensor): void {
+    if (this.frame) return;
+    const f = chunkFrame(this.op, x, this.layout, null, null);
+    const { outer, inner } = blocks(f, this.layout ?? 'channelsFirst');
+    this.frame = f;
+    if (!this.skip || this.skip.outer !== outer || this.skip.inner !== inner) this.skip = new TimeWindow(x.dtype, outer, inner);
+    this.lastDtype = x.dtype;
+  }
+
+  advance(chunk: Tensor): Tensor {
+    this.check(chunk);
+    this.ensureFrame(chunk);
+    const before = this.inner.received;
+    return guarded(this, () => this.inner.received !== before || this.inner.failed, () => this.combine(chunk, this.inner.advance(chunk)));
+  }
+
+  finish(chunk: Tensor | null): Tensor | null {
+    if (chunk) { this.check(chunk); this.ensureFrame(chunk); }
+    let started = false;
+    return guarded(this, () => started || this.inner.failed, () => {
+      const y = this.inner.finish(chunk);
+      started = true;
+      if (y === null) return null; // a pointwise inner part: nothing was held back
+      const out = this.combine(chunk, y);
+      if (this.skip!.length !== 0)
+        throw new ConvError(this.op, 'inner', `must keep the length for x + inner(x); got ${this.inner.received} input positions and ${this.out} output positions`);
+      return out;
+    });
+  }
+}
+
+/**
+ * Parallel: ((b0(x) + b1(x)) + …) [/ K]. Each branch stream gets every chunk; the outputs of the
+ * branches that are ahead wait in a queue until the slowest branch has caught up.
+ */
+export class ParallelStream extends StreamBase {
+  readonly layout: Layout | null;
+  readonly lookahead: number;
+  readonly rate: number;
+  private queues: (TimeWindow | null)[];
+  private out = 0;
+
+  constructor(op: string, private readonly branches: readonly StreamBase[], private readonly mean: boolean) {
+    super(op);
+    const rate = branches[0].rate;
+    branches.forEach((b, i) => {
+      if (Math.abs(b.rate - rate) > 1e-12)
+        throw new ConvError(op, `branches[${i}]`, `must have the rate of branch 0 to be added (${rate} output positions per input position); got rate ${b.rate}`);
+      for (let L = 1; L <= RESIDUAL_LENGTHS; L++)
+        if (b.outLength(L) !== branches[0].outLength(L))
+          throw new ConvError(op, `branches[${i}]`, `must give the length of branch 0 for every input length; got ${b.outLength(L)} and ${branches[0].outLength(L)} output positions for ${L} input positions`);
+    });
+    this.rate = rate;
+    this.lookahead = Math.max(...branches.map((b) => b.lookahead));
+    this.layout = branches.map((b) => b.layout).find((l) => l !== null) ?? null;
+    this.queues = branches.map(() => null);
+  }
+
+  get received(): number { return this.branches[0].received; }
+  get emitted(): number { return this.out; }
+  get stateBytes(): number {
+    const e = this.lastDtype === 'float64' ? 8 : 4;
+    return this.branches.reduce((a, b) => a + b.stateBytes, 0) + this.queues.reduce((a, q) => a + (q ? q.length * q.outer * q.inner * e : 0), 0);
+  }
+  outLength(L: number): number { return this.branches[0].outLength(L); }
+
+  markFailed(why: string): void {
+    this.broken = why;
+  }
+
+  check(chunk: unknown): void {
+    for (const b of this.branches) b.check(chunk);
+  }
+
+  clear(): void {
+    for (const b of this.branches) b.reset();
+    for (const q of this.queues) q?.clear();
+    this.out = 0;
+  }
+
+  /** Queues each branch output, then emits the positions every branch has reached. */
+  private combine(ys: readonly (Tensor | null)[]): Tensor | null {
+    const layout = this.layout ?? 'channelsFirst';
+    const shape = ys.find((y) => y !== null)?.shape;
+    if (!shape) return null;
+    ys.forEach((y, i) => {
+      if (!y) return;
+      const ax = timeAxis(shape.length, layout);
+      if (y.ndim !== shape.length || y.shape.some((s, a) => a !== ax && s !== shape[a]))
+        throw new ConvError(this.op, `branches[${i}]`, `must give the batch and channels of the other branches; got shape ${fmt(y.shape)} and ${fmt(shape)}`);
+      let q = this.queues[i];
+      const { outer, inner } = blocks(chunkFrame(this.op, y, layout, null, null), layout);
+      if (!q || q.outer !== outer || q.inner !== inner) q = this.queues[i] = new TimeWindow(y.dtype, outer, inner);
+      this.lastDtype = y.dtype;
+      q.append(y.data, timeOf(y, layout));
+    });
+    const qs = this.queues as TimeWindow[];
+    const m = Math.min(...qs.map((q) => (q ? q.length : 0)));
+    const outShape = [...shape];
+    outShape[layout === 'channelsLast' ? shape.length - 2 : shape.length - 1] = m;
+    const { outer, inner } = qs[0];
+    const out = allocate(this.lastDtype, outer * m * inner), K = qs.length;
+    // Each sum is stored (rounded to the dtype) before the next add, as the full forward's adds are.
+    qs.forEach((q, j) => {
+      const w = q.length, d = q.view();
+      for (let o = 0; o < outer; o++)
+        for (let i = 0, base = o * m * inner, src = o * w * inner; i < m * inner; i++) out[base + i] = j === 0 ? d[src + i] : out[base + i] + d[src + i];
+      q.dropBefore(q.start + m);
+    });
+    if (this.mean) for (let i = 0; i < out.length; i++) out[i] = out[i] / K;
+    this.out += m;
+    return new Tensor(out, outShape);
+  }
+
+  advance(chunk: Tensor): Tensor {
+    this.check(chunk);
+    let i = 0;
+    return guarded(this, () => i > 0 || this.branches[0].failed, () => {
+      const ys: Tensor[] = [];
+      for (; i < this.branches.length; i++) ys.push(this.branches[i].advance(chunk));
+      return this.combine(ys)!;
+    });
+  }
+
+  finish(chunk: Tensor | null): Tensor | null {
+    if (chunk) this.check(chunk);
+    let i = 0;
+    return guarded(this, () => i > 0 || this.branches[0].failed, () => {
+      const ys: (Tensor | null)[] = [];
+      for (; i < this.branches.length; i++) ys.push(this.branches[i].finish(chunk));
+      const y = this.combine(ys);
+      if (this.queues.some((q) => q && q.length !== 0))
+        throw new ConvError(this.op, 'branches', `must give equal lengths; got ${fmt(this.queues.map((q) => (q ? q.length : 0)))} positions left over`);
+      return y;
+    });
+  }
+}

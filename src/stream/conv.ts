@@ -1,0 +1,178 @@
+/**
+ * Conv1d as a stream. The signal the convolution slides over is kept from the first position the
+ * next output reads; each push convolves that window with padding 0 (or the zero padding at the
+ * ends) through the functional op, so every output is one full sum computed once.
+ *
+ * Index relation (docs/behaviour.md): output o reads padded positions o·s + j·δ, j < k, i.e. the span
+ * [o·s, o·s + span) of the padded input, where raw position r sits at r + p0. Output o is final
+ * once padded position o·s + span − 1 has arrived (or, at flush(), lies in the end padding).
+ */
+import { ConvError, fmt } from '../spec/errors.js';
+import { span as spanOf } from '../spec/shape.js';
+import type { ConvSpec, Layout, PaddingMode } from '../spec/types.js';
+import { allocate, Tensor } from '../autograd/tensor.js';
+import { applyConv } from '../functional/apply.js';
+import { TimeWindow } from './window.js';
+import { blocks, checkSameFrame, chunkFrame, frameShape, StreamBase, timeOf, type Frame } from './base.js';
+import { checkChunk, checkParameters, streamPads, WindowSpecs } from './spec.js';
+
+/** Output values where a window holds no input at all (every tap in the zero padding): the bias, or 0. */
+export function biasOnly(f: Frame, layout: Layout, bias: Tensor | null, dtype: Tensor['dtype'], c: number, t: number): Tensor {
+  const y = allocate(dtype, f.n * c * t);
+  if (bias)
+    for (let n = 0; n < f.n; n++)
+      for (let co = 0; co < c; co++)
+        for (let i = 0; i < t; i++) y[layout === 'channelsLast' ? (n * t + i) * c + co : (n * c + co) * t + i] = bias.data[co];
+  return new Tensor(y, frameShape(f, layout, c, t));
+}
+
+export class ConvStream extends StreamBase {
+  readonly layout: Layout;
+  readonly lookahead: number;
+  readonly rate: number;
+  private readonly specs: WindowSpecs;
+  private readonly cIn: number;
+  private readonly cOut: number;
+  private readonly s: number;
+  private readonly span: number;
+  private readonly p0: number;
+  private readonly p1: number;
+  private readonly mode: PaddingMode;
+  /** Zero positions before / after the kept signal that each window call pads itself (zeros mode). */
+  private readonly lead: number;
+  private readonly trail: number;
+  /** Raw positions reflect/replicate need at the end for the end padding. */
+  private readonly keepTail: number;
+  private frame: Frame | null = null;
+  /** The signal: raw input (zeros mode) or the padded input (reflect/replicate: the pads are written into it). */
+  private win: TimeWindow | null = null;
+  private tail: TimeWindow | null = null;
+  private raw = 0;
+  private out = 0;
+  private padReady = false;
+
+  constructor(op: string, private readonly spec: ConvSpec, private readonly weight: Tensor, private readonly bias: Tensor | null) {
+    super(op);
+    if (spec.transposed) throw new ConvError(op, 'module', `is a transposed convolution; use its own stream; got ${spec.op}`);
+    checkParameters(op, spec, weight, bias);
+    const k = weight.shape[2];
+    [this.p0, this.p1] = streamPads(op, spec, k);
+    this.layout = spec.layout;
+    this.mode = spec.paddingMode;
+    this.s = spec.stride[0];
+    this.span = spanOf(k, spec.dilation[0]);
+    this.cIn = weight.shape[1] * spec.groups;
+    this.cOut = weight.shape[0];
+    const zeros = this.mode === 'zeros';
+    this.lead = zeros ? this.p0 : 0;
+    this.trail = zeros ? this.p1 : 0;
+    this.keepTail = zeros || this.p1 === 0 ? 0 : this.mode === 'reflect' ? this.p1 + 1 : 1;
+    this.lookahead = this.span - 1 - this.p0;
+    this.rate = 1 / this.s;
+    this.specs = new WindowSpecs(spec);
+    this.padReady = zeros || this.p0 === 0;
+  }
+
+  get received(): number { return this.raw; }
+  get emitted(): number { return this.out; }
+  get stateBytes(): number {
+    const e = this.weight.dtype === 'float64' ? 8 : 4;
+    const held = (w: TimeWindow | null) => (w ? w.length * w.outer * w.inner : 0);
+    return (held(this.win) + held(this.tail)) * e;
+  }
+
+  outLength(L: number): number {
+    return Math.floor((L + this.p0 + this.p1 - this.span) / this.s) + 1;
+  }
+
+  check(chunk: unknown): void {
+    const f = chunkFrame(this.op, chunk, this.layout, this.weight.dtype, this.cIn);
+    if (this.frame) checkSameFrame(this.op, this.frame, f, (chunk as Tensor).shape);
+    else checkChunk(this.spec, chunk as Tensor, this.weight, this.bias);
+  }
+
+  clear(): void {
+    this.frame = null;
+    this.win?.clear();
+    this.tail?.clear();
+    this.raw = 0;
+    this.out = 0;
+    this.padReady = this.mode === 'zeros' || this.p0 === 0;
+  }
+
+  /** Appends a checked chunk to the signal (and, for reflect/replicate, writes the start padding once it is known). */
+  private ingest(chunk: Tensor): void {
+    if (!this.frame) {
+      const f = chunkFrame(this.op, chunk, this.layout, null, null);
+      const { outer, inner } = blocks(f, this.layout);
+      this.frame = f;
+      if (!this.win || this.win.outer !== outer || this.win.inner !== inner) {
+        this.win = new TimeWindow(this.weight.dtype, outer, inner);
+        this.tail = this.keepTail ? new TimeWindow(this.weight.dtype, outer, inner) : null;
+      }
+      if (!this.padReady) this.win.appendZeros(this.p0); // placeholders for the start padding
+    }
+    const t = timeOf(chunk, this.layout), win = this.win!;
+    if (t === 0) return;
+    win.append(chunk.data, t);
+    if (this.tail) { this.tail.append(chunk.data, t); this.tail.dropBefore(this.tail.end - this.keepTail); }
+    this.raw += t;
+    if (!this.padReady && this.raw >= (this.mode === 'reflect' ? this.p0 + 1 : 1)) {
+      // Padded position m < p0 is raw p0 − m (reflect) or raw 0 (replicate); raw r is padded r + p0.
+      for (let m = 0; m < this.p0; m++) win.copyPosition(m, this.mode === 'reflect' ? 2 * this.p0 - m : this.p0);
+      this.padReady = true;
+    }
+  }
+
+  /** Emits outputs [out, o1) from the kept signal; at the end, `pa` zero positions may follow it. */
+  private emit(o1: number, atEnd: boolean): Tensor {
+    const f = this.frame!, win = this.win!, dtype = this.weight.dtype;
+    const n = o1 - this.out;
+    if (n <= 0) return new Tensor(allocate(dtype, 0), frameShape(f, this.layout, this.cOut, 0));
+    const S = win.end;
+    const ws = this.out * this.s - this.lead; // first signal position output `out` reads (negative: in the zero lead)
+    const we = (o1 - 1) * this.s - this.lead + this.span;
+    let y: Tensor;
+    if (ws >= S || we <= 0) y = biasOnly(f, this.layout, this.bias, dtype, this.cOut, n);
+    else {
+      const pb = Math.max(0, -ws), pa = atEnd ? Math.max(0, we - S) : 0;
+      const x = new Tensor(win.view(), frameShape(f, this.layout, this.cIn, win.length));
+      y = applyConv(this.specs.get(pb, pa), x, this.weight, this.bias);
+    }
+    this.out = o1;
+    win.dropBefore(o1 * this.s - this.lead);
+    return y;
+  }
+
+  advance(chunk: Tensor): Tensor {
+    this.check(chunk);
+    this.ingest(chunk);
+    const S = this.padReady ? this.win!.end : 0, span = this.span, s = this.s;
+    return this.emit(S + this.lead >= span ? Math.floor((S + this.lead - span) / s) + 1 : 0, false);
+  }
+
+  finish(chunk: Tensor | null): Tensor {
+    if (chunk) this.check(chunk);
+    const L = this.raw + (chunk ? timeOf(chunk, this.layout) : 0);
+    const { p0, p1, mode, span, s, op } = this;
+    if (L < 1) throw new ConvError(op, 'input', `must have at least one position over the whole stream; got ${L}`);
+    if (mode === 'reflect' && (p0 >= L || p1 >= L))
+      throw new ConvError(op, 'padding', `must be smaller than the input size for paddingMode 'reflect'; got padding ${fmt([[p0, p1]])} for a stream of ${L} positions`);
+    const total = this.outLength(L);
+    if (total <= 0)
+      throw new ConvError(op, 'input', `is too small: the kernel (dilated span ${span}) is larger than the padded stream; ${L} positions, padding ${fmt([[p0, p1]])} give output size ${total}`);
+    if (chunk) this.ingest(chunk);
+    if (this.keepTail) {
+      // End padding: padded position p0 + L + m is raw L − 2 − m (reflect) or raw L − 1 (replicate).
+      const tail = this.tail!, win = this.win!, w = tail.length, { outer, inner } = tail;
+      const src = tail.view(), pad = allocate(this.weight.dtype, outer * p1 * inner);
+      for (let m = 0; m < p1; m++) {
+        const r = (mode === 'reflect' ? L - 2 - m : L - 1) - tail.start;
+        for (let o = 0; o < outer; o++)
+          for (let q = 0; q < inner; q++) pad[(o * p1 + m) * inner + q] = src[(o * w + r) * inner + q];
+      }
+      win.append(pad, p1);
+    }
+    return this.emit(total, true);
+  }
+}
