@@ -29,6 +29,11 @@ const MC: i32 = 128;
 /** Lane-wise a + b, a · b and a splat load for T's vector shape (the branch is resolved at compile time). */
 @inline function vadd<T>(a: v128, b: v128): v128 { return sizeof<T>() == 4 ? f32x4.add(a, b) : f64x2.add(a, b); }
 @inline function vmul<T>(a: v128, b: v128): v128 { return sizeof<T>() == 4 ? f32x4.mul(a, b) : f64x2.mul(a, b); }
+/** c + a·b: one fused multiply-add in the relaxed-SIMD build (scripts/build-wasm.mjs), else a multiply then an add. */
+@inline function vmadd<T>(c: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return sizeof<T>() == 4 ? f32x4.relaxed_madd(a, b, c) : f64x2.relaxed_madd(a, b, c);
+  return vadd<T>(c, vmul<T>(a, b));
+}
 @inline function vsplatAt<T>(p: usize, off: usize): v128 {
   return sizeof<T>() == 4 ? v128.load32_splat(p + off) : v128.load64_splat(p + off);
 }
@@ -219,17 +224,17 @@ export function packB64(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize):
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let a = vsplatAt<T>(pa, 0);
-    c00 = vadd<T>(c00, vmul<T>(a, b0));
-    c01 = vadd<T>(c01, vmul<T>(a, b1));
+    c00 = vmadd<T>(c00, a, b0);
+    c01 = vmadd<T>(c01, a, b1);
     a = vsplatAt<T>(pa, es);
-    c10 = vadd<T>(c10, vmul<T>(a, b0));
-    c11 = vadd<T>(c11, vmul<T>(a, b1));
+    c10 = vmadd<T>(c10, a, b0);
+    c11 = vmadd<T>(c11, a, b1);
     a = vsplatAt<T>(pa, 2 * es);
-    c20 = vadd<T>(c20, vmul<T>(a, b0));
-    c21 = vadd<T>(c21, vmul<T>(a, b1));
+    c20 = vmadd<T>(c20, a, b0);
+    c21 = vmadd<T>(c21, a, b1);
     a = vsplatAt<T>(pa, 3 * es);
-    c30 = vadd<T>(c30, vmul<T>(a, b0));
-    c31 = vadd<T>(c31, vmul<T>(a, b1));
+    c30 = vmadd<T>(c30, a, b0);
+    c31 = vmadd<T>(c31, a, b1);
     pa += MR * es;
     pb += 32;
   }
@@ -259,8 +264,8 @@ export function packB64(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize):
   let c0 = z, c1 = z;
   for (let k = 0; k < kc; k++) {
     const a = vsplatAt<T>(pa, 0);
-    c0 = vadd<T>(c0, vmul<T>(a, v128.load(pb)));
-    c1 = vadd<T>(c1, vmul<T>(a, v128.load(pb, 16)));
+    c0 = vmadd<T>(c0, a, v128.load(pb));
+    c1 = vmadd<T>(c1, a, v128.load(pb, 16));
     pa += MR * sizeof<T>();
     pb += 32;
   }
@@ -494,12 +499,12 @@ export function col2im64(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, 
       const dstep = at<T>(DW);
       for (let kw = 0; kw < KW; kw++) {
         const wv = vsplatAt<T>(wr, at<T>(kw));
-        a0 = vadd<T>(a0, vmul<T>(wv, v128.load(xp)));
-        a1 = vadd<T>(a1, vmul<T>(wv, v128.load(xp, 16)));
-        a2 = vadd<T>(a2, vmul<T>(wv, v128.load(xp, 32)));
-        a3 = vadd<T>(a3, vmul<T>(wv, v128.load(xp, 48)));
-        a4 = vadd<T>(a4, vmul<T>(wv, v128.load(xp, 64)));
-        a5 = vadd<T>(a5, vmul<T>(wv, v128.load(xp, 80)));
+        a0 = vmadd<T>(a0, wv, v128.load(xp));
+        a1 = vmadd<T>(a1, wv, v128.load(xp, 16));
+        a2 = vmadd<T>(a2, wv, v128.load(xp, 32));
+        a3 = vmadd<T>(a3, wv, v128.load(xp, 48));
+        a4 = vmadd<T>(a4, wv, v128.load(xp, 64));
+        a5 = vmadd<T>(a5, wv, v128.load(xp, 80));
         xp += dstep;
       }
       v128.store(yp, a0); v128.store(yp, a1, 16); v128.store(yp, a2, 32); v128.store(yp, a3, 48);
@@ -512,10 +517,10 @@ export function col2im64(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, 
       const dstep = at<T>(DW);
       for (let kw = 0; kw < KW; kw++) {
         const wv = vsplatAt<T>(wr, at<T>(kw));
-        a0 = vadd<T>(a0, vmul<T>(wv, v128.load(xp)));
-        a1 = vadd<T>(a1, vmul<T>(wv, v128.load(xp, 16)));
-        a2 = vadd<T>(a2, vmul<T>(wv, v128.load(xp, 32)));
-        a3 = vadd<T>(a3, vmul<T>(wv, v128.load(xp, 48)));
+        a0 = vmadd<T>(a0, wv, v128.load(xp));
+        a1 = vmadd<T>(a1, wv, v128.load(xp, 16));
+        a2 = vmadd<T>(a2, wv, v128.load(xp, 32));
+        a3 = vmadd<T>(a3, wv, v128.load(xp, 48));
         xp += dstep;
       }
       v128.store(yp, a0); v128.store(yp, a1, 16); v128.store(yp, a2, 32); v128.store(yp, a3, 48);
@@ -524,7 +529,7 @@ export function col2im64(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, 
       const yp = yr + at<T>(ow);
       let a0 = v128.load(yp);
       for (let kw = 0; kw < KW; kw++)
-        a0 = vadd<T>(a0, vmul<T>(vsplatAt<T>(wr, at<T>(kw)), v128.load(xr + at<T>(ow + kw * DW - PW))));
+        a0 = vmadd<T>(a0, vsplatAt<T>(wr, at<T>(kw)), v128.load(xr + at<T>(ow + kw * DW - PW)));
       v128.store(yp, a0);
     }
   }

@@ -4,6 +4,8 @@
  * threads), one after the other; every output is checked against convkit's float64 reference.
  *
  *   npm run bench -- [--quick] [--only T1,C4] [--libs convkit-1t,ort-node-1t] [--json out.json]
+ *   npm run bench -- --models [--quick] [--only hifigan-1s] [--libs convkit-2t,ort-web-2t]   (whole models: bench/models.ts)
+ *   npm run bench -- --profile hifigan-1s                                                   (convkit's profile of one model call)
  *
  * Also callable as `runBench(options)` (the CLI's `convkit bench`).
  */
@@ -259,13 +261,26 @@ async function cli(argv: string[]): Promise<void> {
     .option('--json <file>', 'also write the results as JSON')
     .option('--no-progress', 'no progress bar or lines')
     .option('--webgpu', "convkit's WebGPU backend next to onnxruntime-web's WebGPU EP (bench/webgpu.ts)")
+    .option('--models', 'whole models (HiFi-GAN, DCGAN, U-Net) instead of the layer workloads; --only then names models')
+    .option('--profile <ids>', "print convkit's profile of one call of each named model")
     .parse(argv);
-  const o = program.opts<{ only?: string; libs?: string; quick?: boolean; verifyOnly?: boolean; json?: string; progress: boolean; webgpu?: boolean }>();
+  const o = program.opts<{ only?: string; libs?: string; quick?: boolean; verifyOnly?: boolean; json?: string; progress: boolean; webgpu?: boolean; models?: boolean; profile?: string }>();
   const list = (s?: string) => (s === undefined ? undefined : s.split(',').map((v) => v.trim()).filter(Boolean));
   if (o.webgpu) {
     const { runWebgpuBench } = await import('./webgpu.js');
     await runWebgpuBench({ only: list(o.only), quick: o.quick });
     process.exit(0); // a peer's pending GPU work must not keep the process alive
+  }
+  if (o.profile !== undefined) {
+    const { runModelProfile } = await import('./models.js');
+    await runModelProfile(list(o.profile)!);
+    return;
+  }
+  if (o.models) {
+    const { runModelBench } = await import('./models.js');
+    const r = await runModelBench({ only: list(o.only), libs: list(o.libs), quick: o.quick, verifyOnly: o.verifyOnly, json: o.json });
+    if (r.cells.some((c) => c.status !== 'ok') || r.libraries.some((l) => l.error)) process.exitCode = 1;
+    return;
   }
   const report = await runBench({
     only: list(o.only), libs: list(o.libs), quick: o.quick, verifyOnly: o.verifyOnly, json: o.json,

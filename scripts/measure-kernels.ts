@@ -2,9 +2,14 @@
  * Quick GFLOP/s of the fast kernels on the benchmark workloads through the public API (float32 by
  * default, bias on). `--dtype float64` times the same workloads in float64; `--step` times a
  * forward + backward step (gradients of input, weight and bias) instead of the forward alone.
+ * H1–H3 are HiFi-GAN V1 generator shapes (a late residual block on 22016 samples, the first
+ * block on 86 frames, the first upsampling). The first line says which wasm build runs: the
+ * relaxed-SIMD one (fused multiply-adds) where the host validates it — in Node 20 run with
+ * `node --experimental-wasm-relaxed-simd --import tsx scripts/measure-kernels.ts` — else the plain one.
  * Usage: node --import tsx scripts/measure-kernels.ts [threads…] [--only T1,C4] [--backend wasm] [--dtype float64] [--step]
  */
 import { conv1d, conv2d, convTranspose1d, convTranspose2d, randn, setBackend, setNumThreads, type Tensor } from '../src/index.ts';
+import { wasmEngine } from '../src/kernels/wasm/glue.ts';
 
 type W = { name: string; run: () => unknown; flops: number };
 const args = process.argv.slice(2);
@@ -42,7 +47,11 @@ const all: W[] = [
   mk('C3', false, 1, 4, 512, 512, [1000], 31, { padding: 15, groups: 512 }),
   mk('C4', false, 2, 8, 64, 64, [56, 56], 3, { padding: 1 }),
   mk('C5', false, 1, 8, 128, 256, [4096], 8, { stride: 4, padding: 2 }),
+  mk('H1', false, 1, 1, 32, 32, [22016], 11, { dilation: 5, padding: 25 }),
+  mk('H2', false, 1, 1, 512, 512, [86], 7, { padding: 3 }),
+  mk('H3', true, 1, 1, 512, 256, [86], 16, { stride: 8, padding: 4 }),
 ];
+console.log(`wasm module: ${wasmEngine()?.relaxed ? 'relaxed SIMD (fused multiply-add)' : 'SIMD (multiply, add)'}`);
 const oi = args.indexOf('--only'), only = oi >= 0 ? args[oi + 1].split(',') : null;
 const bi = args.indexOf('--backend');
 if (bi >= 0) setBackend(args[bi + 1]);

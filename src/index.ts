@@ -40,3 +40,5 @@ export { conv1dStream, convTranspose1dStream, paddleConv1dStream, paddleConv1dTr
 export { webgpuAvailable, webgpuInfo, setReadTimeout, type InitWebGPUOptions, type WebGPUInfo } from './kernels/webgpu/device.js';
 export { initWebGPU } from './autograd/gpu-ops.js';
 export { type Device, type DeviceStorage } from './autograd/tensor.js';
+export { profile, formatProfile, OP_KINDS, type Profile, type ProfileOptions, type ModuleProfile, type OpKind } from './profile/profile.js';
+export { relaxedSimdSupported } from './kernels/wasm/glue.js';

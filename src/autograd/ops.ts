@@ -5,8 +5,11 @@
  */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Shape } from '../spec/types.js';
-import { record } from './graph.js';
+import { isGradEnabled, record } from './graph.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
+import { activationGrad, activationInto, binaryInto, type Activation } from '../kernels/wasm/elementwise.js';
+import { section } from '../profile/profile.js';
+import { traceOp } from '../profile/trace.js';
 import { checkSameDevice, gpuActivation, gpuBinary, gpuLoss, gpuReduce, gpuScalar } from './gpu-ops.js';
 
 /** A tensor operand or a plain number (treated as a 0-d constant of the other operand's dtype). */
@@ -96,20 +99,25 @@ function operands(op: string, a: Operand, b: Operand): [Tensor, Tensor] {
   return [x, y];
 }
 
-function binary(op: string, a: Operand, b: Operand, f: (x: number, y: number) => number,
+function binary(op: 'add' | 'sub' | 'mul', a: Operand, b: Operand, f: (x: number, y: number) => number,
   vjp: (gy: Tensor, x: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): Tensor {
   const [x, y] = operands(op, a, b);
   const shape = broadcastShapes(op, x.shape, y.shape);
   if (x.device === 'webgpu') return gpuBinary(op as 'add' | 'sub' | 'mul', x, y, shape);
   const n = numelOf(shape);
   const out = allocate(x.dtype, n);
-  const xd = x.data, yd = y.data;
-  if (sameShape(x.shape, shape) && sameShape(y.shape, shape)) for (let i = 0; i < n; i++) out[i] = f(xd[i], yd[i]);
+  const xd = x.data, yd = y.data, end = section('elementwise');
+  if (binaryInto(op, xd, x.shape, yd, y.shape, shape, out)) {
+    // WebAssembly SIMD (the same values as the loops below).
+  } else if (sameShape(x.shape, shape) && sameShape(y.shape, shape)) for (let i = 0; i < n; i++) out[i] = f(xd[i], yd[i]);
   else {
     const xi = broadcastIndex(x.shape, shape), yi = broadcastIndex(y.shape, shape);
     for (let i = 0; i < n; i++) out[i] = f(xd[xi[i]], yd[yi[i]]);
   }
-  return record(new Tensor(out, shape), op, [x, y], (gy) => {
+  end();
+  const z = new Tensor(out, shape);
+  traceOp(op, [x, y], z);
+  return record(z, op, [x, y], (gy) => {
     const [gx, gyy] = vjp(gy, x, y);
     return [gx && x.requiresGrad ? sumTo(gx, x.shape) : null, gyy && y.requiresGrad ? sumTo(gyy, y.shape) : null];
   });
@@ -144,30 +152,53 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return checkTensor('reshape', 'input', x).reshape(shape);
 }
 
-/** Elementwise op whose derivative is written with the input `x` and the output `y`. */
-function unary(op: string, x: Tensor, f: (v: number) => number, df: (x: number, y: number) => number, alpha = 0): Tensor {
+/**
+ * Elementwise op whose derivative is written with the input `x` and the output `y` (`slope`:
+ * leakyRelu's). `inplace`: write the result into x's storage and return x (no autograd record, so
+ * only where none is needed: under noGrad or for an x that does not require a gradient).
+ */
+function unary(op: Activation, x: Tensor, f: (v: number) => number, df: (x: number, y: number) => number, slope: number | undefined, inplace: boolean): Tensor {
   checkTensor(op, 'input', x);
-  if (x.device === 'webgpu') return gpuActivation(op as 'relu', x, alpha);
-  const y = mapData(x, f);
-  return record(y, op, [x], (gy) => [mapData(gy, (g, i) => g * df(x.data[i], y.data[i]))]);
+  if (typeof inplace !== 'boolean') throw new ConvError(op, 'inplace', `must be a boolean; got ${fmt(inplace)}`);
+  if (inplace && isGradEnabled() && x.requiresGrad)
+    throw new ConvError(op, 'inplace', `needs an input that does not require a gradient, or noGrad (autograd would lose the values it differentiates); got a tensor with requiresGrad`);
+  if (x.device === 'webgpu') {
+    if (inplace) throw new ConvError(op, 'inplace', `runs on CPU tensors only; got a tensor on device 'webgpu'`);
+    return gpuActivation(op as 'relu', x, slope ?? 0);
+  }
+  const xd = x.data, out = inplace ? xd : allocate(x.dtype, x.size), end = section('elementwise');
+  if (!activationInto(op, xd, out, slope)) for (let i = 0; i < out.length; i++) out[i] = f(xd[i]);
+  end();
+  const y = inplace ? x.markChanged() : new Tensor(out, x.shape);
+  traceOp(op, [x], y, slope === undefined ? {} : { negativeSlope: slope });
+  if (inplace) return y;
+  const byInput = op === 'relu' || op === 'leakyRelu';
+  return record(y, op, [x], (gy) => {
+    const end = section('elementwise');
+    const g = activationGrad(op, gy.data, byInput ? x.data : y.data, slope);
+    const gx = g ? new Tensor(g, gy.shape) : mapData(gy, (v, i) => v * df(x.data[i], y.data[i]));
+    end();
+    return [gx];
+  });
 }
 
-/** max(x, 0). The gradient at 0 is 0, as in PyTorch. */
-export const relu = (x: Tensor): Tensor => unary('relu', x, (v) => (v <= 0 ? 0 : v), (v) => (v > 0 ? 1 : 0));
+/** max(x, 0). The gradient at 0 is 0, as in PyTorch. `inplace`: overwrite x (see unary). */
+export const relu = (x: Tensor, inplace = false): Tensor =>
+  unary('relu', x, (v) => (v <= 0 ? 0 : v), (v) => (v > 0 ? 1 : 0), undefined, inplace);
 
-/** x for x > 0, `negativeSlope`·x otherwise (default 0.01). */
-export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+/** x for x > 0, `negativeSlope`·x otherwise (default 0.01). `inplace`: overwrite x (as PyTorch's `inplace=True`). */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01, inplace = false): Tensor {
   if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope))
     throw new ConvError('leakyRelu', 'negativeSlope', `must be a finite number; got ${fmt(negativeSlope)}`);
-  return unary('leakyRelu', x, (v) => (v > 0 ? v : v * negativeSlope), (v) => (v > 0 ? 1 : negativeSlope), negativeSlope);
+  return unary('leakyRelu', x, (v) => (v > 0 ? v : v * negativeSlope), (v) => (v > 0 ? 1 : negativeSlope), negativeSlope, inplace);
 }
 
-/** tanh(x); d/dx = 1 − y². */
-export const tanh = (x: Tensor): Tensor => unary('tanh', x, Math.tanh, (_, y) => 1 - y * y);
+/** tanh(x); d/dx = 1 − y². float32 runs a WebAssembly SIMD approximation within 4 ulp of Math.tanh; float64 is Math.tanh. `inplace`: overwrite x (PyTorch's `tanh_`). */
+export const tanh = (x: Tensor, inplace = false): Tensor => unary('tanh', x, Math.tanh, (_, y) => 1 - y * y, undefined, inplace);
 
-/** 1 / (1 + e^−x); d/dx = y(1 − y). */
-export const sigmoid = (x: Tensor): Tensor =>
-  unary('sigmoid', x, (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))), (_, y) => y * (1 - y));
+/** 1 / (1 + e^−x); d/dx = y(1 − y). float32 within 4 ulp (+2^−126 absolute) of the exact value. `inplace`: overwrite x (PyTorch's `sigmoid_`). */
+export const sigmoid = (x: Tensor, inplace = false): Tensor =>
+  unary('sigmoid', x, (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))), (_, y) => y * (1 - y), undefined, inplace);
 
 /** Normalises `dim` (an int or a list, negatives count from the end) into a sorted unique list. */
 function reduceDims(op: string, shape: Shape, dim: number | readonly number[] | undefined): number[] {
@@ -185,7 +216,7 @@ function reduceDims(op: string, shape: Shape, dim: number | readonly number[] | 
 
 function reduce(op: string, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean, scaleByCount: boolean): Tensor {
   checkTensor(op, 'input', x);
-  const dims = reduceDims(op, x.shape, dim);
+  const dims = reduceDims(op, x.shape, dim), end = section('elementwise');
   const keptShape = x.shape.map((s, a) => (dims.includes(a) ? 1 : s));
   const outShape = keepdim ? keptShape : x.shape.filter((_, a) => !dims.includes(a));
   const count = dims.reduce((c, a) => c * x.shape[a], 1);
@@ -194,7 +225,10 @@ function reduce(op: string, x: Tensor, dim: number | readonly number[] | undefin
   const summed = sumTo(x, keptShape);
   const out: TypedArray = summed === x ? x.data.slice() : summed.data;
   if (scale !== 1) for (let i = 0; i < out.length; i++) out[i] *= scale;
-  return record(new Tensor(out, outShape), op, [x], (gy) => {
+  end();
+  const y = new Tensor(out, outShape);
+  traceOp(op, [x], y, { dims, keepdim });
+  return record(y, op, [x], (gy) => {
     const g = expandTo(new Tensor(gy.data, keptShape), x.shape);
     return [scale === 1 ? g : mapData(g, (v) => v * scale)];
   });
@@ -222,7 +256,7 @@ function pointwiseLoss(op: string, input: Tensor, target: Tensor, reduction: Red
   l: (d: number) => number, dl: (d: number) => number): Tensor {
   lossOperands(op, input, target, reduction);
   if (input.device === 'webgpu') return gpuLoss(op as 'mseLoss', input, target, reduction);
-  const n = input.size, x = input.data, t = target.data;
+  const n = input.size, x = input.data, t = target.data, end = section('elementwise');
   const scale = reduction === 'mean' ? 1 / n : 1;
   let out: Tensor;
   if (reduction === 'none') out = mapData(input, (v, i) => l(v - t[i]));
@@ -232,6 +266,7 @@ function pointwiseLoss(op: string, input: Tensor, target: Tensor, reduction: Red
     out = new Tensor(allocate(input.dtype, 1), []);
     out.data[0] = s * scale;
   }
+  end();
   return record(out, op, [input, target], (gy) => {
     const g = (i: number) => (reduction === 'none' ? gy.data[i] : gy.data[0]) * scale * dl(x[i] - t[i]);
     const gi = mapData(input, (_, i) => g(i));

@@ -9,6 +9,9 @@ import { record } from './graph.js';
 import { broadcastIndex, broadcastShapes, sumTo, type Operand } from './ops.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
 import { checkSameDevice, gpuCat, gpuDiv, gpuScalar, gpuTake } from './gpu-ops.js';
+import { binaryInto } from '../kernels/wasm/elementwise.js';
+import { section } from '../profile/profile.js';
+import { traceOp } from '../profile/trace.js';
 
 const prodOf = (s: Shape, from = 0, to = s.length) => {
   let n = 1;
@@ -91,7 +94,9 @@ export function cat(list: readonly Tensor[], dim = 0): Tensor {
     for (let o = 0; o < outer; o++) out.set(t.data.subarray(o * len, (o + 1) * len), o * row + at * inner);
     at += t.shape[d];
   }
-  return record(new Tensor(out, shape), op, tensors, (gy) => tensors.map((t, i) => {
+  const y = new Tensor(out, shape);
+  traceOp('cat', tensors, y, { dim: d });
+  return record(y, op, tensors, (gy) => tensors.map((t, i) => {
     if (!t.requiresGrad) return null;
     const g = allocate(t.dtype, t.size);
     strided(gy.data, shape, g, d, offsets[i], 1, t.shape[d], true);
@@ -114,7 +119,9 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const s = start < 0 ? start + size : start;
   if (!Number.isInteger(length) || length < 0 || s + length > size)
     throw new ConvError(op, 'length', `must be an integer in [0, ${size - s}] (start ${s} + length must not exceed dim ${d} of size ${size}); got ${fmt(length)}`);
-  return take(op, x, d, s, 1, length);
+  const y = take(op, x, d, s, 1, length);
+  traceOp('narrow', [x], y, { dim: d, start: s, length });
+  return y;
 }
 
 /**
@@ -161,11 +168,21 @@ export function div(a: Operand, b: Operand): Tensor {
   if (onGpu) return gpuDiv(x, y, shape);
   const n = prodOf(shape);
   const out = allocate(dtype, n);
-  const xi = broadcastIndex(x.shape, shape), yi = broadcastIndex(y.shape, shape);
   const xd = x.data, yd = y.data;
-  for (let i = 0; i < n; i++) out[i] = xd[xi[i]] / yd[yi[i]];
-  return record(new Tensor(out, shape), op, [x, y], (gy) => {
+  // The index maps of the broadcast, built where a loop below needs them (not on the SIMD path).
+  let xi: Int32Array | undefined, yi: Int32Array | undefined;
+  const index = (): [Int32Array, Int32Array] => [xi ??= broadcastIndex(x.shape, shape), yi ??= broadcastIndex(y.shape, shape)];
+  const end = section('elementwise');
+  if (!binaryInto('div', xd, x.shape, yd, y.shape, shape, out)) {
+    const [xs, ys] = index();
+    for (let i = 0; i < n; i++) out[i] = xd[xs[i]] / yd[ys[i]];
+  }
+  end();
+  const z = new Tensor(out, shape);
+  traceOp('div', [x, y], z);
+  return record(z, op, [x, y], (gy) => {
     const g = gy.data;
+    const [xi, yi] = index();
     let gx: Tensor | null = null, gyy: Tensor | null = null;
     if (x.requiresGrad) {
       const d = allocate(dtype, n);

@@ -6,9 +6,17 @@ import { ConvError, errorText, fmt, guarded } from '../spec/errors.js';
 import type { DType, Shape } from '../spec/types.js';
 import { generatorFor, type Generator } from '../util/random.js';
 import { readOptions } from '../spec/normalize.js';
+import { section } from '../profile/profile.js';
 
 export type TypedArray = Float32Array | Float64Array;
 export type NestedArray = number | readonly NestedArray[];
+
+/**
+ * Write counts of storages (the `data` arrays, or a device tensor's buffer): a reshape or detach
+ * shares its tensor's storage, so the count belongs to the storage, and a write through any view is
+ * seen by all of them.
+ */
+const versions = new WeakMap<object, number>();
 
 /** Largest number of elements convkit allocates for one tensor (2^31 − 1: typed-array indexing limit). */
 export const MAX_ELEMENTS = 2 ** 31 - 1;
@@ -197,6 +205,40 @@ export class Tensor {
     this.#grad = g;
   }
 
+  /**
+   * How many times `data` has been written in place through an API that says so: optimizer
+   * steps, `Module.loadStateDict`, in-place ops (`relu(x, true)` …), `markChanged()` and
+   * `update()`. Caches of forms derived from a tensor (the packed weights of the convolution
+   * kernels) compare it to see a change. Shared by every tensor on the same storage.
+   */
+  get version(): number {
+    return versions.get(this.storage) ?? 0;
+  }
+
+  /**
+   * Declares that `data` was written in place by the caller, so that whatever convkit derived from
+   * the old values (packed weights) is rebuilt on next use. Call it after any direct write:
+   * `w.data.set(values); w.markChanged();` — or write through `update`, which calls it. Returns this.
+   */
+  markChanged(): this {
+    versions.set(this.storage, this.version + 1);
+    return this;
+  }
+
+  /**
+   * Writes the values in place: `fn(data)`, then `markChanged()`. Returns this.
+   * @example weight.update((d) => d.set(newValues))
+   * @example weight.update((d) => { for (let i = 0; i < d.length; i++) d[i] *= 0.5; })
+   */
+  update(fn: (data: TypedArray) => void): this {
+    try {
+      fn(this.data);
+    } finally {
+      this.markChanged();
+    }
+    return this;
+  }
+
   /** Number of elements. */
   get size(): number {
     return this.storage.length;
@@ -375,11 +417,14 @@ function numelOf(op: string, shape: Shape): number {
 
 /** A zero-filled array of `n` elements; a failed allocation (out of memory) is a ConvError naming the size. */
 export function allocate(dtype: DType, n: number): TypedArray {
+  const end = section('allocation/copy');
   try {
     return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
     throw new ConvError('allocate', 'size', `of ${n} ${dtype} elements (${n * (dtype === 'float64' ? 8 : 4)} bytes) could not be allocated (${e.message})`);
+  } finally {
+    end();
   }
 }
 

@@ -18,6 +18,8 @@ import { prod } from '../util/shape.js';
 import { fromChannelsFirst, toChannelsFirst } from './permute.js';
 import { padTrailing } from './pad.js';
 import '../backends.js';
+import { section } from '../profile/profile.js';
+import { traceOp, tracing } from '../profile/trace.js';
 import { checkSameDevice, gpuConvPrimitive } from '../autograd/gpu-ops.js';
 
 /**
@@ -201,7 +203,16 @@ const needsGrad = (t: Tensor | null | undefined): boolean => !!t && t.requiresGr
  */
 export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[], ep: TensorEpilogue = {}): Tensor {
   const plan = planCall(spec, x, w, b, outputSize, ep);
-  if (spec.layout === 'channelsLast' && x.device === 'cpu' && !(isGradEnabled() && (needsGrad(x) || needsGrad(w) || needsGrad(b) || needsGrad(ep.residual))))
-    return runChannelsLast(plan, x, w, b ?? null, ep);
-  return prepare(plan, x, w, b ?? null, ep).run();
+  const end = section('convolution');
+  let y: Tensor;
+  try {
+    if (spec.layout === 'channelsLast' && x.device === 'cpu' && !(isGradEnabled() && (needsGrad(x) || needsGrad(w) || needsGrad(b) || needsGrad(ep.residual))))
+      y = runChannelsLast(plan, x, w, b ?? null, ep);
+    else y = prepare(plan, x, w, b ?? null, ep).run();
+  } finally {
+    end();
+  }
+  if (tracing()) traceOp('conv', b ? [x, w, b] : [x, w], y, { transposed: spec.transposed, stride: spec.stride, dilation: spec.dilation,
+    pads: plan.pads, outputPadding: plan.outputPadding, groups: spec.groups, paddingMode: spec.paddingMode, layout: spec.layout, ...ep });
+  return y;
 }

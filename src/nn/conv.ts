@@ -7,6 +7,8 @@ import { MAX_OUTPUT_ELEMENTS } from '../plan/plan.js';
 import type { ConvSpec, DType, PaddingMode, Rank } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
 import { applyConv } from '../functional/apply.js';
+import type { Activation } from '../kernels/types.js';
+import { DEFAULT_NEGATIVE_SLOPE } from '../kernels/ref/epilogue.js';
 import { applyConvAsync } from '../async/conv.js';
 import { Generator, generatorFor } from '../util/random.js';
 import { prod } from '../util/shape.js';
@@ -160,6 +162,16 @@ export abstract class ConvNdBase extends Module {
     if (outputSize !== undefined && !this.spec.transposed)
       throw new ConvError(this.spec.op, 'outputSize', `is accepted only by transposed convolutions; got ${fmt(outputSize)}`);
     return applyConv(this.spec, x, this.weight, this.bias, readList(this.spec.op, 'outputSize', outputSize));
+  }
+
+  /**
+   * `forward` with an activation written as the output is stored (the epilogue of docs/epilogue.md):
+   * the values and gradients of `activation(this.forward(x))`. Sequential calls it for a
+   * convolution followed by an activation module.
+   */
+  forwardActivated(x: Tensor, activation: Activation, negativeSlope?: number): Tensor {
+    return applyConv(this.spec, x, this.weight, this.bias, undefined,
+      activation === 'leakyRelu' ? { activation, negativeSlope: negativeSlope ?? DEFAULT_NEGATIVE_SLOPE } : { activation });
   }
 
   /** Re-draws weight and bias from the module's generator (PyTorch's rule unless a subclass says otherwise). */

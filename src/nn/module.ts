@@ -190,8 +190,11 @@ export abstract class Module {
       if (problem) problems.push(`'${k}' ${problem}`);
     }
     if (problems.length) throw new ConvError(op, 'stateDict', `does not match the module: ${problems.join('; ')}`);
-    // Phase 2: copies between arrays of the same type and length, which cannot fail.
-    for (const [p, values] of staged) writeInPlace(p, values);
+    // Phase 2: copies between arrays of the same type and length, which cannot fail; each write counts (Tensor.version).
+    for (const [p, values] of staged) {
+      writeInPlace(p, values);
+      p.markChanged();
+    }
     return { missingKeys, unexpectedKeys };
   }
 

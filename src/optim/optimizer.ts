@@ -40,6 +40,7 @@ export abstract class Optimizer {
     for (const p of live) {
       if (p.device === 'webgpu') this.updateGpu(p, p.grad!);
       else this.update(p, p.grad!.data);
+      p.markChanged();
     }
   }
 

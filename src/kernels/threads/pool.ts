@@ -19,6 +19,7 @@ import { MAX_THREADS } from '../wasm/work.js';
 import { C, CLOSED, controlBlock, drain, failureMessage, Fault, markDead, publishTask } from './protocol.js';
 import { startNodeWorker, type NodeWorker, type WorkerThreads } from './node-worker.js';
 import { nodeBuiltin } from '../../util/node-builtin.js';
+import { section } from '../../profile/profile.js';
 
 /**
  * How long a call waits without progress before it declares a worker lost (a hung, not a dead,
@@ -188,11 +189,14 @@ export function startPool(threads: number): void {
 function runParallel(e: Engine, units: number, threads: number): void {
   if (!Number.isInteger(units) || units < 0 || units >= CLOSED)
     throw new ConvError('wasm', 'units', `must be an integer from 0 to ${CLOSED - 1}; got ${fmt(units)}`);
+  const handOff = section('thread hand-off');
   const c = ensureCrew(e, threads).ctrl;
   const epoch = publishTask(c, units, threads);
+  handOff();
   const t0 = Date.now();
   const mine = drain(e.exports, () => new Int32Array(e.memory.buffer), c, epoch, 0);
   let done = Atomics.load(c, C.DONE), since = Date.now();
+  const waiting = section('waiting'); // this thread has no unit left: the workers finish theirs
   const stallMs = Math.max(stallMsMin, STALL_FACTOR * (since - t0));
   while (done < units) {
     const dead = Atomics.load(c, C.DEAD);
@@ -206,6 +210,7 @@ function runParallel(e: Engine, units: number, threads: number): void {
     if (Date.now() - since > stallMs)
       fail(c, epoch, `stopped: a worker made no progress for ${stallMs} ms (${done} of ${units} units done)`);
   }
+  waiting();
   const who = Atomics.load(c, C.ERROR);
   if (who) {
     const why = failureMessage(c) ?? (mine ? String((mine as Error).message ?? mine) : 'a unit threw');

@@ -13,7 +13,8 @@ import { ConvError } from '../../spec/errors.js';
 import { prod } from '../../util/shape.js';
 import type { ConvKernels, F, PhaseKernels, PhasePlan } from '../types.js';
 import { forEachTap } from '../ref/taps.js';
-import { plainWasm, sharedWasm, maxPages, GEMM_DEPTH_BLOCK } from './module.generated.js';
+import { plainWasm, sharedWasm, plainRelaxedWasm, sharedRelaxedWasm, maxPages, GEMM_DEPTH_BLOCK } from './module.generated.js';
+import { section } from '../../profile/profile.js';
 import { GEOM, GEOM_EXACT, HEAP, Kind, MAX_THREADS, MAX_UNITS, MR, S, SCATTER, STREAM_WORDS, T, TASK, columnsPerSample, runUnit, scratchLayout, setCallerJob, typedExports, type WasmExports } from './work.js';
 
 export { GEMM_DEPTH_BLOCK };
@@ -23,6 +24,8 @@ export interface Engine {
   readonly memory: WebAssembly.Memory;
   readonly exports: WasmExports;
   readonly shared: boolean;
+  /** Whether the module is the relaxed-SIMD build (fused multiply-adds), chosen by relaxedSimdSupported(). */
+  readonly relaxed: boolean;
 }
 
 /** Runs `units` units of the task in memory; the thread pool replaces the default (this thread only). */
@@ -36,7 +39,7 @@ const decode = (b64: string): Uint8Array<ArrayBuffer> => {
 
 let engine: Engine | undefined;
 /** The compiled module and whether memory is shared, or null where WebAssembly SIMD is missing (undefined: not tried yet). */
-let compiled: { module: WebAssembly.Module; shared: boolean } | null | undefined;
+let compiled: { module: WebAssembly.Module; shared: boolean; relaxed: boolean } | null | undefined;
 
 function canShare(): boolean {
   try {
@@ -47,11 +50,35 @@ function canShare(): boolean {
   }
 }
 
-function compile(): { module: WebAssembly.Module; shared: boolean } | null {
+/**
+ * A module of one function that returns f32x4.relaxed_madd of three zero vectors: it validates
+ * exactly where the host has relaxed SIMD (Chromium ≥ 114, Node ≥ 22, Node 20 with
+ * --experimental-wasm-relaxed-simd).
+ */
+const RELAXED_PROBE = (() => {
+  const zero = [0xfd, 0x0c, ...new Array<number>(16).fill(0)]; // v128.const 0
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0,
+    0x0a, 0x3d, 1, 0x3b, 0, ...zero, ...zero, ...zero, 0xfd, 0x85, 0x02, 0x0b]);
+})();
+
+/** Whether this host runs relaxed SIMD (feature-detected by validating RELAXED_PROBE). */
+export const relaxedSimdSupported = (): boolean => typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_PROBE);
+
+/**
+ * The module: the relaxed-SIMD build where the host has relaxed SIMD (the same kernels with fused
+ * multiply-adds: each product is rounded once less, so results differ from the plain build within
+ * float rounding but stay bitwise identical across runs and thread counts on one machine), else
+ * the plain SIMD build.
+ */
+function compile(): { module: WebAssembly.Module; shared: boolean; relaxed: boolean } | null {
   if (typeof WebAssembly !== 'object') return null;
   const shared = canShare();
+  if (relaxedSimdSupported()) {
+    const bytes = decode(shared ? sharedRelaxedWasm : plainRelaxedWasm);
+    if (WebAssembly.validate(bytes)) return { module: new WebAssembly.Module(bytes), shared, relaxed: true };
+  }
   const bytes = decode(shared ? sharedWasm : plainWasm);
-  return WebAssembly.validate(bytes) ? { module: new WebAssembly.Module(bytes), shared } : null;
+  return WebAssembly.validate(bytes) ? { module: new WebAssembly.Module(bytes), shared, relaxed: false } : null;
 }
 
 /**
@@ -62,12 +89,12 @@ export function wasmEngine(): Engine | null {
   if (engine) return engine;
   if (compiled === undefined) compiled = compile();
   if (!compiled) return null;
-  const { module, shared } = compiled;
+  const { module, shared, relaxed } = compiled;
   const memory = shared
     ? new WebAssembly.Memory({ initial: 16, maximum: maxPages, shared: true })
     : new WebAssembly.Memory({ initial: 16 });
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
-  engine = { module, memory, exports: instance.exports as unknown as WasmExports, shared };
+  engine = { module, memory, exports: instance.exports as unknown as WasmExports, shared, relaxed };
   return engine;
 }
 
@@ -353,6 +380,7 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean
   const [xp, wp, rawW, yp, bp, sp, at] = allocate(e, executeSizes(kind, g, { x: xs.length, w: ws.length, y: ys.length, b: b?.length ?? 0 }, t, threads));
   // Depthwise tasks copy x in and y out themselves, overlapped with the compute (Stream).
   const stream = kind === Kind.Depthwise && !grad ? { x: xs, xp, y: ys, yp, at } : undefined;
+  const copyIn = section('allocation/copy');
   if (!stream) copy(view(e, xp, xs.length, es), xs);
   // Depthwise units write their planes' bias themselves (in parallel); the others start from y or the bias.
   const unitBias = kind === Kind.Depthwise && b !== undefined;
@@ -362,19 +390,24 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean
   // The weight gradient is summed from zero; conv weights are packed from their raw copy.
   if (grad) view(e, wp, ws.length, es).fill(0);
   else copy(view(e, t.packW ? rawW : wp, ws.length, es), ws);
+  copyIn();
   let exact = false;
   if (t.guard && hasPaddingTaps(g)) {
     const finite = t.guard === 'w' ? ex.finite(t.packW ? rawW : wp, ws.length) : ex.finite(yp, ys.length);
     if (!finite && kind !== Kind.Depthwise) return false;
     exact = !finite;
   }
+  const pack = section('weight packing');
   if (t.packW)
     for (let grp = 0; grp < g.groups; grp++)
       ex.packA(rawW + grp * cog * rows * es, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * es);
+  pack();
   runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads, grad ? ws : ys, stream, exact);
   if (stream) return true;
+  const copyOut = section('allocation/copy');
   if (grad) copy(ws, view(e, wp, ws.length, es));
   else copy(ys, view(e, yp, ys.length, es));
+  copyOut();
   return true;
 }
 
@@ -456,14 +489,18 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
   const tab = new Int32Array(kVol * 4);
   phases.forEach((p, i) => p.taps.forEach((j, u) => tab.set([aps[i], p.taps.length, u, 0], j * 4)));
   new Int32Array(e.memory.buffer, tp, kVol * 4).set(tab);
+  const pack = section('weight packing');
   ex.packPhases(wp, g.groups, cig, cog, kVol, tp);
+  pack();
   phases.forEach((p, i) => {
     // Each unit scatters its own tile (phases write disjoint positions): no phase buffer, no serial pass.
     const block = [...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)];
     new Int32Array(e.memory.buffer, SCATTER, S.LENGTH).set(block);
     runTask(e, Kind.Phase, p, { x: xp, w: aps[i], y: yp, scratch: sp }, tilings[i], threads, i === 0 ? y : undefined);
   });
+  const copyOut = section('allocation/copy');
   copy(y, view(e, yp, y.length, es));
+  copyOut();
 }
 
 /** Runs the task block currently in memory as `units` units on the configured threads (tests use it to inject faults). */
