@@ -17,24 +17,24 @@ const src = join(root, 'src');
 const allowed: Record<string, readonly string[]> = {
   spec: [],
   util: ['spec'],
-  kernels: ['spec', 'util'],
+  profile: ['spec', 'util'],
+  kernels: ['spec', 'util', 'profile'],
   plan: ['spec', 'util', 'kernels'],
-  autograd: ['spec', 'util', 'kernels', 'plan', 'webgpu'],
-  webgpu: ['spec', 'util', 'kernels', 'plan', 'autograd'],
+  autograd: ['spec', 'util', 'kernels', 'plan', 'profile'],
   backends: ['plan', 'kernels'],
-  functional: ['spec', 'util', 'kernels', 'plan', 'autograd', 'backends', 'webgpu'],
+  functional: ['spec', 'util', 'kernels', 'plan', 'autograd', 'backends', 'profile'],
   async: ['spec', 'util', 'kernels', 'plan', 'autograd', 'functional', 'backends'],
   nn: ['spec', 'util', 'plan', 'autograd', 'functional', 'async'],
-  optim: ['spec', 'util', 'autograd', 'kernels', 'webgpu'],
+  optim: ['spec', 'util', 'autograd'],
   api: ['spec', 'util', 'plan', 'autograd', 'functional', 'async', 'nn'],
   io: ['spec', 'util', 'kernels', 'autograd', 'nn'],
   stream: ['spec', 'util', 'autograd', 'functional', 'nn', 'api'],
   cli: ['spec', 'util', 'plan', 'autograd', 'functional', 'nn', 'api', 'io'],
-  index: ['spec', 'util', 'kernels', 'plan', 'autograd', 'functional', 'backends', 'async', 'nn', 'optim', 'api', 'io', 'stream', 'webgpu'],
+  index: ['spec', 'util', 'kernels', 'plan', 'autograd', 'functional', 'backends', 'async', 'nn', 'optim', 'api', 'io', 'stream', 'profile'],
 };
 
 /** Type-only imports upward that vanish at run time: a module names the Stream its hook returns (src/stream installs the hook). */
-const typesFrom: Record<string, readonly string[]> = { nn: ['stream'] };
+const typesFrom: Record<string, readonly string[]> = { nn: ['stream'], profile: ['autograd', 'nn'] };
 
 /** Folders of src/kernels that are backends: only plan/ and the composition root (src/backends.ts) may name them. */
 const backendFolders = ['ref', 'cpu', 'wasm', 'threads'];
@@ -72,9 +72,6 @@ test('every folder of src/ imports only the folders its direction allows', () =>
       if (!target.startsWith(src + sep)) { wrong.push(`${relative(root, file)} imports ${s}, outside src/`); continue; }
       const to = unitOf(target);
       const typeOnly = !runtime.has(s) && (typesFrom[from] ?? []).includes(to);
-      // The WGSL kernels dispatch through the one GPU device (src/webgpu/device.ts); no other kernel reaches above kernels/.
-      const gpuDevice = from === 'kernels' && relative(src, file).startsWith(join('kernels', 'webgpu') + sep) && relative(src, target).replace(/\.js$/, '.ts') === join('webgpu', 'device.ts');
-      if (gpuDevice) continue;
       if (to !== from && !allowed[from].includes(to) && !typeOnly) wrong.push(`${relative(root, file)} (${from}) imports ${s} (${to})`);
       // Backends are found through the registry: plan/ and the kernels of other backends do not name them.
       const rel = relative(join(src, 'kernels'), target).split(sep);

@@ -11,6 +11,10 @@ import { planConvCached } from '../plan/cache.js';
 import type { Activation, F } from '../kernels/types.js';
 import { transposePlanes } from '../kernels/ref/layout.js';
 import { DEFAULT_NEGATIVE_SLOPE } from '../kernels/ref/epilogue.js';
+
+/** LeakyReLU's default slope (torch.nn.LeakyReLU), and the activations an epilogue can apply, for the modules. */
+export { DEFAULT_NEGATIVE_SLOPE };
+export type { Activation };
 import { isGradEnabled } from '../autograd/graph.js';
 import { allocate, Tensor, type TypedArray } from '../autograd/tensor.js';
 import { convForward, convPrimitive } from '../autograd/rules.js';

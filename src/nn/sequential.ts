@@ -2,7 +2,7 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { leakyRelu, relu, sigmoid, tanh } from '../autograd/ops.js';
-import type { Activation as ActivationKind } from '../kernels/types.js';
+import type { Activation as ActivationKind } from '../functional/apply.js';
 import { Module } from './module.js';
 import { ConvNdBase } from './conv.js';
 import { Identity } from './identity.js';

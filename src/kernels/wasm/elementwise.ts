@@ -11,7 +11,7 @@
  * (within 4 ulp, see asm/elementwise.ts).
  */
 import type { Shape } from '../../spec/types.js';
-import type { TypedArray } from '../../autograd/tensor.js';
+import type { F as TypedArray } from '../types.js';
 import { elementwiseWasm } from './elementwise.generated.js';
 
 interface Exports {
