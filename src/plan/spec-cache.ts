@@ -15,13 +15,21 @@ interface LastSpec { readonly keys: readonly string[]; readonly values: readonly
 /** Marks a value that is not plain data (an object, a function): calls holding one are never cached. */
 const OPAQUE = Symbol('opaque');
 
-/** A copy of plain option values (numbers, strings, booleans, null, undefined, nested arrays of them); OPAQUE for anything else. */
-function snapshot(v: unknown): unknown {
+/** Deepest nesting an option has ([[before, after], …] pairs); deeper (or cyclic) lists are OPAQUE. */
+const MAX_DEPTH = 3;
+
+/**
+ * A copy of plain option values (numbers, strings, booleans, null, undefined, nested arrays of them);
+ * OPAQUE for anything else, for lists nested deeper than any option (a cyclic list) and for sparse
+ * lists (so that parse sees the holes and names them).
+ */
+function snapshot(v: unknown, depth = 0): unknown {
   if (v === null || typeof v !== 'object') return typeof v === 'function' || typeof v === 'symbol' ? OPAQUE : v;
-  if (!Array.isArray(v)) return OPAQUE;
+  if (!Array.isArray(v) || depth >= MAX_DEPTH) return OPAQUE;
   const n = v.length, out = new Array<unknown>(n);
   for (let i = 0; i < n; i++) {
-    const e = snapshot(v[i]);
+    if (!(i in v)) return OPAQUE;
+    const e = snapshot(v[i], depth + 1);
     if (e === OPAQUE) return OPAQUE;
     out[i] = e;
   }
