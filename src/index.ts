@@ -37,7 +37,8 @@ export { BatchNorm1d, BatchNorm2d, BatchNorm3d, foldBatchNorm, type BatchNorm, t
 export { yieldToEventLoop, asyncSteps } from './nn/async.js';
 export { Residual, Parallel, type ParallelOptions } from './nn/residual.js';
 export { conv1dStream, convTranspose1dStream, paddleConv1dStream, paddleConv1dTransposeStream, registerPointwiseStream, type Stream, type ConvTransposeStreamOptions, type PaddleConvTransposeStreamOptions } from './stream/index.js';
-export { initWebGPU, webgpuAvailable, webgpuInfo, setReadTimeout, type InitWebGPUOptions, type WebGPUInfo } from './webgpu/device.js';
+export { webgpuAvailable, webgpuInfo, setReadTimeout, type InitWebGPUOptions, type WebGPUInfo } from './kernels/webgpu/device.js';
+export { initWebGPU } from './autograd/gpu-ops.js';
 export { type Device, type DeviceStorage } from './autograd/tensor.js';
 export { profile, formatProfile, OP_KINDS, type Profile, type ProfileOptions, type ModuleProfile, type OpKind } from './profile/profile.js';
 export { relaxedSimdSupported } from './kernels/wasm/glue.js';

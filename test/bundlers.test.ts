@@ -139,7 +139,7 @@ function assertNoInlinedSources(out: string): void {
   for (const f of js) assert.ok(!readFileSync(f, 'utf8').includes('data:text/javascript'), `${f} inlines a source file`);
 }
 
-/** The worker entry points, for bundlers that emit no worker files of their own (README, "Bundlers"). */
+/** The worker entry points, for bundlers that emit no worker files of their own (README, "Install"). */
 const WORKERS = { 'driver-worker': 'convkit/driver-worker', 'browser-worker': 'convkit/browser-worker' };
 
 test('esbuild: the app runs its async call on the workers (worker entry points named)', async () => {
@@ -191,7 +191,8 @@ test('Vite: the app runs its async call on the workers without configuration, an
   logger.warnOnce = (m) => { warnings.push(m); };
   writeFileSync(join(app, 'index.html'), page('./src/main.js'));
   await build({ root: app, configFile: false, logLevel: 'warn', customLogger: logger, build: { outDir: join(app, 'out-vite'), emptyOutDir: true } });
-  assert.deepEqual(warnings, []);
+  // Rolldown notes slow plugins on a busy machine ([PLUGIN_TIMINGS]): about the machine, not the package.
+  assert.deepEqual(warnings.filter((m) => !m.includes('[PLUGIN_TIMINGS]')), []);
   assertNoInlinedSources(join(app, 'out-vite'));
   assertWorks('vite', await run(join(app, 'out-vite')));
 });

@@ -14,6 +14,8 @@ import {
   Tensor, convTranspose1d, conv1d, convTranspose2d, describeConv, outputSizeRange, paddleSamePads, tensor,
 } from '../src/index.js';
 import { readNpy, readSafetensors, writeNpz } from '../src/io/index.js';
+import { manualSeed, rand } from '../src/index.js';
+import { parseOp, planFor } from '../src/cli/conv-args.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = join(ROOT, 'dist/cli/main.js');
@@ -205,4 +207,17 @@ test('bench: runs the benchmark through runBench and forwards its options', () =
   assert.match(out, /T3 .*ok/);
   const report = JSON.parse(readFileSync(json, 'utf8'));
   assert.ok(Array.isArray(report.cells) && report.cells.some((c: { id: string; status: string }) => c.id === 'T3' && c.status === 'ok'));
+});
+
+test('planning a Paddle call builds no module: the global random generator does not move', () => {
+  const info = parseOp('conv2dTranspose');
+  manualSeed(3);
+  const want = Array.from(rand([4]).data);
+  manualSeed(3);
+  const plan = planFor(info, { stride: 2, padding: 'SAME' } as never, true, [1, 4, 5, 6], [4, 2, 3, 3]);
+  assert.deepEqual(Array.from(rand([4]).data), want);
+  assert.equal(plan.spec.op, 'Conv2DTranspose');
+  // Paddle's 'SAME', stride 2, k 3: padSum = max((⌈L/2⌉ − 1)·2 + 3 − L, 0) is 2 for L = 5 and 1 for L = 6;
+  // the output (L − 1)·2 − padSum + 3 is 9 and 12.
+  assert.deepEqual([...plan.outShape], [1, 2, 9, 12]);
 });

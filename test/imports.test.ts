@@ -73,7 +73,7 @@ test('every folder of src/ imports only the folders its direction allows', () =>
       const to = unitOf(target);
       const typeOnly = !runtime.has(s) && (typesFrom[from] ?? []).includes(to);
       // The WGSL kernels dispatch through the one GPU device (src/webgpu/device.ts); no other kernel reaches above kernels/.
-      const gpuDevice = from === 'kernels' && relative(src, file).startsWith(join('kernels', 'webgpu') + sep) && relative(src, target) === join('webgpu', 'device.ts');
+      const gpuDevice = from === 'kernels' && relative(src, file).startsWith(join('kernels', 'webgpu') + sep) && relative(src, target).replace(/\.js$/, '.ts') === join('webgpu', 'device.ts');
       if (gpuDevice) continue;
       if (to !== from && !allowed[from].includes(to) && !typeOnly) wrong.push(`${relative(root, file)} (${from}) imports ${s} (${to})`);
       // Backends are found through the registry: plan/ and the kernels of other backends do not name them.

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Conv1D, Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, paddle, tensor, randn, convTranspose1d, conv2d,
-  type Tensor,
+  type Tensor, ConvError,
 } from '../src/index.js';
 import { assertClose } from './helpers/close.js';
 import {
@@ -252,4 +252,15 @@ test('Paddle and PyTorch spellings agree where they overlap (symmetric padding, 
     const opts = { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 };
     assert.deepEqual(Array.from(paddle.conv2d(x, w, b, opts).data), Array.from(conv2d(x, w, b, opts).data));
   });
+});
+
+test("paddle.describeConv resolves Paddle's padding and dilation as the op does, without running it", () => {
+  const x = randn([1, 2, 11]), w = randn([2, 3, 4]);
+  const d = paddle.describeConv('conv1dTranspose', x.shape, w.shape, { stride: 3, padding: 'SAME', dilation: 2 } as never);
+  // 'SAME' takes dilation 1 and Paddle's pads: o = ⌈11/3⌉ = 4, padSum = max(3·3 + 4 − 11, 0) = 2.
+  assert.deepEqual([...d.dilation], [1]);
+  assert.deepEqual(d.pads.map((p) => [...p]), [[1, 1]]);
+  assert.deepEqual([...d.outputShape], [...paddle.conv1dTranspose(x, w, null, { stride: 3, padding: 'SAME', dilation: 2 } as never).shape]);
+  assert.deepEqual([...d.outputShape], [1, 3, (11 - 1) * 3 - 2 + 4]);
+  assert.throws(() => paddle.describeConv('conv4d' as never, x.shape, w.shape), ConvError);
 });

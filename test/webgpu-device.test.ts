@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ck from '../src/index.js';
 import { ConvError, initWebGPU, webgpuAvailable } from '../src/index.js';
-import { pipelineCount } from '../src/webgpu/device.js';
+import { pipelineCount } from '../src/kernels/webgpu/device.js';
 import { SWIFTSHADER_ICD } from './helpers/webgpu.js';
 
 const convError = (param: string, text: RegExp) => (e: unknown) =>

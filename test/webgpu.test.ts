@@ -90,9 +90,9 @@ for (const file of FILES) {
   const cases = loadCases<ConvCase>(`torch-${file}.json`);
   describe(`webgpu: ${cases[0].op} PyTorch fixtures`, () => {
     for (const c of cases) test(c.name + (c.gy ? ' (+grad)' : ''), () => replay(c));
-    test('every case through the module class moved to the GPU', async () => {
+    test('every float32 case through the module class moved to the GPU', async () => {
       const failures: string[] = [];
-      for (const c of cases) await replayModule(c).catch((e: Error) => failures.push(`${c.name}: ${e.message}`));
+      for (const c of cases.filter((k) => k.dtype === 'float32')) await replayModule(c).catch((e: Error) => failures.push(`${c.name}: ${e.message}`));
       assert.deepEqual(failures, []);
     });
   });
@@ -297,7 +297,7 @@ describe('webgpu: property tests against the reference kernels', () => {
       withBackend('ref', () => yref.backward(gy));
       yg.backward(gy.to('webgpu'));
       for (let i = 0; i < leaves.length; i++) assertClose(await values(gleaves[i].grad!), leaves[i].grad!.data, 1e-4, `grad ${i}`);
-    }), { numRuns: Number(process.env.PROP_RUNS ?? 40), seed: 20261201, endOnFailure: true });
+    }), { numRuns: Number(process.env.PROP_RUNS ?? 30), seed: 20261201, endOnFailure: true });
   });
 
   test('padding modes and channels-last / unbatched inputs match the CPU', async () => {

@@ -8,6 +8,7 @@ import { checkOutputPadding, convSpecFrom, convTransposeSpecFrom, isInt, parseLa
 import type { ConvSpec, Layout, Pair, PaddingMode, PadRule, Rank, DType } from '../spec/types.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { applyConv } from '../functional/apply.js';
+import { describeSpec, type ConvDescription } from '../functional/describe.js';
 import { specCache } from '../plan/spec-cache.js';
 import { ConvNdBase, MODULE_HINTS, type Init } from '../nn/conv.js';
 import { applyConvAsync } from '../async/conv.js';
@@ -313,4 +314,20 @@ export class Conv3DTranspose extends PaddleConvTransposeNd {
 /** Paddle options → ConvSpec, as the functional ops above build it (options read once; used by src/stream). */
 export function paddleConvSpec(op: string, rank: Rank, transposed: boolean, options: PaddleConvOptions | PaddleConvTransposeOptions): ConvSpec {
   return paddleSpec(op, rank, transposed, readOptions(op, options, transposed ? CONVT_KEYS : CONV_KEYS));
+}
+
+/**
+ * Plans a Paddle functional op (conv1d … conv3dTranspose) for the given shapes without running it:
+ * the output shape and the pads, dilation and output padding Paddle's rules resolve ('SAME' takes
+ * dilation 1), as convkit's describeConv does for PyTorch's ops.
+ * @example paddle.describeConv('conv1dTranspose', [1, 2, 5], [2, 1, 3], { stride: 2, padding: 'SAME' }).outputShape // [1, 1, 9]
+ */
+export function describeConv(op: 'conv1d' | 'conv2d' | 'conv3d' | 'conv1dTranspose' | 'conv2dTranspose' | 'conv3dTranspose',
+  inputShape: readonly number[], weightShape: readonly number[], options: PaddleConvOptions | PaddleConvTransposeOptions = {}): Omit<ConvDescription, 'op'> & { readonly op: string } {
+  const m = typeof op === 'string' ? /^conv([123])d(Transpose)?$/.exec(op) : null;
+  if (!m) throw new ConvError('paddle.describeConv', 'op', `must be one of conv1d … conv3d, conv1dTranspose … conv3dTranspose; got ${fmt(op)}`);
+  const rank = Number(m[1]) as Rank, transposed = m[2] !== undefined;
+  const spec = paddleConvSpec(op, rank, transposed, options);
+  const outputSize = transposed ? paddleOutputSize(op, (options as PaddleConvTransposeOptions).outputSize, rank) : undefined;
+  return describeSpec(op, spec, inputShape, weightShape, outputSize);
 }

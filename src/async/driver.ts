@@ -112,7 +112,7 @@ function startDriver(): Driver | null {
   if (typeof web.Worker !== 'function') return null;
   // Written out as `new Worker(new URL('./….js', import.meta.url), { type: 'module' })`: Vite and
   // webpack recognise that form, emit the worker and rewrite the address; native ESM loads it as
-  // is. esbuild and Rollup emit no worker: the app names the entry points (README, "Bundlers").
+  // is. esbuild and Rollup emit no worker: the app names the entry points (README, "Install").
   const w = new Worker(new URL('./driver-worker.js', import.meta.url), { type: 'module', name: 'convkit-driver' });
   let loaded = false;
   const d: Driver = withStartLimit({ post: (r) => w.postMessage(r), busy: () => undefined, stop: () => w.terminate(), started: () => { loaded = true; } });

@@ -6,7 +6,7 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import { setBackwardHook, setReshapeHook, Tensor, type BackwardOptions, type GradNode } from './tensor.js';
 import { readOptions } from '../spec/normalize.js';
-import { gpuAddGrads, gpuFull } from '../webgpu/ops.js';
+import { gpuAddGrads, gpuFull } from './gpu-ops.js';
 import { traceOp } from '../profile/trace.js';
 
 let gradEnabled = true;

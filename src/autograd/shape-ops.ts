@@ -8,7 +8,7 @@ import type { Shape } from '../spec/types.js';
 import { record } from './graph.js';
 import { broadcastIndex, broadcastShapes, sumTo, type Operand } from './ops.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
-import { checkSameDevice, gpuCat, gpuDiv, gpuScalar, gpuTake } from '../webgpu/ops.js';
+import { checkSameDevice, gpuCat, gpuDiv, gpuScalar, gpuTake } from './gpu-ops.js';
 import { binaryInto } from '../kernels/wasm/elementwise.js';
 import { section } from '../profile/profile.js';
 import { traceOp } from '../profile/trace.js';

@@ -108,19 +108,18 @@ export function convOptions(info: OpInfo, raw: RawConvArgs): AnyOptions {
 /** Paddle's op name for messages and its functional entry point. */
 const paddleName = (info: OpInfo) => `conv${info.rank}d${info.transposed ? 'Transpose' : ''}`;
 
-/** The spec of a call in either spelling (Paddle's via its module, which owns Paddle's rules). */
-export function specFor(info: OpInfo, o: AnyOptions, paddleRules: boolean, wShape: readonly number[]): ConvSpec {
+/**
+ * The spec of a call in either spelling. Paddle's comes from api/paddle.ts's own parser under the
+ * layer's name (Conv1D, Conv2DTranspose, …), as its module would build it, without constructing
+ * one: no weights are allocated or initialised, and the global random generator does not move.
+ */
+function specFor(info: OpInfo, o: AnyOptions, paddleRules: boolean): ConvSpec {
   if (!paddleRules) {
     const { outputSize: _size, ...rest } = o;
     return info.transposed ? convTransposeSpec(info.name, info.rank, rest) : convSpec(info.name, info.rank, rest as ConvOptions);
   }
-  const g = o.groups ?? 1;
-  const [inC, outC] = info.transposed ? [wShape[0], wShape[1] * g] : [wShape[1] * g, wShape[0]];
-  const cls = info.transposed ? [paddle.Conv1DTranspose, paddle.Conv2DTranspose, paddle.Conv3DTranspose][info.rank - 1]
-    : [paddle.Conv1D, paddle.Conv2D, paddle.Conv3D][info.rank - 1];
   const { outputSize: _size, paddingMode: _mode, ...rest } = o;
-  const m = new cls(inC, outC, wShape.slice(2), { ...rest, biasAttr: false } as never);
-  return m.spec;
+  return paddle.paddleConvSpec(`Conv${info.rank}D${info.transposed ? 'Transpose' : ''}`, info.rank, info.transposed, rest as never);
 }
 
 /** Plans a call without running it (validating exactly as the op would). */
@@ -128,7 +127,7 @@ export function planFor(info: OpInfo, o: AnyOptions, paddleRules: boolean, xShap
   const d = info.rank;
   if (wShape.length !== d + 2)
     throw new ConvError(paddleRules ? paddleName(info) : info.name, 'weight', `must be ${d + 2}-D; got shape ${fmt(wShape)}`);
-  const spec = specFor(info, o, paddleRules, wShape);
+  const spec = specFor(info, o, paddleRules);
   return planConv(spec, xShape, wShape, bShape, info.transposed ? o.outputSize : undefined);
 }
 

@@ -20,7 +20,7 @@ import { padTrailing } from './pad.js';
 import '../backends.js';
 import { section } from '../profile/profile.js';
 import { traceOp, tracing } from '../profile/trace.js';
-import { checkSameDevice, gpuConvPrimitive } from '../webgpu/ops.js';
+import { checkSameDevice, gpuConvPrimitive } from '../autograd/gpu-ops.js';
 
 /**
  * What a convolution call can apply as its output is written:
@@ -147,7 +147,7 @@ export function prepare(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null, 
     plan, h, w, b, residual, epilogue: ep,
     run: (computed) => {
       const primitiveEp = { bias: b, residual, activation: ep.activation, negativeSlope: ep.negativeSlope };
-      // GPU tensors run the same primitive on the device (src/webgpu/ops.ts); the plan is shared.
+      // GPU tensors run the same primitive on the device (src/autograd/gpu-ops.ts); the plan is shared.
       const y = h.device === 'webgpu' ? gpuConvPrimitive(h, w, g, spec.transposed, spec.op, primitiveEp)
         : convPrimitive(h, w, g, spec.transposed, spec.op, primitiveEp, computed);
       return fromPrimitive(plan, y);

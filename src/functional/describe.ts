@@ -4,7 +4,7 @@
  */
 import { convSpec, convTransposeSpec, type ConvOptions, type ConvTransposeOptions } from '../spec/normalize.js';
 import { ConvError, fmt } from '../spec/errors.js';
-import type { Geometry, Pair, Rank } from '../spec/types.js';
+import type { ConvSpec, Geometry, Pair, Rank } from '../spec/types.js';
 import { planConv } from '../plan/plan.js';
 
 export type ConvOpName = 'conv1d' | 'conv2d' | 'conv3d' | 'convTranspose1d' | 'convTranspose2d' | 'convTranspose3d';
@@ -36,9 +36,15 @@ export function describeConv(op: ConvOpName, inputShape: readonly number[], weig
   if (!m) throw new ConvError('describeConv', 'op', `must be one of conv1d … conv3d, convTranspose1d … convTranspose3d; got ${fmt(op)}`);
   const rank = Number(m[2]) as Rank, transposed = m[1] === 'convTranspose';
   const spec = transposed ? convTransposeSpec(op, rank, options as ConvTransposeOptions) : convSpec(op, rank, options as ConvOptions);
-  const plan = planConv(spec, inputShape, weightShape, null, transposed ? (options as ConvTransposeOptions).outputSize : undefined);
+  return describeSpec(op, spec, inputShape, weightShape, transposed ? (options as ConvTransposeOptions).outputSize : undefined);
+}
+
+/** The description of a parsed spec (Paddle's describeConv in api/paddle.ts shares it). */
+export function describeSpec<Op extends string>(op: Op, spec: ConvSpec, inputShape: readonly number[], weightShape: readonly number[],
+  outputSize: readonly number[] | undefined): Omit<ConvDescription, 'op'> & { readonly op: Op } {
+  const plan = planConv(spec, inputShape, weightShape, null, outputSize);
   return {
-    op, transposed, rank, inputShape: [...inputShape], weightShape: [...weightShape], outputShape: plan.outShape,
+    op, transposed: spec.transposed, rank: spec.rank, inputShape: [...inputShape], weightShape: [...weightShape], outputShape: plan.outShape,
     pads: plan.pads, outputPadding: plan.outputPadding, stride: spec.stride, dilation: spec.dilation, groups: spec.groups,
     geometry: plan.geometry,
   };

@@ -9,7 +9,7 @@ import { pad as padKernel, padAdjoint } from '../kernels/ref/layout.js';
 import { record } from '../autograd/graph.js';
 import { allocate, numel, Tensor } from '../autograd/tensor.js';
 import { prod } from '../util/shape.js';
-import { gpuPad } from '../webgpu/ops.js';
+import { gpuPad } from '../autograd/gpu-ops.js';
 
 /** PyTorch's padding modes ('constant' fills with `value`; the others read the input). */
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';

@@ -3,7 +3,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import { permute as permuteKernel } from '../kernels/ref/layout.js';
 import { record } from '../autograd/graph.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
-import { gpuPermute } from '../webgpu/ops.js';
+import { gpuPermute } from '../autograd/gpu-ops.js';
 
 /** Differentiable axis permutation: out.shape[i] = x.shape[perm[i]]. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {

@@ -3,8 +3,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor, TypedArray } from '../autograd/tensor.js';
 import { checkFlag, checkHyper, Optimizer } from './optimizer.js';
 import { readOptions } from '../spec/normalize.js';
-import { allocStorage, storageOf, type GpuStorage } from '../webgpu/device.js';
-import { adamKernel } from '../kernels/webgpu/elementwise.js';
+import { gpuAdamStep, gpuStateBuffer, type GpuBuffer } from '../autograd/gpu-ops.js';
 
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
@@ -58,17 +57,17 @@ export class Adam extends Optimizer {
   }
 
   /** Moments of 'webgpu' parameters (float32, on the GPU). */
-  private readonly gpuState = new Map<Tensor, { step: number; m: GpuStorage; v: GpuStorage; vMax: GpuStorage | null }>();
+  private readonly gpuState = new Map<Tensor, { step: number; m: GpuBuffer; v: GpuBuffer; vMax: GpuBuffer | null }>();
 
   protected override updateGpu(p: Tensor, grad: Tensor): void {
     let st = this.gpuState.get(p);
     if (!st) {
-      st = { step: 0, m: allocStorage('Adam', p.size), v: allocStorage('Adam', p.size), vMax: this.amsgrad ? allocStorage('Adam', p.size) : null };
+      st = { step: 0, m: gpuStateBuffer('Adam', p.size), v: gpuStateBuffer('Adam', p.size), vMax: this.amsgrad ? gpuStateBuffer('Adam', p.size) : null };
       this.gpuState.set(p, st);
     }
     const t = ++st.step;
     const [b1, b2] = this.betas;
-    adamKernel('Adam', storageOf(p), storageOf(grad), st.m, st.v, st.vMax, {
+    gpuAdamStep(p, grad, st.m, st.v, st.vMax, {
       b1, b2, eps: this.eps, weightDecay: this.weightDecay, stepSize: this.lr / (1 - b1 ** t), bc2Sqrt: Math.sqrt(1 - b2 ** t), sign: this.maximize ? -1 : 1,
     });
   }

@@ -3,8 +3,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor, TypedArray } from '../autograd/tensor.js';
 import { checkFlag, checkHyper, Optimizer } from './optimizer.js';
 import { readOptions } from '../spec/normalize.js';
-import { allocStorage, storageOf, type GpuStorage } from '../webgpu/device.js';
-import { sgdKernel } from '../kernels/webgpu/elementwise.js';
+import { gpuSgdStep, gpuStateBuffer, type GpuBuffer } from '../autograd/gpu-ops.js';
 
 export interface SGDOptions {
   /** Learning rate (required, ≥ 0). */
@@ -48,15 +47,13 @@ export class SGD extends Optimizer {
   protected override updateGpu(p: Tensor, grad: Tensor): void {
     const { lr, momentum, dampening, weightDecay, nesterov } = this;
     const st = momentum !== 0 ? this.gpuState.get(p) ?? null : null;
-    const buf = momentum !== 0 ? st ?? allocStorage('SGD', p.size) : null;
+    const buf = momentum !== 0 ? st ?? gpuStateBuffer('SGD', p.size) : null;
     if (buf && !st) this.gpuState.set(p, buf);
-    sgdKernel('SGD', storageOf(p), storageOf(grad), buf, {
-      lr, momentum, dampening, weightDecay, nesterov, sign: this.maximize ? -1 : 1, first: buf !== null && !st,
-    });
+    gpuSgdStep(p, grad, buf, buf !== null && !st, { lr, momentum, dampening, weightDecay, nesterov, sign: this.maximize ? -1 : 1 });
   }
 
   /** Momentum buffers of 'webgpu' parameters (float32, on the GPU). */
-  private readonly gpuState = new Map<Tensor, GpuStorage>();
+  private readonly gpuState = new Map<Tensor, GpuBuffer>();
 
   protected override update(p: Tensor, grad: TypedArray): void {
     const { lr, momentum: mu, dampening, weightDecay: wd, nesterov } = this;

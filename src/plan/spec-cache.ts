@@ -15,17 +15,36 @@ interface LastSpec { readonly keys: readonly string[]; readonly values: readonly
 /** Marks a value that is not plain data (an object, a function): calls holding one are never cached. */
 const OPAQUE = Symbol('opaque');
 
-/** A copy of plain option values (numbers, strings, booleans, null, undefined, nested arrays of them); OPAQUE for anything else. */
-function snapshot(v: unknown): unknown {
+/** Deepest list nesting an option has ([[before, after], …] pairs); anything deeper is never cached. */
+const MAX_DEPTH = 3;
+
+/**
+ * A copy of plain option values (numbers, strings, booleans, null, undefined, lists of them nested
+ * at most MAX_DEPTH deep, holes kept as holes); OPAQUE for anything else (a cyclic list included).
+ */
+function snapshot(v: unknown, depth = 0): unknown {
   if (v === null || typeof v !== 'object') return typeof v === 'function' || typeof v === 'symbol' ? OPAQUE : v;
-  if (!Array.isArray(v)) return OPAQUE;
+  if (!Array.isArray(v) || depth >= MAX_DEPTH) return OPAQUE;
   const n = v.length, out = new Array<unknown>(n);
   for (let i = 0; i < n; i++) {
-    const e = snapshot(v[i]);
+    if (!(i in v)) continue;
+    const e = snapshot(v[i], depth + 1);
     if (e === OPAQUE) return OPAQUE;
     out[i] = e;
   }
   return out;
+}
+
+/** The options' own values and those of `fields` they inherit, each read once; null where reading throws (a Proxy, a getter). */
+function readOnce(o: object, fields: readonly string[]): Record<string, unknown> | null {
+  try {
+    const rec = o as Record<string, unknown>, copy: Record<string, unknown> = {};
+    for (const k of Object.keys(o)) copy[k] = rec[k];
+    for (const f of fields) if (!(f in copy) && f in o) copy[f] = rec[f];
+    return copy;
+  } catch {
+    return null;
+  }
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -46,9 +65,9 @@ export function specCache<O extends object>(fields: readonly string[], parse: (o
   let last: LastSpec | null = null;
   return (o) => {
     if (o === null || typeof o !== 'object' || Array.isArray(o)) return parse(o);
-    const rec = o as Record<string, unknown>, copy: Record<string, unknown> = {};
-    for (const k of Object.keys(o)) copy[k] = rec[k];
-    for (const f of fields) if (!(f in copy) && f in o) copy[f] = rec[f];
+    const copy = readOnce(o, fields);
+    // Options that cannot be read plainly go to the parser as they are: it reports them (a ConvError).
+    if (copy === null) { last = null; return parse(o); }
     const keys = Object.keys(copy); // unknown keys make parse throw, so they must match too
     const values = fields.map((f) => snapshot(copy[f]));
     const opaque = values.includes(OPAQUE);

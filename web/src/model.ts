@@ -3,7 +3,7 @@
  * API only. No DOM here, so the same code could run anywhere.
  */
 import {
-  ConvError, convOutSize, convTransposeOutSize, describeConv, outputSizeRange, paddleSamePads, torchSamePads, span,
+  ConvError, convOutSize, convTransposeOutSize, describeConv, outputSizeRange, torchSamePads, span,
   conv1d, conv2d, convTranspose1d, convTranspose2d, paddle, tensor, rand, type ConvDescription, type Pair, type Tensor,
 } from 'convkit';
 
@@ -179,10 +179,6 @@ export function parseBias(s: State): number[] | null {
   return t.split(/[\s,]+/).filter((v) => v !== '').map(Number);
 }
 
-/** Per-dim value of a possibly scalar option, once convkit has accepted it. */
-const perDim = (v: unknown, rank: number, dflt: number): number[] =>
-  v === undefined ? new Array<number>(rank).fill(dflt) : typeof v === 'number' ? new Array<number>(rank).fill(v) : (v as number[]).map(Number);
-
 /** Runs the op the state describes; throws convkit's ConvError for an invalid combination. */
 export function compute(s: State): Outcome {
   const rank = s.rank;
@@ -203,7 +199,6 @@ export function compute(s: State): Outcome {
   let pads: Pair[];
   let dilation: number[];
   const torchOp = (s.transposed ? `convTranspose${rank}d` : `conv${rank}d`) as ConvDescription['op'];
-  const stride = () => perDim(o.stride, rank, 1);
   if (s.api === 'torch') {
     opName = torchOp;
     description = describeConv(torchOp, xShape, wShape, o);
@@ -215,12 +210,11 @@ export function compute(s: State): Outcome {
     opName = s.transposed ? `conv${rank}dTranspose` : `conv${rank}d`;
     const run = s.transposed ? (rank === 1 ? paddle.conv1dTranspose : paddle.conv2dTranspose) : rank === 1 ? paddle.conv1d : paddle.conv2d;
     y = run(x, w, b, o);
-    // Paddle's padding spellings resolved the way Paddle's layer resolves them; 'SAME' takes dilation 1.
-    const rule = paddle.paddlePadding(opName, o.padding as paddle.PaddlePadding, rank, 'channelsFirst');
-    const same = rule.kind === 'same';
-    pads = same ? s.inSize.map((L, a) => paddleSamePads(L, s.kSize[a], stride()[a])) : (rule as { readonly pads: readonly Pair[] }).pads.map((p) => [p[0], p[1]] as Pair);
-    dilation = same ? new Array<number>(rank).fill(1) : perDim(o.dilation, rank, 1);
-    description = describeConv(torchOp, xShape, wShape, { ...o, padding: pads.map((p) => [p[0], p[1]] as [number, number]), dilation });
+    // Paddle's own rules resolve the padding spellings and the dilation ('SAME' takes dilation 1).
+    const paddleView = paddle.describeConv(opName as 'conv1d', xShape, wShape, o as never);
+    pads = paddleView.pads.map((p) => [p[0], p[1]] as Pair);
+    dilation = [...paddleView.dilation];
+    description = { ...paddleView, op: torchOp };
   }
   const strides = [...description.stride];
   const outputPadding = [...description.outputPadding];

@@ -5,7 +5,7 @@
  */
 import { ConvError } from '../../spec/errors.js';
 import type { Backend, DeviceKernels } from '../types.js';
-import { allocStorage, flush, gpu, uploadArray, type GpuStorage } from '../../webgpu/device.js';
+import { allocStorage, flush, gpu, uploadArray, type GpuStorage } from './device.js';
 import { gpuConv, gpuConvT, gpuDepthwise, gpuWeightGrad } from './conv.js';
 
 const common: Omit<DeviceKernels<GpuStorage>, 'name' | 'conv'> = {

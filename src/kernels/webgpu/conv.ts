@@ -14,7 +14,7 @@
 import { ConvError, fmt } from '../../spec/errors.js';
 import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
-import { allocStorage, dispatch, maxGroups, type GpuStorage } from '../../webgpu/device.js';
+import { allocStorage, dispatch, maxGroups, type GpuStorage } from './device.js';
 import { fillBias, reduceKernel } from './elementwise.js';
 
 const I32_MAX = 0x7fffffff;
@@ -47,6 +47,11 @@ const tileKey = (t: Tile) => `${t.wx}x${t.wy}x${t.rm}x${t.rn}x${t.tk}`;
 /** The shared GEMM skeleton: `loadA(m, k)`, `loadB(k, col)` and `store(m, col, v)` are injected. */
 function gemmShader(t: Tile, uniforms: string, bindings: string, body: string, jobSetup: string): string {
   const TM = t.wy * t.rm, TN = t.wx * t.rn, TK = t.tk, WG = t.wx * t.wy;
+  // The RM × RN accumulators and operands are unrolled into scalars (registers, not a spilled array).
+  const rows = (f: (i: number) => string) => Array.from({ length: t.rm }, (_, i) => f(i)).join('\n      ');
+  const cols = (f: (j: number) => string) => Array.from({ length: t.rn }, (_, j) => f(j)).join('\n      ');
+  const each = (f: (i: number, j: number) => string) =>
+    Array.from({ length: t.rm * t.rn }, (_, q) => f(Math.floor(q / t.rn), q % t.rn)).join('\n      ');
   return `
 struct P { ${uniforms} }
 @group(0) @binding(0) var<uniform> p: P;
@@ -63,7 +68,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let n0 = (i32(wid.x) + p.job.y) * ${TN};
   let job = i32(wid.z) + p.job.x;
   ${jobSetup}
-  var acc: array<f32, ${t.rm * t.rn}>;
+  ${each((i, j) => `var c${i}_${j} = 0.0;`)}
   for (var k0 = kStart; k0 < kEnd; k0 = k0 + ${TK}) {
     for (var e = li; e < ${TM * TK}; e = e + ${WG}) {
       let k = k0 + e % ${TK};
@@ -75,20 +80,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     for (var kk = 0; kk < ${TK}; kk = kk + 1) {
-      var a: array<f32, ${t.rm}>;
-      for (var i = 0; i < ${t.rm}; i = i + 1) { a[i] = As[(ty + i * ${t.wy}) * ${TK} + kk]; }
-      for (var j = 0; j < ${t.rn}; j = j + 1) {
-        let b = Bs[kk * ${TN} + tx + j * ${t.wx}];
-        for (var i = 0; i < ${t.rm}; i = i + 1) { acc[i * ${t.rn} + j] = fma(a[i], b, acc[i * ${t.rn} + j]); }
-      }
+      ${rows((i) => `let a${i} = As[(ty + ${i * t.wy}) * ${TK} + kk];`)}
+      ${cols((j) => `let b${j} = Bs[kk * ${TN} + tx + ${j * t.wx}];`)}
+      ${each((i, j) => `c${i}_${j} = fma(a${i}, b${j}, c${i}_${j});`)}
     }
     workgroupBarrier();
   }
-  for (var i = 0; i < ${t.rm}; i = i + 1) {
-    for (var j = 0; j < ${t.rn}; j = j + 1) {
-      store(jb, m0 + ty + i * ${t.wy}, n0 + tx + j * ${t.wx}, acc[i * ${t.rn} + j]);
-    }
-  }
+  ${each((i, j) => `store(jb, m0 + ty + ${i * t.wy}, n0 + tx + ${j * t.wx}, c${i}_${j});`)}
 }`;
 }
 

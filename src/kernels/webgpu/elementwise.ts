@@ -6,7 +6,7 @@
  */
 import { ConvError, fmt } from '../../spec/errors.js';
 import type { PaddingMode } from '../../spec/types.js';
-import { dispatch, maxGroups, type GpuStorage } from '../../webgpu/device.js';
+import { dispatch, maxGroups, type GpuStorage } from './device.js';
 
 const WG = 64;
 export const MAX_RANK = 8;

@@ -6,13 +6,64 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Geometry, Pair, PaddingMode, Shape } from '../spec/types.js';
 import { prod } from '../util/shape.js';
-import { record } from '../autograd/graph.js';
-import { Tensor } from '../autograd/tensor.js';
-import { allocStorage, storageOf, uploadArray, type GpuStorage } from './device.js';
+import { record } from './graph.js';
+import { setDeviceHooks, Tensor, type DeviceStorage } from './tensor.js';
 import {
-  binaryKernel, fillBias, gatherKernel, padAxisAdjointKernel, padAxisKernel, reduceKernel, stridedCopyKernel, unaryKernel,
+  allocStorage, cloneStorage, GpuStorage, openWebGPU, uploadArray, writeStorage, type InitWebGPUOptions, type WebGPUInfo,
+} from '../kernels/webgpu/device.js';
+import { webgpuBackend } from '../kernels/webgpu/backend.js';
+import { registerBackend } from '../plan/select.js';
+import {
+  adamKernel, binaryKernel, fillBias, gatherKernel, padAxisAdjointKernel, padAxisKernel, reduceKernel, sgdKernel, stridedCopyKernel, unaryKernel,
   type BinaryKind, type UnaryKind,
 } from '../kernels/webgpu/elementwise.js';
+
+/**
+ * Starts the WebGPU backend: `await initWebGPU()` uses `navigator.gpu`, `{ gpu }` a GPU object,
+ * `{ device }` a device of the caller's. Throws a ConvError saying why when there is no WebGPU,
+ * no adapter, or the device request fails or takes longer than `timeoutMs`. On success the
+ * 'webgpu' backend's device candidates are registered with plan/select.ts.
+ * @example import { create, globals } from 'webgpu'; Object.assign(globalThis, globals);
+ *          await initWebGPU({ gpu: create([]) });
+ */
+export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUInfo> {
+  const info = await openWebGPU(opts);
+  registerBackend(webgpuBackend);
+  return info;
+}
+
+/** The GPU storage of a 'webgpu' tensor. */
+export function storageOf(t: Tensor): GpuStorage {
+  const s = t.storage;
+  if (!(s instanceof GpuStorage)) throw new ConvError('webgpu', 'tensor', `must be on 'webgpu'; got device '${t.device}'`);
+  return s;
+}
+
+setDeviceHooks('webgpu', {
+  upload: (t: Tensor) => uploadArray('to', t.data),
+  clone: (src: DeviceStorage) => cloneStorage(src as GpuStorage),
+  write: (dst: DeviceStorage, values) => writeStorage(dst as GpuStorage, values),
+});
+
+/** SGD's hyper-parameters for one GPU step (see optim/sgd.ts). */
+export interface GpuSgdStep { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; sign: number }
+
+/** The optimizer state a GPU parameter keeps on the GPU (float32 buffers of its size). */
+export type GpuBuffer = GpuStorage;
+
+/** A zero-filled GPU buffer of `n` float32 (optimizer state). */
+export const gpuStateBuffer = (op: string, n: number): GpuBuffer => allocStorage(op, n);
+
+/** One SGD step of a GPU parameter in place; `buf` the momentum buffer (null without momentum). */
+export function gpuSgdStep(p: Tensor, g: Tensor, buf: GpuBuffer | null, first: boolean, h: GpuSgdStep): void {
+  sgdKernel('SGD', storageOf(p), storageOf(g), buf, { ...h, first });
+}
+
+/** One Adam step of a GPU parameter in place with its moments (and AMSGrad's running max). */
+export function gpuAdamStep(p: Tensor, g: Tensor, m: GpuBuffer, v: GpuBuffer, vMax: GpuBuffer | null,
+  h: { b1: number; b2: number; eps: number; weightDecay: number; stepSize: number; bc2Sqrt: number; sign: number }): void {
+  adamKernel('Adam', storageOf(p), storageOf(g), m, v, vMax, h);
+}
 import { selectCandidate } from '../plan/select.js';
 import type { Activation, DeviceKernels } from '../kernels/types.js';
 

@@ -4,10 +4,7 @@
  * pipeline cache and the dispatch queue. Commands are recorded into one encoder and submitted
  * when a value is read (or every few hundred passes), so enqueueing stays synchronous.
  */
-import { ConvError, fmt } from '../spec/errors.js';
-import { setDeviceHooks, type DeviceStorage, type Tensor, type TypedArray } from '../autograd/tensor.js';
-import { registerBackend } from '../plan/select.js';
-import { webgpuBackend } from '../kernels/webgpu/backend.js';
+import { ConvError, fmt } from '../../spec/errors.js';
 
 /** Options of `initWebGPU`. */
 export interface InitWebGPUOptions {
@@ -65,7 +62,7 @@ const reason = (e: unknown): string => (e instanceof Error ? e.message : String(
  * @example import { create, globals } from 'webgpu'; Object.assign(globalThis, globals);
  *          await initWebGPU({ gpu: create([]) });
  */
-export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUInfo> {
+export async function openWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUInfo> {
   if (opts === null || typeof opts !== 'object') throw new ConvError('initWebGPU', 'options', `must be an object; got ${fmt(opts)}`);
   const ms = opts.timeoutMs ?? 15000;
   if (typeof ms !== 'number' || !(ms > 0)) throw new ConvError('initWebGPU', 'timeoutMs', `must be a positive number; got ${fmt(ms)}`);
@@ -115,7 +112,6 @@ export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUIn
   });
   pipelines.clear();
   state = s;
-  registerBackend(webgpuBackend);
   return info;
 }
 
@@ -141,8 +137,8 @@ export function gpu(op: string): State {
   return state;
 }
 
-/** A float32 buffer on the GPU; the storage of a 'webgpu' tensor. */
-export class GpuStorage implements DeviceStorage {
+/** A float32 buffer on the GPU; the storage of a 'webgpu' tensor (autograd's DeviceStorage). */
+export class GpuStorage {
   readonly device = 'webgpu' as const;
   constructor(readonly buffer: GPUBuffer, readonly length: number, private readonly owner: State) {}
 
@@ -286,20 +282,14 @@ export function maxGroups(op: string): number {
   return gpu(op).info.maxComputeWorkgroupsPerDimension;
 }
 
-/** The GPU storage of a 'webgpu' tensor. */
-export function storageOf(t: Tensor): GpuStorage {
-  const s = t.storage;
-  if (!(s instanceof GpuStorage)) throw new ConvError('webgpu', 'tensor', `must be on 'webgpu'; got device '${t.device}'`);
-  return s;
+/** A copy of a storage buffer on the GPU. */
+export function cloneStorage(from: GpuStorage): GpuStorage {
+  const st = allocStorage('clone', from.length);
+  copyStorage(from, st, from.length);
+  return st;
 }
 
-setDeviceHooks('webgpu', {
-  upload: (t: Tensor) => uploadArray('to', t.data),
-  clone: (src: DeviceStorage) => {
-    const from = src as GpuStorage;
-    const st = allocStorage('clone', from.length);
-    copyStorage(from, st, from.length);
-    return st;
-  },
-  write: (dst: DeviceStorage, values: TypedArray) => writeArray(dst as GpuStorage, values),
-});
+/** Overwrites a storage buffer with `values` (ordered after the work recorded so far). */
+export function writeStorage(st: GpuStorage, values: ArrayLike<number>): void {
+  writeArray(st, values);
+}
