@@ -9,7 +9,10 @@ import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { conv1d, conv2d, ConvError, convTranspose1d, convTranspose2d, tensor, withBackend, type Tensor } from '../src/index.js';
+import {
+  BatchNorm1d, BatchNorm2d, BatchNorm3d, broadcastShapes, cat, conv1d, conv2d, ConvError, convTranspose1d, convTranspose2d, mean, ModuleList, ones, permute,
+  readNpy, readNpz, readSafetensors, Sequential, sum, tensor, withBackend, writeNpy, writeNpz, writeSafetensors, type Tensor,
+} from '../src/index.js';
 import { im2colKernels } from '../src/kernels/cpu/im2col.js';
 import { refKernels } from '../src/kernels/ref/taps.js';
 import type { F } from '../src/kernels/types.js';
@@ -126,4 +129,115 @@ test('the explainer page\'s browser-only type check (web/tsconfig.json) compiles
   } catch (e) {
     assert.fail(`tsc -p web/tsconfig.json failed:\n${(e as { stdout?: string }).stdout ?? e}`);
   }
+});
+
+// ——— hostile input: every throw is a ConvError naming the parameter ———
+
+const trap = (): never => { throw new TypeError('trap'); };
+/** An object every read of which throws (get, has, keys, prototype). */
+const throwingObject = () => new Proxy({}, { get: trap, has: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap });
+/** An array every element or length read of which throws (Array.isArray still answers true). */
+const throwingArray = () => new Proxy([0, 1], { get: trap, has: trap, ownKeys: trap, getOwnPropertyDescriptor: trap });
+/** A plain object whose `key` getter throws a RangeError. */
+const throwingGetter = (key: string) => Object.defineProperty({}, key, { get: () => { throw new RangeError('getter'); }, enumerable: true });
+
+/** `f` throws a ConvError whose message starts `<op>: <param> ` and includes `rule`. */
+function assertConvError(f: () => unknown, op: string, param: string, rule: RegExp): void {
+  assert.throws(f, (e: unknown) => {
+    assert.ok(e instanceof ConvError, `expected a ConvError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    assert.ok(e.message.startsWith(`${op}: ${param} `), e.message);
+    assert.match(e.message, rule);
+    return true;
+  });
+}
+
+test('permute, broadcastShapes, sum/mean dims and cat lists: bad values are ConvErrors naming the parameter', () => {
+  const x = ones([1, 2, 3]);
+  assertConvError(() => permute(x, null as never), 'permute', 'dims', /must be a permutation of 0\.\.2; got null/);
+  assertConvError(() => permute(null as never, [0]), 'permute', 'input', /must be a Tensor/);
+  assertConvError(() => permute(x, throwingArray()), 'permute', 'dims', /could not be read \(trap\)/);
+  assertConvError(() => broadcastShapes('add', NaN as never, [2]), 'add', 'shape', /must be a list of non-negative integers; got NaN/);
+  assertConvError(() => broadcastShapes('add', [2], [1.5]), 'add', 'shape', /got \[1\.5\]/);
+  assert.deepEqual(broadcastShapes('add', [2, 1], [3]), [2, 3]);
+  assertConvError(() => sum(x, throwingArray()), 'sum', 'dim', /could not be read \(trap\)/);
+  assertConvError(() => mean(x, throwingArray()), 'mean', 'dim', /could not be read \(trap\)/);
+  assert.deepEqual(Array.from(sum(x, [0, 2]).data), [3, 3]);
+  assertConvError(() => cat(throwingArray() as never), 'cat', 'tensors', /could not be read \(trap\)/);
+  assert.deepEqual(cat([x, x], 0).shape, [2, 2, 3]);
+});
+
+test('ModuleList, Sequential and BatchNorm constructors: non-iterables, Proxies and throwing getters are ConvErrors', () => {
+  for (const v of [NaN, 5, {}, null, 'ab'])
+    assertConvError(() => new ModuleList(v as never), 'ModuleList', 'modules', /must be an iterable of at most \d+ Modules/);
+  assertConvError(() => new ModuleList(throwingArray() as never), 'ModuleList', 'modules', /could not be read \(trap\)/);
+  assertConvError(() => new ModuleList([throwingObject()] as never), 'ModuleList', 'modules[0]', /could not be read/);
+  assert.equal(new ModuleList([new Sequential()]).length, 1);
+  assertConvError(() => new Sequential(throwingObject() as never), 'Sequential', 'modules[0]', /could not be read \(trap\)/);
+  for (const [C, op] of [[BatchNorm1d, 'BatchNorm1d'], [BatchNorm2d, 'BatchNorm2d'], [BatchNorm3d, 'BatchNorm3d']] as const) {
+    assertConvError(() => new C(2, throwingObject() as never), op, 'eps', /could not be read \(trap\)/);
+    for (const k of ['eps', 'momentum', 'affine', 'trackRunningStats', 'dtype'])
+      assertConvError(() => new C(2, throwingGetter(k) as never), op, k, /could not be read \(getter\)/);
+    // Defaults and explicit values still apply (null momentum: a cumulative average, as in PyTorch).
+    const bn = new C(2, { momentum: null, eps: 1e-3 });
+    assert.deepEqual([bn.momentum, bn.eps, bn.affine], [null, 1e-3, true]);
+  }
+});
+
+test('io read/write functions: throwing options, dicts and byte arguments are ConvErrors naming them', () => {
+  const x = ones([2]), npy = writeNpy(x), npz = writeNpz({ a: x }), st = writeSafetensors({ a: x });
+  assertConvError(() => readNpy(throwingObject() as never), 'npy', 'bytes', /could not be read/);
+  assertConvError(() => readNpy(throwingArray() as never), 'npy', 'bytes', /could not be read/);
+  assertConvError(() => readNpy(npy, throwingObject()), 'npy', 'dtype', /could not be read \(trap\)/);
+  assertConvError(() => readNpy(npy, throwingGetter('maxElements')), 'npy', 'maxElements', /could not be read \(getter\)/);
+  assertConvError(() => readNpy(npy, null as never), 'npy', 'options', /must be an object; got null/);
+  assertConvError(() => readNpz(npz, throwingGetter('maxBytes')), 'npz', 'maxBytes', /could not be read \(getter\)/);
+  assertConvError(() => readNpz(npz, throwingObject()), 'npz', 'dtype', /could not be read/);
+  assertConvError(() => writeNpz(throwingObject() as never), 'npz', 'tensors', /could not be read/);
+  assertConvError(() => writeNpz(throwingGetter('a') as never), 'npz', 'tensors.a', /could not be read \(getter\)/);
+  assertConvError(() => writeNpz({ a: x }, throwingGetter('compress')), 'npz', 'compress', /could not be read \(getter\)/);
+  assertConvError(() => readSafetensors(st, throwingGetter('dtype')), 'safetensors', 'dtype', /could not be read \(getter\)/);
+  assertConvError(() => writeSafetensors(throwingObject() as never), 'safetensors', 'tensors', /could not be read/);
+  assertConvError(() => writeSafetensors(throwingGetter('a') as never), 'safetensors', 'tensors.a', /could not be read \(getter\)/);
+  assertConvError(() => writeSafetensors({ a: x }, throwingObject() as never), 'safetensors', 'metadata', /could not be read/);
+  assertConvError(() => writeSafetensors({ a: x }, throwingGetter('k') as never), 'safetensors', 'metadata', /could not be read \(getter\)/);
+  // The values still round-trip with plain options.
+  assert.deepEqual(Array.from(readNpy(npy, { dtype: 'float64' }).data), [1, 1]);
+  assert.deepEqual(Array.from(readNpz(npz, { maxBytes: 1 << 20 }).a.data), [1, 1]);
+  assert.deepEqual(Array.from(readSafetensors(st, { maxElements: 2 }).tensors.a.data), [1, 1]);
+});
+
+test('PyTorch functional conv ops: option objects that are Proxies or have throwing getters are ConvErrors naming the option', () => {
+  const x = ones([1, 2, 4]), w = ones([2, 2, 1]), wT = ones([2, 1, 1]);
+  for (const [f, ww, op] of [[conv1d, w, 'conv1d'], [convTranspose1d, wT, 'convTranspose1d']] as const) {
+    assertConvError(() => f(x, ww, null, throwingObject() as never), op, 'activation', /could not be read \(trap\)/);
+    assertConvError(() => f(x, ww, null, throwingGetter('stride') as never), op, 'stride', /could not be read \(getter\)/);
+    // With an epilogue key present, the other options are read once too.
+    assertConvError(() => f(x, ww, null, Object.assign(throwingGetter('padding'), { activation: 'relu' }) as never), op, 'padding', /could not be read \(getter\)/);
+  }
+  assert.deepEqual(Array.from(conv1d(x, w, null, { stride: 2, activation: 'relu' }).data), [2, 2, 2, 2]);
+});
+
+test('sweep: hostile values in any argument of the fixed entry points give a ConvError or a result, never a raw TypeError/RangeError', () => {
+  const hostile = fc.constantFrom<() => unknown>(
+    () => null, () => NaN, () => -1, () => 2 ** 53, () => 'x', () => ({}), () => [], () => [NaN], () => 10n,
+    throwingObject, throwingArray, () => throwingGetter('stride'), () => throwingGetter('eps'), () => throwingGetter('dtype'),
+  );
+  const x = ones([1, 2, 4]);
+  const calls: Record<string, (a: unknown, b: unknown) => unknown> = {
+    permute: (a, b) => permute(a as never, b as never), broadcastShapes: (a, b) => broadcastShapes('op', a as never, b as never),
+    sum: (a, b) => sum(x, a as never, b as never), mean: (a) => mean(x, a as never), cat: (a, b) => cat(a as never, b as never),
+    ModuleList: (a) => new ModuleList(a as never), Sequential: (a, b) => new Sequential(a as never, b as never),
+    BatchNorm1d: (a, b) => new BatchNorm1d(a as never, b as never), BatchNorm2d: (a) => new BatchNorm2d(2, a as never), BatchNorm3d: (a) => new BatchNorm3d(2, a as never),
+    readNpy: (a, b) => readNpy(a as never, b as never), readNpz: (a, b) => readNpz(a as never, b as never), readSafetensors: (a, b) => readSafetensors(a as never, b as never),
+    readNpyOpts: (a) => readNpy(writeNpy(x), a as never), readNpzOpts: (a) => readNpz(writeNpz({ x }), a as never), readSafetensorsOpts: (a) => readSafetensors(writeSafetensors({ x }), a as never),
+    writeNpz: (a, b) => writeNpz(a as never, b as never), writeSafetensors: (a, b) => writeSafetensors(a as never, b as never),
+    conv1d: (a) => conv1d(x, ones([2, 2, 1]), null, a as never), convTranspose1d: (a) => convTranspose1d(x, ones([2, 1, 1]), null, a as never),
+  };
+  fc.assert(fc.property(fc.constantFrom(...Object.keys(calls)), hostile, hostile, (name, a, b) => {
+    try {
+      calls[name](a(), b());
+    } catch (e) {
+      if (!(e instanceof ConvError)) assert.fail(`${name}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    }
+  }), { numRuns: 600, seed: 1303 });
 });

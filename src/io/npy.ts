@@ -167,7 +167,7 @@ export const READ_KEYS = ['dtype', 'maxElements'] as const;
 const asBytes = (op: string, b: ArrayBuffer | Uint8Array): Uint8Array => {
   if (guarded(op, 'bytes', () => b instanceof Uint8Array)) return b as Uint8Array;
   if (guarded(op, 'bytes', () => b instanceof ArrayBuffer)) return new Uint8Array(b as ArrayBuffer);
-  throw new ConvError(op, 'bytes', `must be a Uint8Array or ArrayBuffer; got ${fmt(Object.prototype.toString.call(b))}`);
+  throw new ConvError(op, 'bytes', `must be a Uint8Array or ArrayBuffer; got ${fmt(guarded(op, 'bytes', () => Object.prototype.toString.call(b)))}`);
 };
 export { asBytes };
 
