@@ -97,7 +97,7 @@ function runChild(task: ChildTask, timeoutS: number, onResult: (m: Extract<Child
   return new Promise((done) => {
     const child = fork(join(here, 'child.ts'), [JSON.stringify(task)], {
       cwd: repoRoot,
-      execArgv: ['--import', 'tsx'],
+      execArgv: [...process.execArgv.filter((a) => a.startsWith('--experimental-wasm')), '--import', 'tsx'], // relaxed SIMD reaches the children
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const outcome: ChildOutcome = { note: '', maxRssMB: null };

@@ -10,10 +10,12 @@ import { asyncSteps } from './async.js';
 
 /**
  * Runs its modules in order; their parameters are keyed '0.weight', '1.bias', … as in PyTorch.
- * A convolution module followed by an activation module (ReLU, LeakyReLU, Tanh, Sigmoid; Identity
- * modules between them are skipped, as a folded BatchNorm leaves them) runs as
- * one fused call (`forwardActivated`: the activation written as the output is stored, see
- * docs/epilogue.md), with the values and gradients of the two modules one after the other.
+ * A convolution module followed by ReLU or LeakyReLU (Identity modules between them are skipped, as
+ * a folded BatchNorm leaves them) runs as one fused call (`forwardActivated`: the activation written
+ * as the output is stored, see docs/epilogue.md), with exactly the values and gradients of the two
+ * modules one after the other. Tanh and Sigmoid are not fused: the elementwise float32 forms are a
+ * SIMD approximation (docs/performance.md) that the epilogue does not share, and a Sequential must
+ * give the same values as its modules run one by one (a stream runs them so).
  * @example new Sequential(new Conv1d(1, 4, 3), new ReLU(), new ConvTranspose1d(4, 1, 3))
  */
 export class Sequential extends Module {
@@ -49,7 +51,7 @@ export class Sequential extends Module {
       let j = i + 1; // the next module that is not an Identity (a folded BatchNorm leaves one)
       while (ms[j] instanceof Identity) j++;
       const next = ms[j];
-      if (next instanceof Activation && fusable(m)) {
+      if (next instanceof Activation && (next.kind === 'relu' || next.kind === 'leakyRelu') && fusable(m)) {
         x = m.forwardActivated(x, next.kind, next instanceof LeakyReLU ? next.negativeSlope : undefined);
         i = j;
       } else x = m.forward(x);

@@ -131,10 +131,15 @@ export function binaryInto(op: 'add' | 'sub' | 'mul' | 'div', x: TypedArray, xs:
 
 export type Activation = 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid';
 
-/** out = act(x) (out may be x). False where there is no fast path (tanh and sigmoid in float64, few elements). */
+/**
+ * out = act(x) (out may be x). False where there is no fast path (tanh and sigmoid in float64, few
+ * elements of the ops that equal the JavaScript loop bitwise). float32 tanh and sigmoid take this
+ * path at every length: their SIMD approximation differs from Math's by a few ulp, and one element
+ * must not get another value because it came in a shorter array (a stream's chunk, say).
+ */
 export function activationInto(act: Activation, x: TypedArray, out: TypedArray, negativeSlope = 0.01): boolean {
-  const f64 = x instanceof Float64Array;
-  if (out.length < MIN_ELEMENTS || (f64 && (act === 'tanh' || act === 'sigmoid')) || !load()) return false;
+  const f64 = x instanceof Float64Array, approximated = act === 'tanh' || act === 'sigmoid';
+  if ((out.length < MIN_ELEMENTS && !(approximated && !f64)) || (f64 && approximated) || !load()) return false;
   const { ex } = engine!;
   const k = act === 'relu' ? (f64 ? ex.relu64 : ex.relu) : act === 'tanh' ? ex.tanh : act === 'sigmoid' ? ex.sigmoid : null;
   if (k) chunked(x, out, (_, len) => k(XP, len));
