@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  BatchNorm1d, BatchNorm2d, BatchNorm3d, broadcastShapes, cat, conv1d, conv2d, ConvError, convTranspose1d, convTranspose2d, mean, ModuleList, ones, permute,
+  BatchNorm1d, BatchNorm2d, BatchNorm3d, broadcastShapes, Conv1d, foldBatchNorm, foldWeightNorm, Parallel, Residual, weightNormWeight, cat, conv1d, conv2d, ConvError, convTranspose1d, convTranspose2d, mean, ModuleList, ones, permute,
   readNpy, readNpz, readSafetensors, Sequential, sum, tensor, withBackend, writeNpy, writeNpz, writeSafetensors, type Tensor,
 } from '../src/index.js';
 import { im2colKernels } from '../src/kernels/cpu/im2col.js';
@@ -183,6 +183,20 @@ test('ModuleList, Sequential and BatchNorm constructors: non-iterables, Proxies 
   }
 });
 
+test('Residual, Parallel, foldBatchNorm and weight norm folding: Proxies and throwing getters are ConvErrors', () => {
+  assertConvError(() => new Residual(throwingObject() as never), 'Residual', 'inner', /could not be read \(trap\)/);
+  assertConvError(() => new Parallel(throwingArray() as never), 'Parallel', 'branches', /could not be read \(trap\)/);
+  assertConvError(() => new Parallel([new Sequential()], null as never), 'Parallel', 'options', /must be an object; got null/);
+  assertConvError(() => new Parallel([new Sequential()], throwingGetter('reduce') as never), 'Parallel', 'reduce', /could not be read \(getter\)/);
+  assertConvError(() => new Parallel([new Sequential()], { reduce: null as never }), 'Parallel', 'reduce', /must be 'sum' or 'mean'; got null/);
+  assert.equal(new Parallel([new Sequential()], { reduce: 'mean' }).reduce, 'mean');
+  assertConvError(() => foldBatchNorm(throwingArray() as never, new BatchNorm1d(2)), 'foldBatchNorm', 'module', /could not be read/);
+  assertConvError(() => foldBatchNorm(new Conv1d(1, 2, 1), throwingObject() as never), 'foldBatchNorm', 'bn', /could not be read/);
+  assertConvError(() => foldWeightNorm(throwingObject() as never), 'foldWeightNorm', 'stateDict', /could not be read/);
+  assertConvError(() => weightNormWeight(null as never, ones([2, 1])), 'foldWeightNorm', 'weight', /must be Tensors; got 'object' and 'object'/);
+  assertConvError(() => weightNormWeight(ones([2, 1]), ones([2, 1]), Symbol('k') as never), 'foldWeightNorm', 'key', /must be a string; got 'symbol'/);
+});
+
 test('io read/write functions: throwing options, dicts and byte arguments are ConvErrors naming them', () => {
   const x = ones([2]), npy = writeNpy(x), npz = writeNpz({ a: x }), st = writeSafetensors({ a: x });
   assertConvError(() => readNpy(throwingObject() as never), 'npy', 'bytes', /could not be read/);
@@ -231,6 +245,9 @@ test('sweep: hostile values in any argument of the fixed entry points give a Con
     readNpy: (a, b) => readNpy(a as never, b as never), readNpz: (a, b) => readNpz(a as never, b as never), readSafetensors: (a, b) => readSafetensors(a as never, b as never),
     readNpyOpts: (a) => readNpy(writeNpy(x), a as never), readNpzOpts: (a) => readNpz(writeNpz({ x }), a as never), readSafetensorsOpts: (a) => readSafetensors(writeSafetensors({ x }), a as never),
     writeNpz: (a, b) => writeNpz(a as never, b as never), writeSafetensors: (a, b) => writeSafetensors(a as never, b as never),
+    Residual: (a) => new Residual(a as never), Parallel: (a, b) => new Parallel(a as never, b as never),
+    foldBatchNorm: (a, b) => foldBatchNorm(a as never, b as never), foldWeightNorm: (a) => foldWeightNorm(a as never),
+    weightNormWeight: (a, b) => weightNormWeight(a as never, b as never), weightNormKey: (a) => weightNormWeight(ones([2, 1]), ones([2, 1]), a as never),
     conv1d: (a) => conv1d(x, ones([2, 2, 1]), null, a as never), convTranspose1d: (a) => convTranspose1d(x, ones([2, 1, 1]), null, a as never),
   };
   fc.assert(fc.property(fc.constantFrom(...Object.keys(calls)), hostile, hostile, (name, a, b) => {

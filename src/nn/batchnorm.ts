@@ -143,8 +143,8 @@ export type BatchNorm = BatchNorm1d | BatchNorm2d | BatchNorm3d;
  */
 export function foldBatchNorm(conv: ConvNdBase, bn: BatchNorm): ConvNdBase {
   const op = 'foldBatchNorm';
-  if (!(conv instanceof ConvNdBase)) throw new ConvError(op, 'conv', `must be a convolution module (Conv1d … ConvTranspose3d); got ${nameOf(conv)}`);
-  if (!(bn instanceof BatchNormNd)) throw new ConvError(op, 'bn', `must be a BatchNorm1d/2d/3d; got ${nameOf(bn)}`);
+  if (!guarded(op, 'conv', () => conv instanceof ConvNdBase)) throw new ConvError(op, 'conv', `must be a convolution module (Conv1d … ConvTranspose3d); got ${nameOf(conv)}`);
+  if (!guarded(op, 'bn', () => bn instanceof BatchNormNd)) throw new ConvError(op, 'bn', `must be a BatchNorm1d/2d/3d; got ${nameOf(bn)}`);
   if (bn.numFeatures !== conv.outChannels)
     throw new ConvError(op, 'bn', `must normalise the conv's ${conv.outChannels} output channels; got numFeatures=${bn.numFeatures}`);
   if (!bn.runningMean || !bn.runningVar)
@@ -178,4 +178,4 @@ export function foldBatchNorm(conv: ConvNdBase, bn: BatchNorm): ConvNdBase {
 }
 
 const nameOf = (v: unknown): string =>
-  v !== null && typeof v === 'object' ? String((v as object).constructor?.name) : fmt(typeof v);
+  v !== null && typeof v === 'object' ? guarded('foldBatchNorm', 'module', () => String((v as object).constructor?.name)) : fmt(typeof v);
