@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   BatchNorm1d, BatchNorm2d, BatchNorm3d, broadcastShapes, Conv1d, foldBatchNorm, foldWeightNorm, Parallel, Residual, weightNormWeight, cat, conv1d, conv2d, ConvError, convTranspose1d, convTranspose2d, mean, ModuleList, ones, permute,
-  readNpy, readNpz, readSafetensors, Sequential, sum, tensor, withBackend, writeNpy, writeNpz, writeSafetensors, type Tensor,
+  convTranspose1dStream, readNpy, readNpz, readSafetensors, Sequential, sum, tensor, withBackend, writeNpy, writeNpz, writeSafetensors, type Tensor,
 } from '../src/index.js';
 import { im2colKernels } from '../src/kernels/cpu/im2col.js';
 import { refKernels } from '../src/kernels/ref/taps.js';
@@ -229,6 +229,7 @@ test('PyTorch functional conv ops: option objects that are Proxies or have throw
     assertConvError(() => f(x, ww, null, Object.assign(throwingGetter('padding'), { activation: 'relu' }) as never), op, 'padding', /could not be read \(getter\)/);
   }
   assert.deepEqual(Array.from(conv1d(x, w, null, { stride: 2, activation: 'relu' }).data), [2, 2, 2, 2]);
+  assertConvError(() => convTranspose1dStream(wT, null, throwingObject() as never), 'convTranspose1dStream', 'outputSize', /could not be read \(trap\)/);
 });
 
 test('sweep: hostile values in any argument of the fixed entry points give a ConvError or a result, never a raw TypeError/RangeError', () => {
@@ -248,6 +249,7 @@ test('sweep: hostile values in any argument of the fixed entry points give a Con
     Residual: (a) => new Residual(a as never), Parallel: (a, b) => new Parallel(a as never, b as never),
     foldBatchNorm: (a, b) => foldBatchNorm(a as never, b as never), foldWeightNorm: (a) => foldWeightNorm(a as never),
     weightNormWeight: (a, b) => weightNormWeight(a as never, b as never), weightNormKey: (a) => weightNormWeight(ones([2, 1]), ones([2, 1]), a as never),
+    convTranspose1dStream: (a) => convTranspose1dStream(ones([2, 1, 1]), null, a as never),
     conv1d: (a) => conv1d(x, ones([2, 2, 1]), null, a as never), convTranspose1d: (a) => convTranspose1d(x, ones([2, 1, 1]), null, a as never),
   };
   fc.assert(fc.property(fc.constantFrom(...Object.keys(calls)), hostile, hostile, (name, a, b) => {
