@@ -8,7 +8,7 @@ export type { BackwardOptions } from './autograd/tensor.js';
 export { ConvError } from './spec/errors.js';
 export type { DType, Pair, Layout, PaddingMode, ConvSpec, Geometry } from './spec/types.js';
 export type { ConvOptions, ConvTransposeOptions, PaddingArg, IntOrTuple, DataFormat } from './spec/normalize.js';
-export { span, convOutSize, convTransposeOutSize, outputSizeRange, torchSamePads, paddleSamePads } from './spec/shape.js';
+export { span, convOutSize, convTransposeOutSize, outputSizeRange, torchSamePads, paddleSamePads } from './spec/shape-checked.js';
 export { conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d } from './functional/conv.js';
 export { permute } from './functional/permute.js';
 export { pad, type PadMode } from './functional/pad.js';

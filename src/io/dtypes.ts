@@ -26,8 +26,29 @@ export interface ElementType {
   readonly name: string;
 }
 
-/** float16 bits → number (exact). */
-export function halfToFloat(h: number): number {
+/** The 16 bits of a float16 or bfloat16 as given by a caller: an integer in [0, 65535]. */
+function bits16(op: string, h: unknown): number {
+  if (typeof h !== 'number' || !Number.isInteger(h) || h < 0 || h > 0xffff)
+    throw new ConvError(op, 'bits', `must be an integer in [0, 65535] (the 16 bits of the value); got ${fmt(h)}`);
+  return h;
+}
+
+/**
+ * float16 bits → number (exact).
+ * @param h the 16 bits, an integer in [0, 65535]; anything else is a ConvError.
+ * @example halfToFloat(0x3c00) // 1
+ */
+export const halfToFloat = (h: number): number => decodeHalf(bits16('halfToFloat', h));
+
+/**
+ * bfloat16 bits → number (exact: the top half of a float32).
+ * @param h the 16 bits, an integer in [0, 65535]; anything else is a ConvError.
+ * @example bfloatToFloat(0x3f80) // 1
+ */
+export const bfloatToFloat = (h: number): number => decodeBfloat(bits16('bfloatToFloat', h));
+
+/** float16 bits → number (exact). Unchecked: `h` is a Uint16 read from a file. */
+function decodeHalf(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
   const frac = h & 0x3ff;
@@ -39,8 +60,8 @@ export function halfToFloat(h: number): number {
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);
 
-/** bfloat16 bits → number (exact: the top half of a float32). */
-export function bfloatToFloat(h: number): number {
+/** bfloat16 bits → number (exact: the top half of a float32). Unchecked, as decodeHalf. */
+function decodeBfloat(h: number): number {
   u32Scratch[0] = (h & 0xffff) << 16;
   return f32Scratch[0];
 }
@@ -72,12 +93,12 @@ export function decodeElements(op: string, bytes: Uint8Array, t: ElementType, co
       `(${target === 'float32' ? "load with dtype 'float64'" : 'beyond 2^53'}); got dtype ${fmt(t.name)}`);
   switch (t.kind) {
     case 'float':
-      if (t.size === 2) for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, le));
+      if (t.size === 2) for (let i = 0; i < count; i++) out[i] = decodeHalf(view.getUint16(2 * i, le));
       else if (t.size === 4) for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, le);
       else for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, le);
       return out;
     case 'bfloat':
-      for (let i = 0; i < count; i++) out[i] = bfloatToFloat(view.getUint16(2 * i, le));
+      for (let i = 0; i < count; i++) out[i] = decodeBfloat(view.getUint16(2 * i, le));
       return out;
     case 'bool':
       for (let i = 0; i < count; i++) out[i] = bytes[i] ? 1 : 0;

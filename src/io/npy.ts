@@ -194,9 +194,22 @@ export function checkDtype(op: string, dtype: unknown): void {
     throw new ConvError(op, 'dtype', `must be 'float32' or 'float64'; got ${fmt(dtype)}`);
 }
 
-/** Writes a Tensor as an .npy file (version 1.0, little-endian '<f4'/'<f8', C order). */
-export function writeNpy(t: Tensor, op = 'npy'): Uint8Array {
+/**
+ * Writes a Tensor as an .npy file (version 1.0, little-endian '<f4'/'<f8', C order: the tensor's
+ * own dtype). It takes no options: a second argument is a ConvError rather than silently ignored.
+ */
+export function writeNpy(t: Tensor): Uint8Array {
+  const op = 'npy';
   if (!(t instanceof Tensor)) throw new ConvError(op, 'tensor', `must be a Tensor; got ${fmt(typeof t)}`);
+  // `arguments`: the declared signature has one parameter, and a JavaScript caller may pass more.
+  for (let i = 1; i < arguments.length; i++)
+    if (arguments[i] !== undefined)
+      throw new ConvError(op, 'options', `must be absent: writeNpy takes only the tensor (it writes the tensor's own dtype); got ${fmt(arguments[i])}`);
+  return encodeNpy(t);
+}
+
+/** The .npy bytes of a Tensor (see writeNpy); the caller has checked that it is one. */
+export function encodeNpy(t: Tensor): Uint8Array {
   const descr = t.dtype === 'float64' ? '<f8' : '<f4';
   const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;

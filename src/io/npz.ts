@@ -13,7 +13,7 @@
 import { Inflate, zipSync, type Zippable } from 'fflate';
 import { ConvError, fmt, guarded } from '../spec/errors.js';
 import { Tensor } from '../autograd/tensor.js';
-import { asBytes, checkDtype, ioOptions, READ_KEYS, readNpy, writeNpy, type ReadOptions } from './npy.js';
+import { asBytes, checkDtype, encodeNpy, ioOptions, READ_KEYS, readNpy, type ReadOptions } from './npy.js';
 import { tensorDictEntries } from './safetensors.js';
 
 export interface NpzReadOptions extends ReadOptions {
@@ -237,7 +237,7 @@ export function writeNpz(tensors: Record<string, Tensor>, opts: NpzWriteOptions 
   const members = new Map<string, Uint8Array>();
   for (const [k, t] of tensorDictEntries(op, tensors)) {
     if (!(t instanceof Tensor)) throw new ConvError(op, `tensors.${k}`, `must be a Tensor; got ${fmt(typeof t)}`);
-    members.set(`${k}.npy`, writeNpy(t, op));
+    members.set(`${k}.npy`, encodeNpy(t));
   }
   return writeNpzMembers(members, options);
 }

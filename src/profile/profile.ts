@@ -6,7 +6,7 @@
  * profiled time (the rest is 'other': JavaScript between ops, autograd bookkeeping). Outside a
  * profile a section costs one null check.
  */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded, readList } from '../spec/errors.js';
 import type { Module } from '../nn/module.js';
 
 /** Kinds of work. 'waiting': this thread idle until the workers finish their units; 'thread hand-off': publishing a task to them. */
@@ -159,15 +159,54 @@ export function profile<T>(fn: () => T, opts: ProfileOptions = {}): { result: T;
   return { result, profile: p };
 }
 
-/** The profile as two text tables (kinds, then modules by self time). */
+/** A plain copy of a caller's profile, every field read once and checked. */
+function readProfile(op: string, v: unknown): Omit<Profile, 'toString'> {
+  const fail = (param: string, rule: string, got: unknown): never => {
+    throw new ConvError(op, param, `${rule}; got ${fmt(got)}`);
+  };
+  if (v === null || typeof v !== 'object') fail('profile', 'must be a Profile (what profile() returns)', v);
+  const o = v as Record<string, unknown>;
+  const num = (param: string, x: unknown, integer = false): number =>
+    typeof x === 'number' && (integer ? Number.isSafeInteger(x) && x >= 0 : Number.isFinite(x)) ? x
+      : fail(param, integer ? 'must be a non-negative integer' : 'must be a finite number', x);
+  const perKind = (key: 'byKind' | 'calls'): Record<OpKind, number> => {
+    const r = o[key];
+    if (r === null || typeof r !== 'object') fail(`profile.${key}`, 'must be an object with a number per kind', r);
+    return Object.fromEntries(OP_KINDS.map((k) => [k, num(`profile.${key}.${k}`, (r as Record<string, unknown>)[k], key === 'calls')])) as Record<OpKind, number>;
+  };
+  const totalMs = num('profile.totalMs', o.totalMs), byKind = perKind('byKind'), calls = perKind('calls');
+  const list = readList(op, 'profile.modules', o.modules);
+  if (list === null) fail('profile.modules', 'must be a list of module entries', o.modules);
+  const modules = list!.map((m, i): ModuleProfile => {
+    const at = `profile.modules[${i}]`;
+    if (m === null || typeof m !== 'object') fail(at, 'must be an object { name, type, calls, totalMs, selfMs }', m);
+    const e = m as Record<string, unknown>;
+    const str = (k: string) => {
+      const x = e[k];
+      return typeof x === 'string' ? x : fail(`${at}.${k}`, 'must be a string', x);
+    };
+    return { name: str('name'), type: str('type'), calls: num(`${at}.calls`, e.calls, true), totalMs: num(`${at}.totalMs`, e.totalMs), selfMs: num(`${at}.selfMs`, e.selfMs) };
+  });
+  return { totalMs, byKind, calls, modules };
+}
+
+/**
+ * The profile as two text tables (kinds, then modules by self time).
+ * @param p a profile from profile(); anything else is a ConvError naming the field.
+ * @param topModules how many modules to list (a non-negative integer, or Infinity for all; default 20).
+ */
 export function formatProfile(p: Profile, topModules = 20): string {
+  const op = 'formatProfile';
+  if (topModules !== Infinity && !(typeof topModules === 'number' && Number.isSafeInteger(topModules) && topModules >= 0))
+    throw new ConvError(op, 'topModules', `must be a non-negative integer or Infinity; got ${fmt(topModules)}`);
+  const c = guarded(op, 'profile', () => readProfile(op, p));
   const ms = (v: number) => v.toFixed(2).padStart(10);
-  const pc = (v: number) => `${((100 * v) / Math.max(p.totalMs, 1e-9)).toFixed(1).padStart(5)}%`;
-  const lines = [`total ${p.totalMs.toFixed(2)} ms`, `${'kind'.padEnd(18)}${'ms'.padStart(10)}  share  calls`];
-  for (const k of OP_KINDS) lines.push(`${k.padEnd(18)}${ms(p.byKind[k])} ${pc(p.byKind[k])}  ${k === 'other' ? '' : p.calls[k]}`);
-  if (p.modules.length) {
+  const pc = (v: number) => `${((100 * v) / Math.max(c.totalMs, 1e-9)).toFixed(1).padStart(5)}%`;
+  const lines = [`total ${c.totalMs.toFixed(2)} ms`, `${'kind'.padEnd(18)}${'ms'.padStart(10)}  share  calls`];
+  for (const k of OP_KINDS) lines.push(`${k.padEnd(18)}${ms(c.byKind[k])} ${pc(c.byKind[k])}  ${k === 'other' ? '' : c.calls[k]}`);
+  if (c.modules.length) {
     lines.push('', `${'module'.padEnd(34)}${'type'.padEnd(18)}${'calls'.padStart(6)}${'self ms'.padStart(10)}${'total ms'.padStart(10)}`);
-    for (const m of [...p.modules].sort((a, b) => b.selfMs - a.selfMs).slice(0, topModules))
+    for (const m of [...c.modules].sort((a, b) => b.selfMs - a.selfMs).slice(0, topModules))
       lines.push(`${(m.name || '(root)').padEnd(34)}${m.type.padEnd(18)}${String(m.calls).padStart(6)}${ms(m.selfMs)}${ms(m.totalMs)}`);
   }
   return lines.join('\n');

@@ -1,6 +1,8 @@
 /**
  * The only output-size formulas of convkit, and the 'same' rules. Pure functions of numbers.
  * These are the formulas of the seed pages, corrected (see docs/behaviour.md).
+ * Unchecked, for the plan's validated values; the public API exports the checked forms of
+ * `shape-checked.ts`.
  */
 import { ConvError, fmt } from './errors.js';
 import type { Layout, Pair } from './types.js';
