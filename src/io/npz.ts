@@ -12,8 +12,9 @@
  */
 import { Inflate, zipSync, type Zippable } from 'fflate';
 import { ConvError, fmt } from '../spec/errors.js';
+import { parseDType } from '../spec/normalize.js';
 import { Tensor } from '../autograd/tensor.js';
-import { asBytes, checkDtype, readNpy, writeNpy, type ReadOptions } from './npy.js';
+import { asBytes, readNpy, writeNpy, type ReadOptions } from './npy.js';
 import { tensorDictKeys } from './safetensors.js';
 
 export interface NpzReadOptions extends ReadOptions {
@@ -199,7 +200,7 @@ export function readNpzMembers(bytes: ArrayBuffer | Uint8Array, options: Pick<Np
 export function readNpz(bytes: ArrayBuffer | Uint8Array, options: NpzReadOptions = {}): Record<string, Tensor> {
   const op = 'npz';
   const b = asBytes(op, bytes);
-  checkDtype(op, options.dtype);
+  parseDType(op, options.dtype);
   const raw = readNpzMembers(b, options);
   const out = Object.create(null) as Record<string, Tensor>;
   for (const [name, data] of raw) {

@@ -10,10 +10,11 @@
  * `end − begin = numel · itemsize`, and no two entries overlapping. Errors are ConvErrors (op 'safetensors').
  */
 import { ConvError, fmt } from '../spec/errors.js';
+import { parseDType } from '../spec/normalize.js';
 import type { DType } from '../spec/types.js';
 import { MAX_ELEMENTS, Tensor } from '../autograd/tensor.js';
 import { decodeElements, defaultTarget, encodeLittleEndian, fileNumel, type ElementType } from './dtypes.js';
-import { asBytes, checkDtype, type ReadOptions } from './npy.js';
+import { asBytes, type ReadOptions } from './npy.js';
 import { parseStrictJson } from './json.js';
 
 /** The reference implementation refuses headers over 100 MB. */
@@ -143,7 +144,7 @@ export interface SafetensorsFile {
  */
 export function readSafetensors(bytes: ArrayBuffer | Uint8Array, options: ReadOptions = {}): SafetensorsFile {
   const op = 'safetensors';
-  checkDtype(op, options.dtype);
+  parseDType(op, options.dtype);
   const b = asBytes(op, bytes);
   const { entries, metadata } = readSafetensorsHeader(b, options);
   const tensors = Object.create(null) as Record<string, Tensor>;

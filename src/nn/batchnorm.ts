@@ -4,7 +4,7 @@
  */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { DType } from '../spec/types.js';
-import type { PaddingArg } from '../spec/normalize.js';
+import { parseDType, type PaddingArg } from '../spec/normalize.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
 import { batchNorm, checkBatchNormInput } from '../autograd/batch-norm.js';
 import { Module } from './module.js';
@@ -55,7 +55,7 @@ abstract class BatchNormNd extends Module {
       throw new ConvError(op, 'momentum', `must be a finite number or null; got ${fmt(momentum)}`);
     if (typeof affine !== 'boolean') throw new ConvError(op, 'affine', `must be a boolean; got ${fmt(affine)}`);
     if (typeof trackRunningStats !== 'boolean') throw new ConvError(op, 'trackRunningStats', `must be a boolean; got ${fmt(trackRunningStats)}`);
-    if (dtype !== 'float32' && dtype !== 'float64') throw new ConvError(op, 'dtype', `must be 'float32' or 'float64'; got ${fmt(dtype)}`);
+    parseDType(op, dtype);
     this.#op = op;
     this.#ranks = ranks;
     this.numFeatures = numFeatures;
