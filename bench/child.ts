@@ -7,32 +7,20 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { operands, xShape, wShape, yShape, type Workload } from './workloads.js';
-import { fullPolicy, median, moreRuns, moreWarmup, quickPolicy, verify } from './measure.js';
+import { fullPolicy, quickPolicy, verify } from './measure.js';
 import type { Prepared } from './peers.js';
+import { runChild, send as sendAny, timeCalls, type LifecycleMessage, type ResultMessage, type TaskBase } from './child-ipc.js';
 
-export interface ChildTask {
-  /** A library id from peers.ts, or 'reference' to write convkit's float64 reference outputs. */
-  readonly lib: string;
+/** `lib`: a library id from peers.ts, or 'reference' to write convkit's float64 reference outputs. */
+export interface ChildTask extends TaskBase {
   readonly workloads: readonly Workload[];
-  readonly refDir: string;
-  readonly mode: 'full' | 'quick' | 'verify';
 }
 
-export type ChildMessage =
-  | { type: 'ready'; lib: string; note: string }
-  | { type: 'result'; lib: string; id: string; status: 'ok' | 'mismatch' | 'n/a' | 'error';
-      ms: number | null; runs: number; relErr: number | null; note?: string }
-  | { type: 'done'; lib: string; maxRssMB: number }
-  | { type: 'fatal'; lib: string; message: string };
+export type ChildMessage = LifecycleMessage | ResultMessage<'ok' | 'mismatch' | 'n/a' | 'error'>;
 
 export const refPath = (dir: string, wl: Workload): string => join(dir, `${wl.id.replace(/[^A-Za-z0-9_-]/g, '_')}.f64`);
 
-function send(m: ChildMessage): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.send) process.send(m, () => resolve());
-    else { console.log(JSON.stringify(m)); resolve(); }
-  });
-}
+const send = (m: ChildMessage): Promise<void> => sendAny(m);
 
 async function reference(task: ChildTask): Promise<void> {
   const ck = await import('../src/index.js');
@@ -76,9 +64,9 @@ async function bench(task: ChildTask): Promise<void> {
       }
       p = prep;
       // The first call is both the first warm-up and the output that is verified.
-      let t0 = performance.now();
+      const t0 = performance.now();
       const first = await callOnce(p);
-      let warm = performance.now() - t0, calls = 1;
+      const firstMs = performance.now() - t0;
       const raw = readFileSync(refPath(task.refDir, wl));
       const ref = new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
       const v = verify(p.channelsFirst(first), ref);
@@ -88,23 +76,8 @@ async function bench(task: ChildTask): Promise<void> {
         await send({ ...base, status, ms: null, runs: 0, relErr, note: v.note });
         continue;
       }
-      while (moreWarmup(policy, calls, warm)) {
-        t0 = performance.now();
-        await callOnce(p);
-        warm += performance.now() - t0;
-        calls++;
-      }
-      const times: number[] = [];
-      let total = 0;
-      while (moreRuns(policy, times.length, total)) {
-        t0 = performance.now();
-        const r = p.call();
-        if (p.async) await r;
-        const dt = performance.now() - t0;
-        times.push(dt);
-        total += dt;
-      }
-      await send({ ...base, status, ms: median(times), runs: times.length, relErr, note: v.note });
+      const { ms, runs } = await timeCalls(policy, () => prep.call(), prep.async, firstMs);
+      await send({ ...base, status, ms, runs, relErr, note: v.note });
     } catch (e) {
       await send({ ...base, status: 'error', ms: null, runs: 0, relErr: null, note: (e as Error).message.split('\n')[0] });
     } finally {
@@ -115,16 +88,7 @@ async function bench(task: ChildTask): Promise<void> {
 
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as ChildTask;
-  try {
-    if (task.lib === 'reference') await reference(task);
-    else await bench(task);
-    await send({ type: 'done', lib: task.lib, maxRssMB: process.resourceUsage().maxRSS / 1024 });
-  } catch (e) {
-    await send({ type: 'fatal', lib: task.lib, message: (e as Error).message.split('\n')[0] });
-  }
-  // Thread pools (onnxruntime, workers) may keep the event loop alive.
-  process.disconnect?.();
-  process.exit(0);
+  await runChild(task.lib, () => (task.lib === 'reference' ? reference(task) : bench(task)));
 }
 
 void main();

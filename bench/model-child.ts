@@ -9,32 +9,20 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fullPolicy, median, moreRuns, moreWarmup, quickPolicy, verify } from './measure.js';
+import { fullPolicy, quickPolicy, verify } from './measure.js';
 import { modelCase } from './models.js';
+import { runChild, send as sendAny, timeCalls, type LifecycleMessage, type ResultMessage, type TaskBase } from './child-ipc.js';
 
-export interface ModelTask {
-  /** 'reference', 'profile', 'convkit-1t', 'convkit-2t', 'ort-web-1t', 'ort-web-2t', 'ort-node-1t', 'ort-node-2t'. */
-  readonly lib: string;
+/** `lib`: 'reference', 'profile', 'convkit-1t', 'convkit-2t', 'ort-web-1t', 'ort-web-2t', 'ort-node-1t', 'ort-node-2t'. */
+export interface ModelTask extends TaskBase {
   readonly models: readonly string[];
-  readonly refDir: string;
-  readonly mode: 'full' | 'quick' | 'verify';
 }
 
-export type ModelMessage =
-  | { type: 'ready'; lib: string; note: string }
-  | { type: 'result'; lib: string; id: string; status: 'ok' | 'mismatch' | 'error'; ms: number | null; runs: number; relErr: number | null; note?: string }
-  | { type: 'profile'; lib: string; id: string; text: string }
-  | { type: 'done'; lib: string; maxRssMB: number }
-  | { type: 'fatal'; lib: string; message: string };
+export type ModelMessage = LifecycleMessage | ResultMessage<'ok' | 'mismatch' | 'error'> | { type: 'profile'; lib: string; id: string; text: string };
 
 export const modelRefPath = (dir: string, id: string): string => join(dir, `${id}.f32`);
 
-function send(m: ModelMessage): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.send) process.send(m, () => resolve());
-    else { console.log(JSON.stringify(m)); resolve(); }
-  });
-}
+const send = (m: ModelMessage): Promise<void> => sendAny(m);
 
 type Runner = { call: () => Promise<Float32Array> | Float32Array; dispose: () => void };
 
@@ -72,7 +60,7 @@ async function runnerFor(lib: string, id: string): Promise<{ run: Runner; note: 
 
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '{}') as ModelTask;
-  try {
+  await runChild(task.lib, async () => {
     const ck = await import('../src/index.js');
     await send({ type: 'ready', lib: task.lib, note: task.lib === 'reference' ? 'convkit reference (see bench/models.ts)' : task.lib });
     for (const id of task.models) {
@@ -98,38 +86,24 @@ async function main(): Promise<void> {
       try {
         const r = await runnerFor(task.lib, id);
         run = r.run;
-        let t0 = performance.now();
+        const t0 = performance.now();
         const first = await run.call();
-        let warm = performance.now() - t0, calls = 1;
+        const firstMs = performance.now() - t0;
         const raw = readFileSync(modelRefPath(task.refDir, id));
         const ref = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
         const v = verify(first, ref);
         const status = v.ok ? 'ok' : 'mismatch', relErr = Number.isNaN(v.relErr) ? null : v.relErr;
         if (task.mode === 'verify') { await send({ ...base, status, ms: null, runs: 0, relErr, note: v.note ?? r.note }); continue; }
         const policy = task.mode === 'quick' ? quickPolicy : fullPolicy;
-        while (moreWarmup(policy, calls, warm)) { t0 = performance.now(); await run.call(); warm += performance.now() - t0; calls++; }
-        const times: number[] = [];
-        let total = 0;
-        while (moreRuns(policy, times.length, total)) {
-          t0 = performance.now();
-          await run.call();
-          const dt = performance.now() - t0;
-          times.push(dt);
-          total += dt;
-        }
-        await send({ ...base, status, ms: median(times), runs: times.length, relErr, note: v.note ?? r.note });
+        const { ms, runs } = await timeCalls(policy, r.run.call, true, firstMs);
+        await send({ ...base, status, ms, runs, relErr, note: v.note ?? r.note });
       } catch (e) {
         await send({ ...base, status: 'error', ms: null, runs: 0, relErr: null, note: (e as Error).message.split('\n')[0] });
       } finally {
         run?.dispose();
       }
     }
-    await send({ type: 'done', lib: task.lib, maxRssMB: process.resourceUsage().maxRSS / 1024 });
-  } catch (e) {
-    await send({ type: 'fatal', lib: task.lib, message: (e as Error).message.split('\n')[0] });
-  }
-  process.disconnect?.();
-  process.exit(0);
+  });
 }
 
 void main();

@@ -2,6 +2,7 @@
  * The benchmark workloads (float32, bias on) and their operation counts.
  * Shapes follow PyTorch: conv weight (cOut, cIn/g, …k), transposed weight (cIn, cOut/g, …k).
  */
+import { macCount, weightShapeFor } from '../src/spec/shape.js';
 
 export type OpName = 'conv1d' | 'conv2d' | 'convTranspose1d' | 'convTranspose2d';
 
@@ -64,18 +65,17 @@ export function outSize(w: Workload): number[] {
 }
 
 export const xShape = (w: Workload): number[] => [w.n, w.cIn, ...w.inSize];
-export const wShape = (w: Workload): number[] =>
-  isTransposed(w) ? [w.cIn, w.cOut / w.groups, ...w.kSize] : [w.cOut, w.cIn / w.groups, ...w.kSize];
+export const wShape = (w: Workload): number[] => weightShapeFor(isTransposed(w), w.cIn, w.cOut, w.groups, w.kSize);
 export const yShape = (w: Workload): number[] => [w.n, w.cOut, ...outSize(w)];
 
 /**
- * Multiply-accumulates of the op, without the multiplications by inserted zeros or padding:
- * conv `N·Cout·prod(outSize)·(Cin/g)·prod(k)`, transposed `N·Cin·prod(inSize)·(Cout/g)·prod(k)`.
+ * Multiply-accumulates of the op (src/spec/shape.ts `macCount`, in the convolution direction: a
+ * transposed op's input is its convolution's output), without the products with inserted zeros or padding.
  */
 export function macs(w: Workload): number {
   return isTransposed(w)
-    ? w.n * w.cIn * prod(w.inSize) * (w.cOut / w.groups) * prod(w.kSize)
-    : w.n * w.cOut * prod(outSize(w)) * (w.cIn / w.groups) * prod(w.kSize);
+    ? macCount({ n: w.n, cIn: w.cOut, cOut: w.cIn, groups: w.groups, outSize: w.inSize, kSize: w.kSize })
+    : macCount({ n: w.n, cIn: w.cIn, cOut: w.cOut, groups: w.groups, outSize: outSize(w), kSize: w.kSize });
 }
 
 /** Workload operands: deterministic uniform values in [−1, 1) rounded to float32, the same in every process. */

@@ -10,6 +10,7 @@
  */
 import { conv1d, conv2d, convTranspose1d, convTranspose2d, randn, setBackend, setNumThreads, type Tensor } from '../src/index.ts';
 import { wasmEngine } from '../src/kernels/wasm/glue.ts';
+import { macCount, weightShapeFor } from '../src/spec/shape.ts';
 
 type W = { name: string; run: () => unknown; flops: number };
 const args = process.argv.slice(2);
@@ -20,13 +21,13 @@ const mk = (name: string, tr: boolean, rank: 1 | 2, n: number, cIn: number, cOut
   const o = { dtype, requiresGrad: step };
   const x = randn([n, cIn, ...L], o);
   const ks = L.map(() => k);
-  const w = tr ? randn([cIn, cOut / g, ...ks], o) : randn([cOut, cIn / g, ...ks], o);
+  const w = randn(weightShapeFor(tr, cIn, cOut, g, ks), o);
   const b = randn([cOut], o);
   const f = (tr ? (rank === 1 ? convTranspose1d : convTranspose2d) : rank === 1 ? conv1d : conv2d) as (x: Tensor, w: Tensor, b: Tensor, o: object) => Tensor;
   const y = f(x, w, b, opts);
-  // multiply-adds = (elements of the conv-direction output) · (cIn/g · prod k) ... counted on the smaller side
-  const outVol = y.shape.slice(2).reduce((p, q) => p * q, 1), inVol = L.reduce((p, q) => p * q, 1);
-  const macs = tr ? n * cIn * inVol * (cOut / g) * k ** rank : n * cOut * outVol * (cIn / g) * k ** rank;
+  // multiply-adds in the convolution direction (a transposed op's input is its convolution's output)
+  const macs = tr ? macCount({ n, cIn: cOut, cOut: cIn, groups: g, outSize: L, kSize: ks })
+    : macCount({ n, cIn, cOut, groups: g, outSize: y.shape.slice(2), kSize: ks });
   const gy = randn(y.shape, { dtype });
   const fwdBwd = () => {
     for (const p of [x, w, b]) p.grad = null;

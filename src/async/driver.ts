@@ -7,6 +7,7 @@
  */
 import { ConvError } from '../spec/errors.js';
 import type { Geometry } from '../spec/types.js';
+import { macCount } from '../spec/shape.js';
 import type { F } from '../kernels/types.js';
 import { convForward } from '../autograd/rules.js';
 import { getBackend, selectKernels } from '../plan/select.js';
@@ -151,7 +152,7 @@ function withStartLimit(d: Driver): Driver {
 export function forwardAsync(x: F, w: F, b: F | null, g: Geometry, transposed: boolean): Promise<F> {
   const dir = transposed ? 'convT' : 'conv';
   const yLen = g.n * (transposed ? g.cIn : g.cOut) * prod(transposed ? g.inSize : g.outSize);
-  const macs = g.n * g.cOut * prod(g.outSize) * (g.cIn / g.groups) * prod(g.kSize);
+  const macs = macCount(g);
   const offload = x instanceof Float32Array && macs >= MIN_OFFLOAD_MACS && selectKernels(g, 'float32', dir).name.startsWith('wasm');
   if (offload) driver ??= startDriver();
   if (!offload || !driver) {

@@ -5,6 +5,7 @@
  */
 import { ConvError, fmt, readList } from '../spec/errors.js';
 import type { Shape } from '../spec/types.js';
+import { forEachRow } from '../util/shape.js';
 import { isGradEnabled, record } from './graph.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
 import { activationGrad, activationInto, binaryInto, type Activation } from '../kernels/wasm/elementwise.js';
@@ -54,19 +55,11 @@ export function broadcastIndex(from: Shape, to: Shape): Int32Array {
   }
   const n = numelOf(to);
   const index = new Int32Array(n);
-  if (n === 0) return index;
-  const idx = new Array<number>(r).fill(0);
-  let src = 0;
-  for (let i = 0; i < n; i++) {
-    index[i] = src;
-    for (let a = r - 1; a >= 0; a--) {
-      idx[a]++;
-      src += strides[a];
-      if (idx[a] < to[a]) break;
-      src -= strides[a] * to[a];
-      idx[a] = 0;
-    }
-  }
+  if (n === 0 || r === 0) return index;
+  const rowLen = to[r - 1], rowStride = strides[r - 1];
+  forEachRow(to, strides, (i, src) => {
+    for (let t = 0; t < rowLen; t++) index[i + t] = src + t * rowStride;
+  });
   return index;
 }
 
@@ -88,13 +81,14 @@ function expandTo(x: Tensor, shape: Shape): Tensor {
   return new Tensor(out, shape);
 }
 
-function checkTensor(op: string, param: string, v: unknown): Tensor {
+/** An argument that must be a Tensor. */
+export function checkTensor(op: string, param: string, v: unknown): Tensor {
   if (!(v instanceof Tensor)) throw new ConvError(op, param, `must be a Tensor; got ${fmt(typeof v)}`);
   return v;
 }
 
-/** Turns the operands into tensors of one dtype (a number becomes a 0-d constant). */
-function operands(op: string, a: Operand, b: Operand): [Tensor, Tensor] {
+/** Turns the operands of a broadcasting binary op into tensors of one dtype and device (a number becomes a 0-d constant). */
+export function operands(op: string, a: Operand, b: Operand): [Tensor, Tensor] {
   const isNum = (v: unknown): v is number => typeof v === 'number';
   if (isNum(a) && isNum(b)) throw new ConvError(op, 'input', `needs at least one Tensor operand; got ${a} and ${b}`);
   const ta = isNum(a) ? null : checkTensor(op, 'input', a);

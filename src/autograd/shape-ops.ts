@@ -6,9 +6,9 @@
 import { ConvError, fmt, readList } from '../spec/errors.js';
 import type { Shape } from '../spec/types.js';
 import { record } from './graph.js';
-import { broadcastIndex, broadcastShapes, sumTo, type Operand } from './ops.js';
+import { broadcastIndex, broadcastShapes, checkTensor, operands, sumTo, type Operand } from './ops.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
-import { checkSameDevice, gpuCat, gpuDiv, gpuScalar, gpuTake } from './gpu-ops.js';
+import { checkSameDevice, gpuCat, gpuDiv, gpuTake } from './gpu-ops.js';
 import { binaryInto } from '../kernels/wasm/elementwise.js';
 import { section } from '../profile/profile.js';
 import { traceOp } from '../profile/trace.js';
@@ -18,11 +18,6 @@ const prodOf = (s: Shape, from = 0, to = s.length) => {
   for (let a = from; a < to; a++) n *= s[a];
   return n;
 };
-
-function checkTensor(op: string, param: string, v: unknown): Tensor {
-  if (!(v instanceof Tensor)) throw new ConvError(op, param, `must be a Tensor; got ${fmt(typeof v)}`);
-  return v;
-}
 
 /** `dim` in [−rank, rank − 1] → [0, rank − 1]. */
 function normDim(op: string, dim: unknown, rank: number): number {
@@ -155,16 +150,8 @@ export function slice(x: Tensor, dim: number, start = 0, end = Infinity, step = 
  */
 export function div(a: Operand, b: Operand): Tensor {
   const op = 'div';
-  const isNum = (v: unknown): v is number => typeof v === 'number';
-  if (isNum(a) && isNum(b)) throw new ConvError(op, 'input', `needs at least one Tensor operand; got ${a} and ${b}`);
-  const ta = isNum(a) ? null : checkTensor(op, 'input', a);
-  const tb = isNum(b) ? null : checkTensor(op, 'other', b);
-  const dtype = (ta ?? tb)!.dtype;
-  const onGpu = (ta ?? tb)!.device === 'webgpu';
-  const scalar = (v: number) => (onGpu ? gpuScalar(v) : new Tensor(allocate(dtype, 1).fill(v), []));
-  const x = ta ?? scalar(a as number), y = tb ?? scalar(b as number);
-  if (x.dtype !== y.dtype) throw new ConvError(op, 'other', `must have the input's dtype ${x.dtype}; got ${y.dtype}`);
-  checkSameDevice(op, 'other', x, y);
+  const [x, y] = operands(op, a, b);
+  const dtype = x.dtype, onGpu = x.device === 'webgpu';
   const shape = broadcastShapes(op, x.shape, y.shape);
   if (onGpu) return gpuDiv(x, y, shape);
   const n = prodOf(shape);

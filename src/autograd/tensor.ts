@@ -5,10 +5,13 @@
 import { ConvError, errorText, fmt, guarded } from '../spec/errors.js';
 import type { DType, Shape } from '../spec/types.js';
 import { generatorFor, type Generator } from '../util/random.js';
-import { readOptions } from '../spec/normalize.js';
+import { parseDType, readOptions } from '../spec/normalize.js';
 import { section } from '../profile/profile.js';
 
-export type TypedArray = Float32Array | Float64Array;
+import type { F as TypedArray } from '../kernels/types.js';
+
+/** The storage of a tensor: the kernels' array type (`F` of src/kernels/types.ts). */
+export type { TypedArray };
 export type NestedArray = number | readonly NestedArray[];
 
 /**
@@ -44,15 +47,6 @@ export interface BackwardOptions {
    * `retain_graph`; default false: a second backward through the same graph is an error).
    */
   retainGraph?: boolean;
-}
-
-const DTYPES: readonly DType[] = ['float32', 'float64'];
-
-/** `dtype` option → DType: only the two convkit computes in; anything else is refused, not defaulted. */
-export function parseDType(op: string, v: unknown, fallback: DType = 'float32'): DType {
-  if (v === undefined) return fallback;
-  if (!DTYPES.includes(v as DType)) throw new ConvError(op, 'dtype', `must be 'float32' or 'float64'; got ${fmt(v)}`);
-  return v as DType;
 }
 
 function checkFlag(op: string, param: string, v: unknown): boolean {
@@ -465,7 +459,7 @@ function flatten(data: unknown, shape: number[], out: TypedArray): void {
 function tensorOptions(op: string, opts: unknown, withSeed = false): { dtype?: DType; requiresGrad: boolean; seed?: number } {
   const o = readOptions(op, opts, withSeed ? ['dtype', 'requiresGrad', 'seed'] : ['dtype', 'requiresGrad']);
   return {
-    dtype: o.dtype === undefined ? undefined : parseDType(op, o.dtype),
+    dtype: parseDType(op, o.dtype),
     requiresGrad: o.requiresGrad === undefined ? false : checkFlag(op, 'requiresGrad', o.requiresGrad),
     seed: o.seed as number | undefined,
   };

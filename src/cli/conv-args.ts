@@ -113,7 +113,7 @@ const paddleName = (info: OpInfo) => `conv${info.rank}d${info.transposed ? 'Tran
  * layer's name (Conv1D, Conv2DTranspose, …), as its module would build it, without constructing
  * one: no weights are allocated or initialised, and the global random generator does not move.
  */
-function specFor(info: OpInfo, o: AnyOptions, paddleRules: boolean): ConvSpec {
+export function specFor(info: OpInfo, o: AnyOptions, paddleRules: boolean): ConvSpec {
   if (!paddleRules) {
     const { outputSize: _size, ...rest } = o;
     return info.transposed ? convTransposeSpec(info.name, info.rank, rest) : convSpec(info.name, info.rank, rest as ConvOptions);

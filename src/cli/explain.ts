@@ -7,6 +7,7 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import type { ConvPlan } from '../plan/plan.js';
 import { padSource } from '../spec/padding.js';
+import { macCount } from '../spec/shape.js';
 import { prod, unravel } from '../util/shape.js';
 import { dimNames } from './shape.js';
 
@@ -77,7 +78,7 @@ export function explain(plan: ConvPlan, xShape: readonly number[], x: readonly n
   b: readonly number[] | null): Explanation {
   const { spec, geometry: g } = plan;
   const d = spec.rank;
-  const taps = g.n * g.cOut * (g.cIn / g.groups) * prod(g.outSize) * prod(g.kSize);
+  const taps = macCount(g);
   if (taps > MAX_EXPLAIN_TAPS)
     throw new ConvError('explain', 'input', `is too large to explain step by step: ${taps} kernel taps, at most ${MAX_EXPLAIN_TAPS}; ` +
       `use a smaller --input or --weight, or 'convkit shape'; got input ${fmt(xShape)}, weight ${fmt(wShape)}`);

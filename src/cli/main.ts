@@ -9,13 +9,16 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConvError, fmt } from '../spec/errors.js';
+import { parseDType } from '../spec/normalize.js';
+import { weightShapeFor } from '../spec/shape.js';
+import { checkGroupsDivide } from '../spec/validate.js';
 import { Tensor, tensor } from '../autograd/tensor.js';
-import type { DType } from '../spec/types.js';
+import type { DType, Layout } from '../spec/types.js';
 import { readNpyBytes, readNpzBytes, readSafetensorsBytes, writeFileAtomic } from '../io/node.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { readNpz, readNpzMembers, writeNpzMembers } from '../io/npz.js';
 import { encodeSafetensors, readSafetensors, readSafetensorsRaw, safetensorsEntry, type SafetensorsRawEntry } from '../io/safetensors.js';
-import { convOptions, intList, numberList, parseOp, planFor, runOp, type OpInfo, type RawConvArgs } from './conv-args.js';
+import { convOptions, intList, numberList, parseOp, planFor, runOp, specFor, type OpInfo, type RawConvArgs } from './conv-args.js';
 import { shapeLines, shapeReport } from './shape.js';
 import { explain, explainLines } from './explain.js';
 import { stages } from './progress.js';
@@ -78,12 +81,11 @@ export function version(): string {
 }
 
 /** The weight shape from --weight, or from --in-channels/--out-channels/--kernel-size and the input. */
-function weightShape(info: OpInfo, xShape: number[], o: { weight?: string; inChannels?: string; outChannels?: string; kernelSize?: string; groups?: string; dataFormat?: string },
+function weightShape(info: OpInfo, layout: Layout, xShape: number[], o: { weight?: string; inChannels?: string; outChannels?: string; kernelSize?: string; groups?: string },
   defaults: { kernelSize?: number } = {}): number[] {
   if (o.weight !== undefined) return intList('--weight', o.weight, 1);
   const d = info.rank;
-  const last = o.dataFormat !== undefined && /^N[DHWL]+C$|^channelsLast$/.test(o.dataFormat);
-  const cx = last ? xShape[xShape.length - 1] : xShape[xShape.length - d - 1];
+  const cx = layout === 'channelsLast' ? xShape[xShape.length - 1] : xShape[xShape.length - d - 1];
   const cIn = o.inChannels !== undefined ? intList('--in-channels', o.inChannels, 1)[0] : cx;
   if (cIn === undefined) throw new ConvError('convkit', '--input', `must be ${d + 1}-D or ${d + 2}-D for a ${d}-D op; got ${fmt(xShape)}`);
   if (o.outChannels === undefined && defaults.kernelSize === undefined)
@@ -96,9 +98,9 @@ function weightShape(info: OpInfo, xShape: number[], o: { weight?: string; inCha
   if (k.length === 1) k = new Array<number>(d).fill(k[0]);
   if (k.length !== d) throw new ConvError('convkit', '--kernel-size', `must be one int or ${d} ints; got ${fmt(k)}`);
   const g = o.groups !== undefined ? intList('--groups', o.groups, 1)[0] : 1;
-  for (const [name, c] of [['inChannels', cIn], ['outChannels', cOut]] as const)
-    if (c % g !== 0) throw new ConvError(info.name, 'groups', `must divide ${name}; got ${name}=${c}, groups=${g}`);
-  return info.transposed ? [cIn, cOut / g, ...k] : [cOut, cIn / g, ...k];
+  checkGroupsDivide(info.name, 'inChannels', cIn, g);
+  checkGroupsDivide(info.name, 'outChannels', cOut, g);
+  return weightShapeFor(info.transposed, cIn, cOut, g, k);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,12 +161,6 @@ function saveTensor(spec: string, t: Tensor): void {
   writeFileAtomic('convkit', path, bytes, '--out');
 }
 
-function parseDtype(s: string | undefined): DType | undefined {
-  if (s === undefined) return undefined;
-  if (s !== 'float32' && s !== 'float64') throw new ConvError('convkit', '--dtype', `must be 'float32' or 'float64'; got ${fmt(s)}`);
-  return s;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 type ShapeOpts = RawConvArgs & { input: string; weight?: string; inChannels?: string; outChannels?: string; kernelSize?: string; json?: boolean };
@@ -174,8 +170,9 @@ type ExplainOpts = RawConvArgs & { input?: string; weight?: string; inChannels?:
 function shapeCommand(opName: string, o: ShapeOpts): void {
   const info = parseOp(opName);
   const xShape = intList('--input', o.input);
-  const wShape = weightShape(info, xShape, o);
-  const plan = planFor(info, convOptions(info, o), Boolean(o.paddle), xShape, wShape);
+  const opts = convOptions(info, o);
+  const wShape = weightShape(info, specFor(info, opts, Boolean(o.paddle)).layout, xShape, o);
+  const plan = planFor(info, opts, Boolean(o.paddle), xShape, wShape);
   const report = shapeReport(info, plan, xShape, wShape);
   print(o.json ? JSON.stringify(report, null, 2) : shapeLines(report));
 }
@@ -186,7 +183,7 @@ function runCommand(opName: string, o: RunOpts): void {
   const progress = stages(4);
   try {
     progress.stage('reading');
-    const x = loadTensor('--input', o.input, parseDtype(o.dtype));
+    const x = loadTensor('--input', o.input, parseDType('convkit', o.dtype, '--dtype'));
     const w = loadTensor('--weight', o.weight, x.dtype);
     const b = o.bias !== undefined ? loadTensor('--bias', o.bias, x.dtype) : null;
     progress.stage(`${info.name} ${fmt(x.shape)}`);
@@ -212,8 +209,8 @@ function explainCommand(opName: string, o: ExplainOpts): void {
   const d = info.rank;
   const defaultSpatial = info.transposed ? [3, 2, 2][d - 1] : [5, 4, 3][d - 1];
   const xShape = o.input !== undefined ? intList('--input', o.input, 1) : [1, 1, ...new Array<number>(d).fill(defaultSpatial)];
-  const wShape = weightShape(info, xShape, o, { kernelSize: d === 1 ? 3 : 2 });
   const opts = convOptions(info, o);
+  const wShape = weightShape(info, 'channelsFirst', xShape, o, { kernelSize: d === 1 ? 3 : 2 });
   const plan = planFor(info, opts, Boolean(o.paddle), xShape, wShape);
   if (!plan.batched) throw new ConvError('explain', '--input', `must be batched (N, C, *spatial); got ${fmt(xShape)}`);
   const values = (flag: string, s: string | undefined, n: number) => {

@@ -9,6 +9,7 @@
  */
 import { ConvError, fmt, guarded } from '../spec/errors.js';
 import type { DType } from '../spec/types.js';
+import { parseDType } from '../spec/normalize.js';
 import { MAX_ELEMENTS, Tensor } from '../autograd/tensor.js';
 import { permute } from '../kernels/ref/layout.js';
 import { decodeElements, defaultTarget, encodeLittleEndian, fileNumel, type ElementType } from './dtypes.js';
@@ -177,7 +178,7 @@ export { asBytes };
  */
 export function readNpy(bytes: ArrayBuffer | Uint8Array, opts: ReadOptions = {}, op = 'npy'): Tensor {
   const b = asBytes(op, bytes), options = ioOptions(op, opts, READ_KEYS);
-  checkDtype(op, options.dtype);
+  parseDType(op, options.dtype);
   const h = readNpyHeader(b, options, op);
   const target = options.dtype ?? defaultTarget(h.type);
   const data = decodeElements(op, b.subarray(h.dataOffset), h.type, h.count, target);
@@ -187,11 +188,6 @@ export function readNpy(bytes: ArrayBuffer | Uint8Array, opts: ReadOptions = {},
   const out = new (data.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(data.length);
   permute(data, reversed, reversed.map((_, i) => d - 1 - i), out);
   return new Tensor(out, h.shape);
-}
-
-export function checkDtype(op: string, dtype: unknown): void {
-  if (dtype !== undefined && dtype !== 'float32' && dtype !== 'float64')
-    throw new ConvError(op, 'dtype', `must be 'float32' or 'float64'; got ${fmt(dtype)}`);
 }
 
 /**

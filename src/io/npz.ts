@@ -12,8 +12,9 @@
  */
 import { Inflate, zipSync, type Zippable } from 'fflate';
 import { ConvError, fmt, guarded } from '../spec/errors.js';
+import { parseDType } from '../spec/normalize.js';
 import { Tensor } from '../autograd/tensor.js';
-import { asBytes, checkDtype, encodeNpy, ioOptions, READ_KEYS, readNpy, type ReadOptions } from './npy.js';
+import { asBytes, encodeNpy, ioOptions, READ_KEYS, readNpy, type ReadOptions } from './npy.js';
 import { tensorDictEntries } from './safetensors.js';
 
 export interface NpzReadOptions extends ReadOptions {
@@ -200,7 +201,7 @@ export function readNpzMembers(bytes: ArrayBuffer | Uint8Array, opts: Pick<NpzRe
 export function readNpz(bytes: ArrayBuffer | Uint8Array, opts: NpzReadOptions = {}): Record<string, Tensor> {
   const op = 'npz';
   const b = asBytes(op, bytes), options = ioOptions<NpzReadOptions>(op, opts, [...READ_KEYS, 'maxBytes']);
-  checkDtype(op, options.dtype);
+  parseDType(op, options.dtype);
   const raw = readNpzMembers(b, options);
   const out = Object.create(null) as Record<string, Tensor>;
   for (const [name, data] of raw) {

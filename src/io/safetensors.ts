@@ -10,10 +10,11 @@
  * `end − begin = numel · itemsize`, and no two entries overlapping. Errors are ConvErrors (op 'safetensors').
  */
 import { ConvError, fmt, guarded } from '../spec/errors.js';
+import { parseDType } from '../spec/normalize.js';
 import type { DType } from '../spec/types.js';
 import { MAX_ELEMENTS, Tensor } from '../autograd/tensor.js';
 import { decodeElements, defaultTarget, encodeLittleEndian, fileNumel, type ElementType } from './dtypes.js';
-import { asBytes, checkDtype, ioOptions, READ_KEYS, type ReadOptions } from './npy.js';
+import { asBytes, ioOptions, READ_KEYS, type ReadOptions } from './npy.js';
 import { parseStrictJson } from './json.js';
 
 /** The reference implementation refuses headers over 100 MB. */
@@ -145,7 +146,7 @@ export interface SafetensorsFile {
 export function readSafetensors(bytes: ArrayBuffer | Uint8Array, opts: ReadOptions = {}): SafetensorsFile {
   const options = ioOptions('safetensors', opts, READ_KEYS);
   const op = 'safetensors';
-  checkDtype(op, options.dtype);
+  parseDType(op, options.dtype);
   const b = asBytes(op, bytes);
   const { entries, metadata } = readSafetensorsHeader(b, options);
   const tensors = Object.create(null) as Record<string, Tensor>;

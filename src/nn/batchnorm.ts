@@ -4,7 +4,7 @@
  */
 import { ConvError, fmt, guarded } from '../spec/errors.js';
 import type { DType } from '../spec/types.js';
-import type { PaddingArg } from '../spec/normalize.js';
+import { parseDType, type PaddingArg } from '../spec/normalize.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
 import { batchNorm, checkBatchNormInput } from '../autograd/batch-norm.js';
 import { Module } from './module.js';
@@ -56,14 +56,14 @@ abstract class BatchNormNd extends Module {
       return v === undefined ? dflt : v;
     };
     const eps = read('eps', 1e-5), momentum = read('momentum', 0.1), affine = read('affine', true);
-    const trackRunningStats = read('trackRunningStats', true), dtype = read('dtype', 'float32');
+    const trackRunningStats = read('trackRunningStats', true), dtypeOption = read('dtype', 'float32');
     if (!Number.isInteger(numFeatures) || numFeatures <= 0) throw new ConvError(op, 'numFeatures', `must be a positive integer; got ${fmt(numFeatures)}`);
     if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) throw new ConvError(op, 'eps', `must be a non-negative finite number; got ${fmt(eps)}`);
     if (momentum !== null && (typeof momentum !== 'number' || !Number.isFinite(momentum)))
       throw new ConvError(op, 'momentum', `must be a finite number or null; got ${fmt(momentum)}`);
     if (typeof affine !== 'boolean') throw new ConvError(op, 'affine', `must be a boolean; got ${fmt(affine)}`);
     if (typeof trackRunningStats !== 'boolean') throw new ConvError(op, 'trackRunningStats', `must be a boolean; got ${fmt(trackRunningStats)}`);
-    if (dtype !== 'float32' && dtype !== 'float64') throw new ConvError(op, 'dtype', `must be 'float32' or 'float64'; got ${fmt(dtype)}`);
+    const dtype = parseDType(op, dtypeOption) ?? 'float32';
     this.#op = op;
     this.#ranks = ranks;
     this.numFeatures = numFeatures;

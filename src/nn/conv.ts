@@ -2,9 +2,11 @@
  * Conv1d … ConvTranspose3d: PyTorch's modules, constructor order and defaults; options as an object.
  */
 import { ConvError, fmt, guarded } from '../spec/errors.js';
-import { convSpecFrom, convTransposeSpecFrom, isInt, perDim, readOptions, type DataFormat, type IntOrTuple, type PaddingArg } from '../spec/normalize.js';
+import { convSpecFrom, convTransposeSpecFrom, isInt, parseDType, perDim, readOptions, type DataFormat, type IntOrTuple, type PaddingArg } from '../spec/normalize.js';
 import { MAX_OUTPUT_ELEMENTS } from '../plan/plan.js';
 import type { ConvSpec, DType, PaddingMode, Rank } from '../spec/types.js';
+import { weightShapeFor } from '../spec/shape.js';
+import { checkGroupsDivide } from '../spec/validate.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
 import { applyConv } from '../functional/apply.js';
 import { DEFAULT_NEGATIVE_SLOPE, type Activation } from '../functional/apply.js';
@@ -111,12 +113,11 @@ export abstract class ConvNdBase extends Module {
     if (!isInt(outChannels) || outChannels < 1) throw new ConvError(op, 'outChannels', `must be a positive integer; got ${fmt(outChannels)}`);
     const k = perDim(op, 'kernelSize', kernelSize, rank, 1);
     const g = spec.groups;
-    if (inChannels % g !== 0) throw new ConvError(op, 'groups', `must divide inChannels; got inChannels=${inChannels}, groups=${g}`);
-    if (outChannels % g !== 0) throw new ConvError(op, 'groups', `must divide outChannels; got outChannels=${outChannels}, groups=${g}`);
-    const dtype = opts.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'float64') throw new ConvError(op, 'dtype', `must be 'float32' or 'float64'; got ${fmt(dtype)}`);
+    checkGroupsDivide(op, 'inChannels', inChannels, g);
+    checkGroupsDivide(op, 'outChannels', outChannels, g);
+    const dtype = parseDType(op, opts.dtype) ?? 'float32';
     if (opts.bias !== undefined && typeof opts.bias !== 'boolean') throw new ConvError(op, 'bias', `must be true or false; got ${fmt(opts.bias)}`);
-    const wShape = spec.transposed ? [inChannels, outChannels / g, ...k] : [outChannels, inChannels / g, ...k];
+    const wShape = weightShapeFor(spec.transposed, inChannels, outChannels, g, k);
     // Checked before allocating: a huge channel or kernel count is an error, not an out-of-memory crash.
     const wSize = prod(wShape);
     if (wSize > MAX_OUTPUT_ELEMENTS)

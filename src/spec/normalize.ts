@@ -3,7 +3,7 @@
  * Every option value is checked here, before any tensor is looked at.
  */
 import { ConvError, fmt, guarded } from './errors.js';
-import type { ConvSpec, Layout, Pair, PaddingMode, PadRule, Rank } from './types.js';
+import type { ConvSpec, DType, Layout, Pair, PaddingMode, PadRule, Rank } from './types.js';
 
 /** One integer for every spatial dim, or one per spatial dim (first spatial dim first). */
 export type IntOrTuple = number | readonly number[];
@@ -165,6 +165,18 @@ export function parseLayout(op: string, f: unknown, rank: Rank): Layout {
   if (f === first) return 'channelsFirst';
   if (f === last) return 'channelsLast';
   throw new ConvError(op, 'dataFormat', `must be '${first}' or '${last}' (or 'channelsFirst' / 'channelsLast') for a ${rank}-D op; got ${fmt(f)}`);
+}
+
+const DTYPES: readonly DType[] = ['float32', 'float64'];
+
+/**
+ * A `dtype` option → DType, or undefined where it is not given: only the two types convkit computes
+ * in; anything else is refused, not defaulted. `param` names it in the message (the CLI's '--dtype').
+ */
+export function parseDType(op: string, v: unknown, param = 'dtype'): DType | undefined {
+  if (v === undefined) return undefined;
+  if (!DTYPES.includes(v as DType)) throw new ConvError(op, param, `must be 'float32' or 'float64'; got ${fmt(v)}`);
+  return v as DType;
 }
 
 function parseGroups(op: string, g: unknown): number {

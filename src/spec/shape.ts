@@ -5,7 +5,26 @@
  * `shape-checked.ts`.
  */
 import { ConvError, fmt } from './errors.js';
-import type { Layout, Pair } from './types.js';
+import type { Geometry, Layout, Pair } from './types.js';
+
+/**
+ * The weight's shape: `(outChannels, inChannels/groups, *kernel)` for a convolution,
+ * `(inChannels, outChannels/groups, *kernel)` for a transposed one (`groups` divides both counts).
+ */
+export const weightShapeFor = (transposed: boolean, inChannels: number, outChannels: number, groups: number, kernelSize: readonly number[]): number[] =>
+  transposed ? [inChannels, outChannels / groups, ...kernelSize] : [outChannels, inChannels / groups, ...kernelSize];
+
+/** The channel counts a weight of shape `w` implies with `groups` (the inverse of `weightShapeFor`). */
+export const weightChannels = (transposed: boolean, w: readonly number[], groups: number): { inChannels: number; outChannels: number } =>
+  transposed ? { inChannels: w[0], outChannels: w[1] * groups } : { inChannels: w[1] * groups, outChannels: w[0] };
+
+/**
+ * Multiply-accumulates of a convolution, in the convolution direction (a transposed one is its
+ * adjoint, the same count): `N·Cout·prod(outSize)·(Cin/g)·prod(k)`, without the products with padding
+ * or inserted zeros.
+ */
+export const macCount = (g: Pick<Geometry, 'n' | 'cIn' | 'cOut' | 'groups' | 'outSize' | 'kSize'>): number =>
+  g.n * g.cOut * g.outSize.reduce((a, b) => a * b, 1) * (g.cIn / g.groups) * g.kSize.reduce((a, b) => a * b, 1);
 
 /** Dilated kernel extent: `span(k, δ) = δ·(k − 1) + 1`. */
 export const span = (k: number, d: number): number => d * (k - 1) + 1;

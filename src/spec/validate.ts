@@ -1,6 +1,7 @@
 /** Every check on operands: one place, all values in the message, nothing mutated before it passes. */
 import { ConvError, fmt, guarded } from './errors.js';
 import type { ConvSpec, Shape } from './types.js';
+import { weightChannels } from './shape.js';
 
 /** Channel count of an input of either layout, batched or not. */
 export const channelsOf = (x: Shape, spec: ConvSpec): number =>
@@ -9,6 +10,11 @@ export const channelsOf = (x: Shape, spec: ConvSpec): number =>
 /** Spatial sizes of an input of either layout. */
 export const spatialOf = (x: Shape, spec: ConvSpec): number[] =>
   spec.layout === 'channelsLast' ? x.slice(x.length - spec.rank - 1, x.length - 1) : x.slice(x.length - spec.rank);
+
+/** `groups` must divide each channel count of a layer (`name` = inChannels, outChannels); `detail` adds where the count came from. */
+export function checkGroupsDivide(op: string, name: string, channels: number, groups: number, detail = ''): void {
+  if (channels % groups !== 0) throw new ConvError(op, 'groups', `must divide ${name}${detail}; got ${name}=${channels}, groups=${groups}`);
+}
 
 /** A shape given as plain numbers (describeConv takes them from the caller): non-negative safe integers. */
 function checkShape(op: string, param: string, s: unknown): void {
@@ -34,11 +40,9 @@ export function checkOperands(spec: ConvSpec, x: Shape, w: Shape, b: Shape | nul
   if (w.some((s) => s < 1))
     throw new ConvError(op, 'weight', `must have positive sizes; got shape ${fmt(w)}`);
   // conv: (cOut, cIn/g, …k); transposed: (cIn, cOut/g, …k): dim 0 splits into groups either way.
-  if (w[0] % g !== 0)
-    throw new ConvError(op, 'groups', `must divide weight dim 0 (${transposed ? 'inChannels' : 'outChannels'} = ${w[0]}); got groups=${g}, weight shape ${fmt(w)}`);
+  checkGroupsDivide(op, transposed ? 'inChannels' : 'outChannels', w[0], g, ` (weight dim 0 of ${fmt(w)})`);
   const cIn = channelsOf(x, spec);
-  const wantIn = transposed ? w[0] : w[1] * g;
-  const cOut = transposed ? w[1] * g : w[0];
+  const { inChannels: wantIn, outChannels: cOut } = weightChannels(transposed, w, g);
   if (cIn !== wantIn)
     throw new ConvError(op, 'input',
       `has ${cIn} channels but weight ${fmt(w)} with groups=${g} expects ${wantIn}; input shape ${fmt(x)}${spec.layout === 'channelsLast' ? ' (channels last)' : ''}`);

@@ -7,44 +7,22 @@
  * (no overlap-add across calls, hence no change of summation order).
  */
 import { ConvError, fmt } from '../spec/errors.js';
-import { span as spanOf } from '../spec/shape.js';
-import type { ConvSpec, Layout } from '../spec/types.js';
+import type { ConvSpec } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
 import { applyConv } from '../functional/apply.js';
 import { TimeWindow } from './window.js';
-import { blocks, checkSameFrame, chunkFrame, frameShape, StreamBase, timeOf, type Frame } from './base.js';
-import { checkChunk, checkParameters, streamPads, WindowSpecs } from './spec.js';
+import { blocks, chunkFrame, frameShape, timeOf } from './base.js';
+import { ConvStreamBase } from './conv-base.js';
 import { biasOnly } from './conv.js';
 
-export class ConvTransposeStream extends StreamBase {
-  readonly layout: Layout;
+export class ConvTransposeStream extends ConvStreamBase {
   readonly lookahead: number;
   readonly rate: number;
-  private readonly specs: WindowSpecs;
-  private readonly cIn: number;
-  private readonly cOut: number;
-  private readonly s: number;
-  private readonly span: number;
-  private readonly p0: number;
-  private readonly p1: number;
   private readonly outPad: number;
-  private frame: Frame | null = null;
-  private win: TimeWindow | null = null;
-  private raw = 0;
-  private out = 0;
 
-  constructor(op: string, private readonly spec: ConvSpec, private readonly weight: Tensor, private readonly bias: Tensor | null) {
-    super(op);
-    if (!spec.transposed) throw new ConvError(op, 'module', `is not a transposed convolution; got ${spec.op}`);
-    checkParameters(op, spec, weight, bias);
-    const k = weight.shape[2];
-    [this.p0, this.p1] = streamPads(op, spec, k);
-    this.layout = spec.layout;
-    this.s = spec.stride[0];
-    this.span = spanOf(k, spec.dilation[0]);
+  constructor(op: string, spec: ConvSpec, weight: Tensor, bias: Tensor | null) {
+    super(op, true, spec, weight, bias);
     this.outPad = spec.outputPadding[0];
-    this.cIn = weight.shape[0];
-    this.cOut = weight.shape[1] * spec.groups;
     this.rate = this.s;
     // Output u = q·s + r needs input ⌊(r + p0)/s⌋ + q (all contributors) and, while u ≥ lengthAfter(R)
     // could still move, input ⌊(r − c)/s⌋ + 1 + q; u stands at input position u/s.
@@ -52,20 +30,11 @@ export class ConvTransposeStream extends StreamBase {
     let la = -Infinity;
     for (let r = 0; r < s; r++) la = Math.max(la, Math.max(Math.floor((r + this.p0) / s), Math.floor((r - c) / s) + 1) - r / s);
     this.lookahead = la;
-    this.specs = new WindowSpecs(spec);
   }
 
-  get received(): number { return this.raw; }
-  get emitted(): number { return this.out; }
   get stateBytes(): number {
     const w = this.win;
     return w ? w.length * w.outer * w.inner * (this.weight.dtype === 'float64' ? 8 : 4) : 0;
-  }
-
-  check(chunk: unknown): void {
-    const f = chunkFrame(this.op, chunk, this.layout, this.weight.dtype, this.cIn);
-    if (this.frame) checkSameFrame(this.op, this.frame, f, (chunk as Tensor).shape);
-    else checkChunk(this.spec, chunk as Tensor, this.weight, this.bias);
   }
 
   clear(): void {

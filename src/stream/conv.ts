@@ -8,13 +8,12 @@
  * once padded position o·s + span − 1 has arrived (or, at flush(), lies in the end padding).
  */
 import { ConvError, fmt } from '../spec/errors.js';
-import { span as spanOf } from '../spec/shape.js';
 import type { ConvSpec, Layout, PaddingMode } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
 import { applyConv } from '../functional/apply.js';
 import { TimeWindow } from './window.js';
-import { blocks, checkSameFrame, chunkFrame, frameShape, StreamBase, timeOf, type Frame } from './base.js';
-import { checkChunk, checkParameters, streamPads, WindowSpecs } from './spec.js';
+import { blocks, chunkFrame, frameShape, timeOf, type Frame } from './base.js';
+import { ConvStreamBase } from './conv-base.js';
 
 /** Output values where a window holds no input at all (every tap in the zero padding): the bias, or 0. */
 export function biasOnly(f: Frame, layout: Layout, bias: Tensor | null, dtype: Tensor['dtype'], c: number, t: number): Tensor {
@@ -26,55 +25,31 @@ export function biasOnly(f: Frame, layout: Layout, bias: Tensor | null, dtype: T
   return new Tensor(y, frameShape(f, layout, c, t));
 }
 
-export class ConvStream extends StreamBase {
-  readonly layout: Layout;
+export class ConvStream extends ConvStreamBase {
   readonly lookahead: number;
   readonly rate: number;
-  private readonly specs: WindowSpecs;
-  private readonly cIn: number;
-  private readonly cOut: number;
-  private readonly s: number;
-  private readonly span: number;
-  private readonly p0: number;
-  private readonly p1: number;
   private readonly mode: PaddingMode;
   /** Zero positions before / after the kept signal that each window call pads itself (zeros mode). */
   private readonly lead: number;
   private readonly trail: number;
   /** Raw positions reflect/replicate need at the end for the end padding. */
   private readonly keepTail: number;
-  private frame: Frame | null = null;
-  /** The signal: raw input (zeros mode) or the padded input (reflect/replicate: the pads are written into it). */
-  private win: TimeWindow | null = null;
+  // The signal (`win`): raw input (zeros mode) or the padded input (reflect/replicate: the pads are written into it).
   private tail: TimeWindow | null = null;
-  private raw = 0;
-  private out = 0;
   private padReady = false;
 
-  constructor(op: string, private readonly spec: ConvSpec, private readonly weight: Tensor, private readonly bias: Tensor | null) {
-    super(op);
-    if (spec.transposed) throw new ConvError(op, 'module', `is a transposed convolution; use its own stream; got ${spec.op}`);
-    checkParameters(op, spec, weight, bias);
-    const k = weight.shape[2];
-    [this.p0, this.p1] = streamPads(op, spec, k);
-    this.layout = spec.layout;
+  constructor(op: string, spec: ConvSpec, weight: Tensor, bias: Tensor | null) {
+    super(op, false, spec, weight, bias);
     this.mode = spec.paddingMode;
-    this.s = spec.stride[0];
-    this.span = spanOf(k, spec.dilation[0]);
-    this.cIn = weight.shape[1] * spec.groups;
-    this.cOut = weight.shape[0];
     const zeros = this.mode === 'zeros';
     this.lead = zeros ? this.p0 : 0;
     this.trail = zeros ? this.p1 : 0;
     this.keepTail = zeros || this.p1 === 0 ? 0 : this.mode === 'reflect' ? this.p1 + 1 : 1;
     this.lookahead = this.span - 1 - this.p0;
     this.rate = 1 / this.s;
-    this.specs = new WindowSpecs(spec);
     this.padReady = zeros || this.p0 === 0;
   }
 
-  get received(): number { return this.raw; }
-  get emitted(): number { return this.out; }
   get stateBytes(): number {
     const e = this.weight.dtype === 'float64' ? 8 : 4;
     const held = (w: TimeWindow | null) => (w ? w.length * w.outer * w.inner : 0);
@@ -83,12 +58,6 @@ export class ConvStream extends StreamBase {
 
   outLength(L: number): number {
     return Math.floor((L + this.p0 + this.p1 - this.span) / this.s) + 1;
-  }
-
-  check(chunk: unknown): void {
-    const f = chunkFrame(this.op, chunk, this.layout, this.weight.dtype, this.cIn);
-    if (this.frame) checkSameFrame(this.op, this.frame, f, (chunk as Tensor).shape);
-    else checkChunk(this.spec, chunk as Tensor, this.weight, this.bias);
   }
 
   clear(): void {

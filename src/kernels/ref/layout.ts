@@ -1,6 +1,6 @@
 /** Data movement kernels: permute, bias, and the padding modes with their adjoints. */
 import type { Pair, PaddingMode } from '../../spec/types.js';
-import { prod, unravel } from '../../util/shape.js';
+import { forEachRow, prod, unravel } from '../../util/shape.js';
 import { padSource } from '../../spec/padding.js';
 import type { F } from '../types.js';
 
@@ -83,20 +83,11 @@ export function permuteStrided(x: F, shape: readonly number[], perm: readonly nu
   const outStrides = perm.map((p) => strides[p]); // stride in x of each output axis
   const n = x.length;
   if (d === 0 || n === 0) { out.set(x); return; }
-  // Walk the output in order, moving the source offset with an odometer over the last axes.
-  const last = d - 1, lastLen = outShape[last], lastStride = outStrides[last];
-  const idx = new Array<number>(d).fill(0);
-  let src = 0;
-  for (let yi = 0; yi < n; yi += lastLen) {
+  // Walk the output in order, a last-axis row at a time, the source offset moved by an odometer.
+  const lastLen = outShape[d - 1], lastStride = outStrides[d - 1];
+  forEachRow(outShape, outStrides, (yi, src) => {
     for (let t = 0, xi = src; t < lastLen; t++, xi += lastStride) out[yi + t] = x[xi];
-    for (let a = last - 1; a >= 0; a--) {
-      idx[a]++;
-      src += outStrides[a];
-      if (idx[a] < outShape[a]) break;
-      src -= outStrides[a] * outShape[a];
-      idx[a] = 0;
-    }
-  }
+  });
 }
 
 /** gb[c] = Σ gy[n, c, …] over the batch and space (one partial sum per sample, added in turn). */

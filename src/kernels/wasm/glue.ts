@@ -10,6 +10,7 @@
  */
 import type { DType, Geometry } from '../../spec/types.js';
 import { ConvError } from '../../spec/errors.js';
+import { macCount } from '../../spec/shape.js';
 import { prod } from '../../util/shape.js';
 import type { ConvKernels, F, PhaseKernels, PhasePlan } from '../types.js';
 import { forEachTap, hasPaddingTaps } from '../ref/taps.js';
@@ -258,7 +259,7 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   task[T.groups] = g.groups; task[T.inVol] = prod(g.inSize); task[T.outVol] = prod(g.outSize); task[T.kVol] = prod(g.kSize);
   task[T.es] = t.es;
   // Small tasks stay on this thread: waking the workers (~20 µs) would cost more than they share.
-  const macs = g.n * g.cOut * prod(g.outSize) * (g.cIn / g.groups) * prod(g.kSize);
+  const macs = macCount(g);
   const parallel = threads > 1 && units > 1 && macs >= MIN_PARALLEL_MACS;
   if (stream && parallel) {
     task[T.progress] = stream.at; task[T.flags] = stream.at + 4;
