@@ -3,7 +3,7 @@
  * activations, reductions and losses (PyTorch semantics and names in camelCase).
  * Each op computes its result and records one node whose VJP returns one gradient per parent.
  */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, readList } from '../spec/errors.js';
 import type { Shape } from '../spec/types.js';
 import { isGradEnabled, record } from './graph.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
@@ -19,8 +19,17 @@ export type Reduction = 'mean' | 'sum' | 'none';
 const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((s, i) => s === b[i]);
 const numelOf = (s: Shape) => s.reduce((x, y) => x * y, 1);
 
+/** A copy of a shape given by the caller: a list of non-negative integers (a ConvError otherwise). */
+function shapeOf(op: string, s: unknown): number[] {
+  const list = readList(op, 'shape', s, 64);
+  if (list === null || !list.every((v) => Number.isSafeInteger(v) && (v as number) >= 0))
+    throw new ConvError(op, 'shape', `must be a list of non-negative integers; got ${fmt(s)}`);
+  return list as number[];
+}
+
 /** NumPy/PyTorch broadcasting: align trailing dims; each pair must be equal or contain a 1. */
-export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+export function broadcastShapes(op: string, shapeA: Shape, shapeB: Shape): number[] {
+  const a = shapeOf(op, shapeA), b = shapeOf(op, shapeB);
   const r = Math.max(a.length, b.length);
   const out = new Array<number>(r);
   for (let i = 0; i < r; i++) {
@@ -204,12 +213,12 @@ export const sigmoid = (x: Tensor, inplace = false): Tensor =>
 function reduceDims(op: string, shape: Shape, dim: number | readonly number[] | undefined): number[] {
   const r = shape.length;
   // As in PyTorch, no dim (or an empty list) reduces over every dimension.
-  if (dim === undefined || (Array.isArray(dim) && dim.length === 0)) return [...Array(r).keys()];
-  const list = typeof dim === 'number' ? [dim] : Array.isArray(dim) ? dim : null;
+  const list = typeof dim === 'number' ? [dim] : readList(op, 'dim', dim, 64);
+  if (dim === undefined || list?.length === 0) return [...Array(r).keys()];
   const lo = -Math.max(r, 1), hi = Math.max(r, 1) - 1;
-  if (list === null || list.some((d) => !Number.isInteger(d) || d < lo || d > hi))
+  if (list === null || list.some((d) => !Number.isInteger(d) || (d as number) < lo || (d as number) > hi))
     throw new ConvError(op, 'dim', `must be an integer or a list of integers in [${lo}, ${hi}] for shape ${fmt(shape)}; got ${fmt(dim)}`);
-  const dims = list.map((d) => (d < 0 ? d + Math.max(r, 1) : d)).filter((d) => d < r);
+  const dims = (list as number[]).map((d) => (d < 0 ? d + Math.max(r, 1) : d)).filter((d) => d < r);
   if (new Set(dims).size !== dims.length) throw new ConvError(op, 'dim', `must not repeat a dimension; got ${fmt(dim)}`);
   return dims.sort((a, b) => a - b);
 }

@@ -3,7 +3,7 @@
  * (`cat`, `narrow`, `slice`) and broadcasting division (`div`), with PyTorch's semantics and
  * autograd. Each op computes its result and records one node whose VJP returns one gradient per parent.
  */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, readList } from '../spec/errors.js';
 import type { Shape } from '../spec/types.js';
 import { record } from './graph.js';
 import { broadcastIndex, broadcastShapes, sumTo, type Operand } from './ops.js';
@@ -68,9 +68,10 @@ function take(op: string, x: Tensor, dim: number, start: number, step: number, c
  */
 export function cat(list: readonly Tensor[], dim = 0): Tensor {
   const op = 'cat';
-  if (!Array.isArray(list) || list.length === 0)
-    throw new ConvError(op, 'tensors', `must be a non-empty array of Tensors; got ${Array.isArray(list) ? 'an empty array' : fmt(typeof list)}`);
-  const tensors: readonly Tensor[] = [...list];
+  const copy = readList(op, 'tensors', list);
+  if (copy === null || copy.length === 0)
+    throw new ConvError(op, 'tensors', `must be a non-empty array of Tensors; got ${copy ? 'an empty array' : fmt(typeof list)}`);
+  const tensors = copy as Tensor[];
   tensors.forEach((t, i) => checkTensor(op, `tensors[${i}]`, t));
   const first = tensors[0], rank = first.ndim;
   if (rank === 0) throw new ConvError(op, 'tensors', `must be at least 1-D; got tensors[0] of shape ${fmt(first.shape)}`);

@@ -4,7 +4,7 @@
  * batch and padding mode as ordinary differentiable ops around the primitive (autograd/rules.ts).
  * Only where the forward runs differs: here (applyConv) or awaited elsewhere (async/conv.ts).
  */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded } from '../spec/errors.js';
 import type { ConvSpec } from '../spec/types.js';
 import type { ConvPlan } from '../plan/plan.js';
 import { planConvCached } from '../plan/cache.js';
@@ -64,8 +64,12 @@ const EPILOGUE_KEYS = ['activation', 'negativeSlope', 'residual'] as const;
  * epilogue; each epilogue option is read once. Options without epilogue keys come back as they are.
  */
 export function epilogueOf<O extends object>(op: string, options: O & EpilogueOptions): { conv: O; epilogue: TensorEpilogue } {
-  if (options === null || typeof options !== 'object' || !EPILOGUE_KEYS.some((k) => k in options)) return { conv: options, epilogue: {} };
-  const { activation, negativeSlope, residual, ...conv } = options;
+  if (options === null || typeof options !== 'object' || !EPILOGUE_KEYS.some((k) => guarded(op, k, () => k in options))) return { conv: options, epilogue: {} };
+  // A copy, each option read once (a throwing getter or Proxy trap is a ConvError naming it).
+  const copy = Object.create(null) as Record<string, unknown>, src = options as Record<string, unknown>;
+  for (const k of guarded(op, 'options', () => Object.keys(options))) copy[k] = guarded(op, k, () => src[k]);
+  for (const k of EPILOGUE_KEYS) if (!(k in copy) && guarded(op, k, () => k in options)) copy[k] = guarded(op, k, () => src[k]);
+  const { activation, negativeSlope, residual, ...conv } = copy as O & EpilogueOptions;
   if (activation !== undefined && activation !== null && !ACTIVATIONS.includes(activation))
     throw new ConvError(op, 'activation', `must be one of ${ACTIVATIONS.map((a) => `'${a}'`).join(', ')} or null; got ${fmt(activation)}`);
   if (negativeSlope !== undefined) {

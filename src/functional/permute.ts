@@ -1,15 +1,17 @@
 /** Axis permutation as an ordinary differentiable op, and the layout changes built on it. */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded, readList } from '../spec/errors.js';
 import { permute as permuteKernel } from '../kernels/ref/layout.js';
 import { record } from '../autograd/graph.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
 import { gpuPermute } from '../autograd/gpu-ops.js';
 
 /** Differentiable axis permutation: out.shape[i] = x.shape[perm[i]]. */
-export function permute(x: Tensor, perm: readonly number[]): Tensor {
-  const d = x.shape.length;
-  if (perm.length !== d || [...perm].sort((a, b) => a - b).some((p, i) => p !== i))
-    throw new ConvError('permute', 'dims', `must be a permutation of 0..${d - 1}; got ${fmt(perm)}`);
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (!guarded('permute', 'input', () => x instanceof Tensor)) throw new ConvError('permute', 'input', `must be a Tensor; got ${fmt(typeof x)}`);
+  const d = x.shape.length, list = readList('permute', 'dims', dims, 64);
+  if (list === null || list.length !== d || [...list].sort((a, b) => (a as number) - (b as number)).some((p, i) => p !== i))
+    throw new ConvError('permute', 'dims', `must be a permutation of 0..${d - 1}; got ${fmt(dims)}`);
+  const perm = list as number[];
   if (x.device === 'webgpu') return gpuPermute(x, perm);
   const out = allocate(x.dtype, x.size);
   permuteKernel(x.data, x.shape, perm, out);

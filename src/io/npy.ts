@@ -7,7 +7,7 @@
  * is allocated, so a truncated or hostile file gets a ConvError (op 'npy'), never a crash or a huge
  * allocation. Writing: version 1.0, '<f4' or '<f8', C order.
  */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded } from '../spec/errors.js';
 import type { DType } from '../spec/types.js';
 import { MAX_ELEMENTS, Tensor } from '../autograd/tensor.js';
 import { permute } from '../kernels/ref/layout.js';
@@ -101,8 +101,8 @@ export interface NpyHeader {
 
 /** Parses and checks the header (magic, version, length, dict, dtype, shape, data size). */
 export function readNpyHeader(bytes: Uint8Array, options: ReadOptions = {}, op = 'npy'): NpyHeader {
-  if (!(bytes instanceof Uint8Array)) throw new ConvError(op, 'bytes', `must be a Uint8Array or ArrayBuffer; got ${fmt(typeof bytes)}`);
-  return parseNpyHeader(bytes, bytes.length, options, op);
+  if (!guarded(op, 'bytes', () => bytes instanceof Uint8Array)) throw new ConvError(op, 'bytes', `must be a Uint8Array or ArrayBuffer; got ${fmt(typeof bytes)}`);
+  return parseNpyHeader(bytes, bytes.length, ioOptions(op, options, READ_KEYS), op);
 }
 
 /** Bytes an .npy file's start must hold for `parseNpyHeader`: the magic, version, length and header (at most). */
@@ -146,10 +146,28 @@ export function parseNpyHeader(bytes: Uint8Array, fileLength: number, options: R
   return { type, shape, fortranOrder: dict.fortran_order, dataOffset, count };
 }
 
+/**
+ * A copy of the io options `keys` (each read once; absent and undefined ones left out): whatever
+ * reading them throws (a getter, a Proxy) becomes a ConvError naming the option.
+ */
+export function ioOptions<T extends object>(op: string, o: T | undefined, keys: readonly (keyof T & string)[]): T {
+  if (o === undefined) return {} as T;
+  if (o === null || typeof o !== 'object') throw new ConvError(op, 'options', `must be an object; got ${fmt(o)}`);
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const k of keys) {
+    const v = guarded(op, k, () => (o as Record<string, unknown>)[k]);
+    if (v !== undefined) out[k] = v;
+  }
+  return out as T;
+}
+
+/** The keys of ReadOptions. */
+export const READ_KEYS = ['dtype', 'maxElements'] as const;
+
 const asBytes = (op: string, b: ArrayBuffer | Uint8Array): Uint8Array => {
-  if (b instanceof Uint8Array) return b;
-  if (b instanceof ArrayBuffer) return new Uint8Array(b);
-  throw new ConvError(op, 'bytes', `must be a Uint8Array or ArrayBuffer; got ${fmt(Object.prototype.toString.call(b))}`);
+  if (guarded(op, 'bytes', () => b instanceof Uint8Array)) return b as Uint8Array;
+  if (guarded(op, 'bytes', () => b instanceof ArrayBuffer)) return new Uint8Array(b as ArrayBuffer);
+  throw new ConvError(op, 'bytes', `must be a Uint8Array or ArrayBuffer; got ${fmt(guarded(op, 'bytes', () => Object.prototype.toString.call(b)))}`);
 };
 export { asBytes };
 
@@ -157,8 +175,8 @@ export { asBytes };
  * Reads an .npy file into a Tensor (C order).
  * @example readNpy(await (await fetch('x.npy')).arrayBuffer()).shape
  */
-export function readNpy(bytes: ArrayBuffer | Uint8Array, options: ReadOptions = {}, op = 'npy'): Tensor {
-  const b = asBytes(op, bytes);
+export function readNpy(bytes: ArrayBuffer | Uint8Array, opts: ReadOptions = {}, op = 'npy'): Tensor {
+  const b = asBytes(op, bytes), options = ioOptions(op, opts, READ_KEYS);
   checkDtype(op, options.dtype);
   const h = readNpyHeader(b, options, op);
   const target = options.dtype ?? defaultTarget(h.type);

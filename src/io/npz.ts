@@ -11,10 +11,10 @@
  * match, as numpy requires. Errors are ConvErrors (op 'npz').
  */
 import { Inflate, zipSync, type Zippable } from 'fflate';
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded } from '../spec/errors.js';
 import { Tensor } from '../autograd/tensor.js';
-import { asBytes, checkDtype, readNpy, writeNpy, type ReadOptions } from './npy.js';
-import { tensorDictKeys } from './safetensors.js';
+import { asBytes, checkDtype, ioOptions, READ_KEYS, readNpy, writeNpy, type ReadOptions } from './npy.js';
+import { tensorDictEntries } from './safetensors.js';
 
 export interface NpzReadOptions extends ReadOptions {
   /** Most uncompressed bytes read from one archive, all members together (default 2^31 − 1). */
@@ -172,7 +172,8 @@ function memberBytes(b: Uint8Array, m: Member): Uint8Array {
  * The members of an .npz archive as raw bytes (the .npy files, unconverted), by member name, in
  * archive order; every check of `readNpz` applies.
  */
-export function readNpzMembers(bytes: ArrayBuffer | Uint8Array, options: Pick<NpzReadOptions, 'maxBytes'> = {}): Map<string, Uint8Array> {
+export function readNpzMembers(bytes: ArrayBuffer | Uint8Array, opts: Pick<NpzReadOptions, 'maxBytes'> = {}): Map<string, Uint8Array> {
+  const options = ioOptions('npz', opts, ['maxBytes']);
   const b = asBytes('npz', bytes);
   const maxBytes = options.maxBytes ?? DEFAULT_NPZ_MAX_BYTES;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
@@ -196,9 +197,9 @@ export function readNpzMembers(bytes: ArrayBuffer | Uint8Array, options: Pick<Np
  * Reads every array of an .npz archive; keys are the member names without '.npy'
  * (as `numpy.load(...).files`), in a null-prototype object.
  */
-export function readNpz(bytes: ArrayBuffer | Uint8Array, options: NpzReadOptions = {}): Record<string, Tensor> {
+export function readNpz(bytes: ArrayBuffer | Uint8Array, opts: NpzReadOptions = {}): Record<string, Tensor> {
   const op = 'npz';
-  const b = asBytes(op, bytes);
+  const b = asBytes(op, bytes), options = ioOptions<NpzReadOptions>(op, opts, [...READ_KEYS, 'maxBytes']);
   checkDtype(op, options.dtype);
   const raw = readNpzMembers(b, options);
   const out = Object.create(null) as Record<string, Tensor>;
@@ -222,18 +223,19 @@ export interface NpzWriteOptions {
 }
 
 /** Writes raw members (name → bytes, e.g. 'x.npy' → an .npy file) as a zip archive. */
-export function writeNpzMembers(members: Map<string, Uint8Array>, options: NpzWriteOptions = {}): Uint8Array {
+export function writeNpzMembers(members: Map<string, Uint8Array>, opts: NpzWriteOptions = {}): Uint8Array {
+  const options = ioOptions('npz', opts, ['compress']);
   const files: Zippable = Object.create(null) as Zippable;
   for (const [name, data] of members) files[name] = data;
   return zipSync(files, { level: options.compress ? 6 : 0 });
 }
 
 /** Writes tensors as an .npz archive; member `k.npy` per key `k`. */
-export function writeNpz(tensors: Record<string, Tensor>, options: NpzWriteOptions = {}): Uint8Array {
+export function writeNpz(tensors: Record<string, Tensor>, opts: NpzWriteOptions = {}): Uint8Array {
   const op = 'npz';
+  const options = ioOptions(op, opts, ['compress']);
   const members = new Map<string, Uint8Array>();
-  for (const k of tensorDictKeys(op, tensors)) {
-    const t = tensors[k];
+  for (const [k, t] of tensorDictEntries(op, tensors)) {
     if (!(t instanceof Tensor)) throw new ConvError(op, `tensors.${k}`, `must be a Tensor; got ${fmt(typeof t)}`);
     members.set(`${k}.npy`, writeNpy(t, op));
   }

@@ -9,11 +9,11 @@
  * object, each entry's dtype known, shape non-negative integers, offsets integers in range with
  * `end − begin = numel · itemsize`, and no two entries overlapping. Errors are ConvErrors (op 'safetensors').
  */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded } from '../spec/errors.js';
 import type { DType } from '../spec/types.js';
 import { MAX_ELEMENTS, Tensor } from '../autograd/tensor.js';
 import { decodeElements, defaultTarget, encodeLittleEndian, fileNumel, type ElementType } from './dtypes.js';
-import { asBytes, checkDtype, type ReadOptions } from './npy.js';
+import { asBytes, checkDtype, ioOptions, READ_KEYS, type ReadOptions } from './npy.js';
 import { parseStrictJson } from './json.js';
 
 /** The reference implementation refuses headers over 100 MB. */
@@ -50,7 +50,8 @@ export interface SafetensorsHeader {
 }
 
 /** Parses and validates the header without reading any tensor data. */
-export function readSafetensorsHeader(bytes: ArrayBuffer | Uint8Array, options: ReadOptions = {}): SafetensorsHeader {
+export function readSafetensorsHeader(bytes: ArrayBuffer | Uint8Array, opts: ReadOptions = {}): SafetensorsHeader {
+  const options = ioOptions('safetensors', opts, READ_KEYS);
   const b = asBytes('safetensors', bytes);
   return parseSafetensorsHeader(b, b.length, options);
 }
@@ -141,7 +142,8 @@ export interface SafetensorsFile {
  * Reads every tensor of a .safetensors file.
  * @example readSafetensors(bytes).tensors['conv.weight'].shape
  */
-export function readSafetensors(bytes: ArrayBuffer | Uint8Array, options: ReadOptions = {}): SafetensorsFile {
+export function readSafetensors(bytes: ArrayBuffer | Uint8Array, opts: ReadOptions = {}): SafetensorsFile {
+  const options = ioOptions('safetensors', opts, READ_KEYS);
   const op = 'safetensors';
   checkDtype(op, options.dtype);
   const b = asBytes(op, bytes);
@@ -166,12 +168,17 @@ export interface SafetensorsRawEntry {
 
 /** The own keys of a dict of tensors, refusing what would be lost or misread on the way to a file. */
 export function tensorDictKeys(op: string, tensors: unknown): string[] {
-  const proto = tensors !== null && typeof tensors === 'object' ? Object.getPrototypeOf(tensors) : undefined;
-  if (proto === undefined || Array.isArray(tensors) || proto === Tensor.prototype)
+  const proto = tensors !== null && typeof tensors === 'object' ? guarded(op, 'tensors', () => Object.getPrototypeOf(tensors)) : undefined;
+  if (proto === undefined || guarded(op, 'tensors', () => Array.isArray(tensors)) || proto === Tensor.prototype)
     throw new ConvError(op, 'tensors', `must be an object of Tensors by name; got ${proto === Tensor.prototype ? 'a Tensor' : fmt(tensors)}`);
   if (proto !== Object.prototype && proto !== null)
     throw new ConvError(op, 'tensors', `must be a plain object (an object literal's \`__proto__: t\` sets its prototype instead of a key: write ['__proto__']: t or use Object.create(null)); got an object whose prototype is ${fmt(proto?.constructor?.name ?? typeof proto)}`);
-  return Object.keys(tensors as object);
+  return guarded(op, 'tensors', () => Object.keys(tensors as object));
+}
+
+/** The entries of a dict of tensors (tensorDictKeys' checks), each value read once; a throwing read is a ConvError naming the key. */
+export function tensorDictEntries(op: string, tensors: unknown): [string, unknown][] {
+  return tensorDictKeys(op, tensors).map((k) => [k, guarded(op, `tensors.${k}`, () => (tensors as Record<string, unknown>)[k])]);
 }
 
 /** Writes raw entries (in the order given) and the metadata as a .safetensors file. */
@@ -179,9 +186,13 @@ export function encodeSafetensors(entries: readonly SafetensorsRawEntry[], metad
   const op = 'safetensors';
   const header = Object.create(null) as Record<string, unknown>;
   if (metadata !== undefined) {
-    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata) || !Object.values(metadata).every((v) => typeof v === 'string'))
+    // Read once into a copy: a getter or Proxy cannot answer the check and the write differently.
+    const copy = metadata !== null && typeof metadata === 'object'
+      ? guarded(op, 'metadata', () => (Array.isArray(metadata) ? null : Object.assign(Object.create(null) as Record<string, unknown>, metadata)))
+      : null;
+    if (copy === null || !Object.values(copy).every((v) => typeof v === 'string'))
       throw new ConvError(op, 'metadata', `must map strings to strings; got ${fmt(metadata)}`);
-    header.__metadata__ = Object.assign(Object.create(null), metadata);
+    header.__metadata__ = copy;
   }
   let offset = 0;
   for (const e of entries) {
@@ -228,6 +239,6 @@ export function safetensorsEntry(name: string, t: Tensor): SafetensorsRawEntry {
  * `__metadata__`, which the format keeps for the metadata.
  */
 export function writeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
-  const names = tensorDictKeys('safetensors', tensors).sort();
-  return encodeSafetensors(names.map((k) => safetensorsEntry(k, tensors[k])), metadata);
+  const entries = tensorDictEntries('safetensors', tensors).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return encodeSafetensors(entries.map(([k, t]) => safetensorsEntry(k, t as Tensor)), metadata);
 }

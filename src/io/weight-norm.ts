@@ -4,7 +4,7 @@
  * `torch.nn.utils.parametrizations.weight_norm` (keys `…parametrizations.weight.original0/1`)
  * loads into ordinary convkit modules. Browser safe.
  */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded } from '../spec/errors.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
 
 const OLD = /^(.*?)weight_([gv])$/;
@@ -17,6 +17,9 @@ const NEW = /^(.*?)parametrizations\.weight\.original([01])$/;
  */
 export function weightNormWeight(g: Tensor, v: Tensor, key = 'weight'): Tensor {
   const op = 'foldWeightNorm';
+  if (typeof key !== 'string') throw new ConvError(op, 'key', `must be a string; got ${fmt(typeof key)}`);
+  if (!guarded(op, key, () => g instanceof Tensor && v instanceof Tensor))
+    throw new ConvError(op, key, `weight_g and weight_v must be Tensors; got ${fmt(typeof g)} and ${fmt(typeof v)}`);
   const rows = v.shape[0] ?? 1;
   if (v.shape.length === 0 || g.size !== rows || g.shape.some((s, i) => i > 0 && s !== 1))
     throw new ConvError(op, key, `weight_g must have shape [${rows}, 1, …] to match weight_v ${fmt(v.shape)} (dim=0); got ${fmt(g.shape)}`);
@@ -41,7 +44,7 @@ export function foldWeightNorm(stateDict: Record<string, Tensor>): Record<string
   if (stateDict === null || typeof stateDict !== 'object') throw new ConvError(op, 'stateDict', `must be an object of Tensors; got ${fmt(stateDict)}`);
   const out = Object.create(null) as Record<string, Tensor>; // any key, '__proto__' included
   const pairs = new Map<string, { g?: Tensor; v?: Tensor; keys: string[] }>();
-  for (const [k, t] of Object.entries(stateDict)) {
+  for (const [k, t] of guarded(op, 'stateDict', () => Object.entries(stateDict))) {
     if (!(t instanceof Tensor)) throw new ConvError(op, k, `must be a Tensor; got ${fmt(typeof t)}`);
     const m = OLD.exec(k) ?? NEW.exec(k);
     if (!m) {

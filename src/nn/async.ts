@@ -10,7 +10,9 @@ import { isGradEnabled, noGrad } from '../autograd/graph.js';
  * `setTimeout`).
  */
 export function yieldToEventLoop(): Promise<void> {
-  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  // Looked up on globalThis, so that builds typed for browsers only (web/tsconfig.json) compile too.
+  const immediate = (globalThis as { setImmediate?: (run: () => void) => unknown }).setImmediate;
+  if (typeof immediate === 'function') return new Promise((resolve) => immediate(() => resolve()));
   return new Promise((resolve) => {
     const ch = new MessageChannel();
     ch.port1.onmessage = () => {

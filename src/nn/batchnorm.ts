@@ -2,7 +2,7 @@
  * BatchNorm1d/2d/3d (PyTorch `torch.nn.BatchNorm*d`) and `foldBatchNorm`, which merges an
  * eval-mode BatchNorm into the convolution before it.
  */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded } from '../spec/errors.js';
 import type { DType } from '../spec/types.js';
 import type { PaddingArg } from '../spec/normalize.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
@@ -48,7 +48,15 @@ abstract class BatchNormNd extends Module {
 
   constructor(op: string, ranks: readonly number[], numFeatures: number, opts: BatchNormModuleOptions = {}) {
     super();
-    const { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, dtype = 'float32' } = opts ?? {};
+    // Each option read once; a throwing getter or Proxy becomes a ConvError naming the option.
+    const o: BatchNormModuleOptions = opts ?? {};
+    if (typeof o !== 'object' || guarded(op, 'options', () => Array.isArray(o))) throw new ConvError(op, 'options', `must be an object; got ${fmt(o)}`);
+    const read = <K extends keyof BatchNormModuleOptions>(k: K, dflt: BatchNormModuleOptions[K]) => {
+      const v = guarded(op, k, () => o[k]);
+      return v === undefined ? dflt : v;
+    };
+    const eps = read('eps', 1e-5), momentum = read('momentum', 0.1), affine = read('affine', true);
+    const trackRunningStats = read('trackRunningStats', true), dtype = read('dtype', 'float32');
     if (!Number.isInteger(numFeatures) || numFeatures <= 0) throw new ConvError(op, 'numFeatures', `must be a positive integer; got ${fmt(numFeatures)}`);
     if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) throw new ConvError(op, 'eps', `must be a non-negative finite number; got ${fmt(eps)}`);
     if (momentum !== null && (typeof momentum !== 'number' || !Number.isFinite(momentum)))
@@ -135,8 +143,8 @@ export type BatchNorm = BatchNorm1d | BatchNorm2d | BatchNorm3d;
  */
 export function foldBatchNorm(conv: ConvNdBase, bn: BatchNorm): ConvNdBase {
   const op = 'foldBatchNorm';
-  if (!(conv instanceof ConvNdBase)) throw new ConvError(op, 'conv', `must be a convolution module (Conv1d … ConvTranspose3d); got ${nameOf(conv)}`);
-  if (!(bn instanceof BatchNormNd)) throw new ConvError(op, 'bn', `must be a BatchNorm1d/2d/3d; got ${nameOf(bn)}`);
+  if (!guarded(op, 'conv', () => conv instanceof ConvNdBase)) throw new ConvError(op, 'conv', `must be a convolution module (Conv1d … ConvTranspose3d); got ${nameOf(conv)}`);
+  if (!guarded(op, 'bn', () => bn instanceof BatchNormNd)) throw new ConvError(op, 'bn', `must be a BatchNorm1d/2d/3d; got ${nameOf(bn)}`);
   if (bn.numFeatures !== conv.outChannels)
     throw new ConvError(op, 'bn', `must normalise the conv's ${conv.outChannels} output channels; got numFeatures=${bn.numFeatures}`);
   if (!bn.runningMean || !bn.runningVar)
@@ -170,4 +178,4 @@ export function foldBatchNorm(conv: ConvNdBase, bn: BatchNorm): ConvNdBase {
 }
 
 const nameOf = (v: unknown): string =>
-  v !== null && typeof v === 'object' ? String((v as object).constructor?.name) : fmt(typeof v);
+  v !== null && typeof v === 'object' ? guarded('foldBatchNorm', 'module', () => String((v as object).constructor?.name)) : fmt(typeof v);

@@ -1,5 +1,5 @@
 /** `ModuleList` (PyTorch `torch.nn.ModuleList`): an indexed list of child modules keyed '0', '1', …. */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded } from '../spec/errors.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { Module } from './module.js';
 
@@ -14,9 +14,7 @@ export class ModuleList extends Module implements Iterable<Module> {
 
   constructor(modules: Iterable<Module> = []) {
     super();
-    const list = [...modules];
-    list.forEach((m, i) => check(m, `modules[${i}]`));
-    this.#modules.push(...list);
+    this.#modules.push(...modulesOf(modules));
   }
 
   get length(): number {
@@ -38,9 +36,7 @@ export class ModuleList extends Module implements Iterable<Module> {
 
   /** Appends every module of `modules`; returns this. Nothing is appended when one is not a Module. */
   extend(modules: Iterable<Module>): this {
-    const list = [...modules];
-    list.forEach((m, i) => check(m, `modules[${i}]`));
-    this.#modules.push(...list);
+    this.#modules.push(...modulesOf(modules));
     return this;
   }
 
@@ -62,7 +58,22 @@ export class ModuleList extends Module implements Iterable<Module> {
   }
 }
 
+/** Longest list of modules taken (a guard against endless iterables). */
+const MAX_MODULES = 2 ** 20;
+
+/** The modules of an iterable, each checked; nothing is kept when one fails or reading throws. */
+function modulesOf(modules: unknown): Module[] {
+  const list = guarded('ModuleList', 'modules', () => {
+    if (modules === null || typeof modules !== 'object' || typeof (modules as Iterable<unknown>)[Symbol.iterator] !== 'function') return null;
+    const out: unknown[] = [];
+    for (const m of modules as Iterable<unknown>) if (out.push(m) > MAX_MODULES) return null;
+    return out;
+  });
+  if (list === null) throw new ConvError('ModuleList', 'modules', `must be an iterable of at most ${MAX_MODULES} Modules; got ${fmt(modules)}`);
+  return list.map((m, i) => check(m, `modules[${i}]`));
+}
+
 function check(m: unknown, param: string): Module {
-  if (!(m instanceof Module)) throw new ConvError('ModuleList', param, `must be a Module; got ${fmt(typeof m)}`);
-  return m;
+  if (!guarded('ModuleList', param, () => m instanceof Module)) throw new ConvError('ModuleList', param, `must be a Module; got ${fmt(typeof m)}`);
+  return m as Module;
 }

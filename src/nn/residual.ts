@@ -1,5 +1,5 @@
 /** Skip and branch connections: `Residual(inner)` = x + inner(x) (residual blocks) and `Parallel(branches)` = Σ branch(x) (HiFi-GAN's MRF). */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded, readList } from '../spec/errors.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { add } from '../autograd/ops.js';
 import { div } from '../autograd/shape-ops.js';
@@ -14,7 +14,7 @@ import { Module } from './module.js';
 export class Residual extends Module {
   constructor(readonly inner: Module) {
     super();
-    if (!(inner instanceof Module)) throw new ConvError('Residual', 'inner', `must be a Module; got ${fmt(typeof inner)}`);
+    if (!guarded('Residual', 'inner', () => inner instanceof Module)) throw new ConvError('Residual', 'inner', `must be a Module; got ${fmt(typeof inner)}`);
   }
 
   override namedChildren(): [string, Module][] {
@@ -50,15 +50,18 @@ export class Parallel extends Module {
   readonly branches: readonly Module[];
   readonly reduce: 'sum' | 'mean';
 
-  constructor(branches: readonly Module[], { reduce = 'sum' }: ParallelOptions = {}) {
+  constructor(branches: readonly Module[], options: ParallelOptions = {}) {
     super();
-    if (!Array.isArray(branches) || branches.length === 0)
-      throw new ConvError('Parallel', 'branches', `must be a non-empty array of Modules; got ${fmt(Array.isArray(branches) ? branches.length : typeof branches)}`);
-    branches.forEach((m, i) => {
-      if (!(m instanceof Module)) throw new ConvError('Parallel', `branches[${i}]`, `must be a Module; got ${fmt(typeof m)}`);
+    const list = readList('Parallel', 'branches', branches);
+    if (list === null || list.length === 0)
+      throw new ConvError('Parallel', 'branches', `must be a non-empty array of Modules; got ${fmt(list ? list.length : typeof branches)}`);
+    list.forEach((m, i) => {
+      if (!guarded('Parallel', `branches[${i}]`, () => m instanceof Module)) throw new ConvError('Parallel', `branches[${i}]`, `must be a Module; got ${fmt(typeof m)}`);
     });
+    if (options === null || typeof options !== 'object') throw new ConvError('Parallel', 'options', `must be an object; got ${fmt(options)}`);
+    const given = guarded('Parallel', 'reduce', () => options.reduce), reduce = given === undefined ? 'sum' : given;
     if (reduce !== 'sum' && reduce !== 'mean') throw new ConvError('Parallel', 'reduce', `must be 'sum' or 'mean'; got ${fmt(reduce)}`);
-    this.branches = [...branches];
+    this.branches = list as Module[];
     this.reduce = reduce;
   }
 

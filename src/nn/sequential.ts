@@ -1,5 +1,5 @@
 /** `Sequential` and the parameter-free activation modules that Sequential models need. */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded } from '../spec/errors.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { leakyRelu, relu, sigmoid, tanh } from '../autograd/ops.js';
 import type { Activation as ActivationKind } from '../functional/apply.js';
@@ -24,7 +24,7 @@ export class Sequential extends Module {
   constructor(...modules: Module[]) {
     super();
     modules.forEach((m, i) => {
-      if (!(m instanceof Module)) throw new ConvError('Sequential', `modules[${i}]`, `must be a Module; got ${fmt(typeof m)}`);
+      if (!guarded('Sequential', `modules[${i}]`, () => m instanceof Module)) throw new ConvError('Sequential', `modules[${i}]`, `must be a Module; got ${fmt(typeof m)}`);
     });
     this.modules = [...modules];
   }

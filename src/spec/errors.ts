@@ -75,6 +75,19 @@ export function guarded<T>(op: string, param: string, read: () => T): T {
   }
 }
 
+/**
+ * A plain copy of a caller's list (each element read once, holes as undefined), or null where `v`
+ * is not an array or is longer than `max`; whatever reading it throws (a Proxy, a getter) becomes
+ * a ConvError naming `op` and `param`.
+ */
+export function readList(op: string, param: string, v: unknown, max = 2 ** 24): unknown[] | null {
+  return guarded(op, param, () => {
+    if (!Array.isArray(v)) return null;
+    const n = v.length;
+    return n > max ? null : Array.from({ length: n }, (_, i) => v[i]);
+  });
+}
+
 /** The message of anything thrown, without throwing again. */
 export function errorText(e: unknown): string {
   try {

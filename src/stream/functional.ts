@@ -1,5 +1,5 @@
 /** Streams over a weight, a bias and the functional ops' options (PyTorch's and Paddle's spellings). */
-import { ConvError, fmt } from '../spec/errors.js';
+import { ConvError, fmt, guarded } from '../spec/errors.js';
 import { convSpec, convTransposeSpec, type ConvOptions, type ConvTransposeOptions } from '../spec/normalize.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { paddleConvSpec, type PaddleConvOptions, type PaddleConvTransposeOptions } from '../api/paddle.js';
@@ -12,8 +12,8 @@ export type ConvTransposeStreamOptions = Omit<ConvTransposeOptions, 'outputSize'
 export type PaddleConvTransposeStreamOptions = Omit<PaddleConvTransposeOptions, 'outputSize'>;
 
 function noOutputSize(op: string, o: unknown): void {
-  if (o !== null && typeof o === 'object' && 'outputSize' in o)
-    throw new ConvError(op, 'outputSize', `is not an option of a stream (its length is known only at flush()); use outputPadding; got ${fmt((o as { outputSize: unknown }).outputSize)}`);
+  if (o !== null && typeof o === 'object' && guarded(op, 'outputSize', () => 'outputSize' in o))
+    throw new ConvError(op, 'outputSize', `is not an option of a stream (its length is known only at flush()); use outputPadding; got ${fmt(guarded(op, 'outputSize', () => (o as { outputSize: unknown }).outputSize))}`);
 }
 
 /**

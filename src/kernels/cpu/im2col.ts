@@ -2,12 +2,23 @@
  * Convolution as matrix multiplication: im2col + GEMM for conv, GEMM + col2im for its adjoint,
  * GEMM against the column matrix for the weight gradient. Columns are built one (sample, group)
  * at a time, so scratch is cIn/g · prod(k) · prod(outSize) elements.
+ *
+ * Padding entries of the columns are zeros, so conv multiplies w by them and the weight gradient
+ * gy: for ±Inf or NaN that is NaN where the definition adds nothing. A call whose w (conv) or gy
+ * (weight gradient) is not all finite and whose geometry has padding taps therefore sums the
+ * definition's taps instead (the ref kernels). convT scatters only real taps (col2im) and needs no such care.
  */
 import type { Geometry } from '../../spec/types.js';
 import { prod } from '../../util/shape.js';
-import { tapTable } from '../ref/taps.js';
+import { hasPaddingTaps, refKernels, tapTable } from '../ref/taps.js';
 import type { ConvKernels, F } from '../types.js';
 import { gemmNN, gemmNT, gemmTN } from './gemm.js';
+
+/** Every element is finite (no ±Inf, no NaN). */
+function allFinite(a: F): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
 
 const scratch = (x: F, n: number): F => (x instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));
 
@@ -48,6 +59,7 @@ function col2im(col: F, table: Int32Array, d: Dims, y: F, yOff: number): void {
 export const im2colKernels: ConvKernels = {
   name: 'js-im2col',
   conv(x, w, y, g) {
+    if (hasPaddingTaps(g) && !allFinite(w)) return refKernels.conv(x, w, y, g);
     const d = dims(g), table = tapTable(g), col = scratch(x, d.rows * d.outVol);
     for (let n = 0; n < g.n; n++)
       for (let grp = 0; grp < g.groups; grp++) {
@@ -67,6 +79,7 @@ export const im2colKernels: ConvKernels = {
       }
   },
   weightGrad(x, gy, gw, g) {
+    if (hasPaddingTaps(g) && !allFinite(gy)) return refKernels.weightGrad(x, gy, gw, g);
     const d = dims(g), table = tapTable(g), col = scratch(x, d.rows * d.outVol);
     if (g.n === 0) gw.fill(0);
     for (let n = 0; n < g.n; n++)

@@ -30,6 +30,15 @@ export function tapTable(g: Geometry): Int32Array {
   return table;
 }
 
+/**
+ * Some tap of `g` reads padding (before the input or past its end) in some dim. A dense kernel
+ * computes such a tap as w·0, which is nothing only for finite values: ±Inf·0 and NaN·0 are NaN,
+ * while in the definition (ref) a padding tap adds nothing at all.
+ */
+export function hasPaddingTaps(g: Geometry): boolean {
+  return g.inSize.some((L, a) => g.padBefore[a] > 0 || (g.outSize[a] - 1) * g.stride[a] + (g.kSize[a] - 1) * g.dilation[a] - g.padBefore[a] >= L);
+}
+
 /** Calls `visit(xi, wi, yi)` for every (input, weight, output) triple of the convolution `g`. */
 export function forEachTap(g: Geometry, visit: (xi: number, wi: number, yi: number) => void): void {
   const inVol = prod(g.inSize), outVol = prod(g.outSize), kVol = prod(g.kSize);

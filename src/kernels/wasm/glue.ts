@@ -12,10 +12,13 @@ import type { DType, Geometry } from '../../spec/types.js';
 import { ConvError } from '../../spec/errors.js';
 import { prod } from '../../util/shape.js';
 import type { ConvKernels, F, PhaseKernels, PhasePlan } from '../types.js';
-import { forEachTap } from '../ref/taps.js';
+import { forEachTap, hasPaddingTaps } from '../ref/taps.js';
 import { plainWasm, sharedWasm, plainRelaxedWasm, sharedRelaxedWasm, maxPages, GEMM_DEPTH_BLOCK } from './module.generated.js';
 import { section } from '../../profile/profile.js';
 import { GEOM, GEOM_EXACT, HEAP, Kind, MAX_THREADS, MAX_UNITS, MR, S, SCATTER, STREAM_WORDS, T, TASK, columnsPerSample, runUnit, scratchLayout, setCallerJob, typedExports, type WasmExports } from './work.js';
+
+/** Re-exported where the wasm guard uses it (its definition lives with the taps). */
+export { hasPaddingTaps };
 
 export { GEMM_DEPTH_BLOCK };
 
@@ -341,15 +344,6 @@ const view = (e: Engine, at: number, len: number, es: number): F =>
   es === 8 ? new Float64Array(e.memory.buffer, at, len) : new Float32Array(e.memory.buffer, at, len);
 /** dst.set(src) for either element type (both have the same one). */
 const copy = (dst: F, src: F) => (dst as Float64Array).set(src as Float64Array);
-
-/**
- * Some tap of `g` reads padding (before the input or past its end) in some dim. A dense kernel
- * computes such a tap as w·0, which is nothing only for finite values: ±Inf·0 and NaN·0 are NaN,
- * while in the definition (ref) a padding tap adds nothing at all.
- */
-export function hasPaddingTaps(g: Geometry): boolean {
-  return g.inSize.some((L, a) => g.padBefore[a] > 0 || (g.outSize[a] - 1) * g.stride[a] + (g.kSize[a] - 1) * g.dilation[a] - g.padBefore[a] >= L);
-}
 
 /**
  * The operands of a task, by the task block's slots: a forward task reads x and w and writes y
