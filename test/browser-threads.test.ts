@@ -6,44 +6,22 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { convTranspose1d, setNumThreads, tensor, withBackend } from '../src/index.js';
+import { launchChromiumContext, pageProblems, serve, type ChromiumContext, type Served } from './helpers/browser.js';
+import { removeDir, tempDir } from './helpers/tmp.js';
 
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const CHROMIUM = '/usr/bin/chromium';
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript' };
 const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
-let outDir = '', userDataDir = '';
-let isolated: Server, plain: Server;
-let context: BrowserContext;
-
-function serve(root: string, headers: Record<string, string>): Promise<Server> {
-  const s = createServer(async (req, res) => {
-    try {
-      let file = normalize(join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
-      if (file !== root && !file.startsWith(root + sep)) throw new Error('outside root');
-      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...headers });
-      res.end(body);
-    } catch {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  return new Promise((ok) => s.listen(0, '127.0.0.1', () => ok(s)));
-}
-const urlOf = (s: Server) => `http://127.0.0.1:${(s.address() as { port: number }).port}/`;
+let outDir = '';
+let isolated: Served, plain: Served;
+let chromium: ChromiumContext;
 
 before(async () => {
-  outDir = await mkdtemp(join(tmpdir(), 'convkit-threads-page-'));
+  outDir = tempDir('threads-page');
   await build({
     configFile: false, root: join(repo, 'test/pages/threads'), base: './', logLevel: 'silent',
     resolve: { alias: { convkit: join(repo, 'src/index.ts') } },
@@ -52,17 +30,13 @@ before(async () => {
   });
   isolated = await serve(outDir, ISOLATION);
   plain = await serve(outDir, {});
-  userDataDir = await mkdtemp(join(tmpdir(), 'convkit-threads-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
-  });
+  chromium = await launchChromiumContext('threads-chromium');
 });
 
 after(async () => {
-  await context?.close();
-  for (const s of [isolated, plain]) if (s) await new Promise((ok) => s.close(ok));
-  for (const d of [userDataDir, outDir]) if (d) await rm(d, { recursive: true, force: true });
+  await chromium?.close();
+  for (const s of [isolated, plain]) if (s) await s.close();
+  if (outDir) removeDir(outDir);
 });
 
 interface Report {
@@ -71,10 +45,8 @@ interface Report {
 }
 
 async function runPage(base: string, threads: number): Promise<Report> {
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  const page = await chromium.context.newPage();
+  const problems = pageProblems(page);
   try {
     await page.goto(base);
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 15000 });
@@ -102,7 +74,7 @@ function nodeResult(): { shape: number[]; hash: string } {
 }
 
 test('crossOriginIsolated page: convTranspose1dAsync with 2 threads runs units on Web Workers and equals the sync result bitwise', async (t) => {
-  const r = await runPage(urlOf(isolated), 2);
+  const r = await runPage(isolated.url, 2);
   t.diagnostic(JSON.stringify(r));
   const node = nodeResult();
   assert.equal(r.isolated, true, 'COOP/COEP make the page crossOriginIsolated');
@@ -119,7 +91,7 @@ test('crossOriginIsolated page: convTranspose1dAsync with 2 threads runs units o
 });
 
 test('the same page without the headers runs on one thread and gives the same numbers', async (t) => {
-  const r = await runPage(urlOf(plain), 2);
+  const r = await runPage(plain.url, 2);
   t.diagnostic(JSON.stringify(r));
   const node = nodeResult();
   assert.equal(r.isolated, false);

@@ -11,25 +11,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser } from 'playwright-core';
+import { launchChromium, serve } from './helpers/browser.js';
+import { ensureBuilt, installPacked, ROOT } from './helpers/build.js';
+import { removeDir, tempDir } from './helpers/tmp.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const CHROMIUM = '/usr/bin/chromium';
 let dir = '';
 let app = '';
 let browser: Browser;
-
-function newest(d: string): number {
-  let t = 0;
-  for (const e of readdirSync(d, { withFileTypes: true }))
-    t = Math.max(t, e.isDirectory() ? newest(join(d, e.name)) : statSync(join(d, e.name)).mtimeMs);
-  return t;
-}
 
 const MAIN = `import { conv1d, conv1dAsync, randn, asyncThreads, asyncStats, getNumThreads } from 'convkit';
 const x = randn([1, 64, 4096], { seed: 1 }), w = randn([64, 64, 5], { seed: 2 });
@@ -47,60 +38,30 @@ document.title = 'done';
 `;
 const page = (script: string, module = true) =>
   `<!doctype html><html><head><meta charset="utf-8"><script ${module ? 'type="module" ' : ''}src="${script}"></script></head><body></body></html>`;
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
-function serve(root: string): Promise<Server> {
-  const s = createServer((req, res) => {
-    try {
-      let file = normalize(join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
-      if (!file.startsWith(root + sep)) throw new Error('outside root');
-      if (statSync(file).isDirectory()) file = join(file, 'index.html');
-      const body = readFileSync(file);
-      res.writeHead(200, {
-        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin',
-      });
-      res.end(body);
-    } catch {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  return new Promise((ok) => s.listen(0, '127.0.0.1', () => ok(s)));
-}
+/** A cross-origin-isolated page (COOP/COEP), its files same-origin only. */
+const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' };
 
 before(async () => {
-  if (!existsSync(join(ROOT, 'dist/index.js')) || statSync(join(ROOT, 'dist/index.js')).mtimeMs < newest(join(ROOT, 'src')))
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
-  dir = mkdtempSync(join(tmpdir(), 'convkit-bundlers-'));
-  // The package exactly as npm would install it.
-  const tgz = execFileSync('npm', ['pack', '--pack-destination', dir, '--ignore-scripts', '--silent'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop()!;
+  ensureBuilt(join(ROOT, 'dist/index.js'));
+  dir = tempDir('bundlers');
   app = join(dir, 'app');
-  mkdirSync(join(app, 'node_modules', 'convkit'), { recursive: true });
+  installPacked(app, dir); // the package exactly as npm would install it
   mkdirSync(join(app, 'src'));
-  execFileSync('tar', ['-xzf', join(dir, tgz), '-C', join(app, 'node_modules', 'convkit'), '--strip-components=1']);
-  const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-  for (const dep of Object.keys(dependencies)) symlinkSync(join(ROOT, 'node_modules', dep), join(app, 'node_modules', dep));
   writeFileSync(join(app, 'src', 'main.js'), MAIN);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir) removeDir(dir);
 });
 
 interface Result { same?: boolean; n?: number; stats?: { offloaded: number; threads: number; kernels: string; unitsByWorkers: number }; asyncThreads?: number; numThreads?: number; isolated?: boolean; error?: string; name?: string }
 
 /** Serves `out` at the root of a new origin and runs its index.html. */
 async function run(out: string): Promise<{ result: Result; failed: string[]; base: string }> {
-  const server = await serve(out);
-  const addr = server.address();
-  assert.ok(addr && typeof addr === 'object');
-  const base = `http://127.0.0.1:${addr.port}/`;
+  const server = await serve(out, ISOLATION);
+  const base = server.url;
   const p = await browser.newPage();
   const failed: string[] = [];
   p.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) failed.push(new URL(r.url()).pathname); });
@@ -111,7 +72,7 @@ async function run(out: string): Promise<{ result: Result; failed: string[]; bas
     return { result: await p.evaluate(() => (globalThis as unknown as { __result: Result }).__result), failed, base };
   } finally {
     await p.close();
-    server.close();
+    await server.close();
   }
 }
 

@@ -7,55 +7,17 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conv1d, tensor, Tensor } from '../src/index.js';
 import { readNpz, readSafetensors, writeNpy, writeSafetensors } from '../src/io/index.js';
 import { readNpzMembers, writeNpzMembers } from '../src/io/npz.js';
 import { encodeSafetensors, readSafetensorsRaw } from '../src/io/safetensors.js';
+import { ensureBuilt, ROOT } from './helpers/build.js';
+import { BIN, fails, ok } from './helpers/cli.js';
+import { withTempDir } from './helpers/tmp.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const BIN = join(ROOT, 'dist/cli/main.js');
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true }))
-    t = Math.max(t, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs);
-  return t;
-}
-
-before(() => {
-  if (!existsSync(BIN) || statSync(BIN).mtimeMs < newest(join(ROOT, 'src')))
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
-});
-
-function cli(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
-function ok(...args: string[]): string {
-  const r = cli(...args);
-  assert.equal(r.code, 0, `convkit ${args.join(' ')} failed: ${r.err}`);
-  return r.out;
-}
-function fails(pattern: RegExp, ...args: string[]): void {
-  const r = cli(...args);
-  assert.notEqual(r.code, 0, `convkit ${args.join(' ')} should fail`);
-  assert.equal(r.out, '');
-  const lines = r.err.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one line on stderr: ${r.err}`);
-  assert.match(lines[0], pattern);
-}
-
-function withDir(f: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'convkit-cli-'));
-  try {
-    f(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+before(() => ensureBuilt(BIN));
 
 /** An int16 .npy file written by hand (convkit itself writes only floats): it must survive untouched. */
 function int16Npy(values: number[]): Uint8Array {
@@ -74,7 +36,7 @@ const x = tensor([[[1, 2, 3, 4, 5]]]), w = tensor([[[1, -1]]]);
 const want = Array.from(conv1d(x, w).data);
 
 test('--out FILE.npz:KEY updates that member of an existing archive and keeps the others byte for byte', () => {
-  withDir((dir) => {
+  withTempDir('cli', (dir) => {
     const p = join(dir, 'data.npz');
     const members = new Map([['x.npy', writeNpy(x)], ['w.npy', writeNpy(w)], ['counts.npy', int16Npy([1, -2, 300])], ['y.npy', writeNpy(tensor([9]))]]);
     writeFileSync(p, writeNpzMembers(members, { compress: true }));
@@ -96,7 +58,7 @@ test('--out FILE.npz:KEY updates that member of an existing archive and keeps th
 });
 
 test('--out FILE.safetensors:KEY keeps the other tensors (any dtype) and the metadata', () => {
-  withDir((dir) => {
+  withTempDir('cli', (dir) => {
     const p = join(dir, 'model.safetensors');
     const half = new Uint8Array([0x00, 0x3c, 0x00, 0xc0]); // F16 [1, -2]
     const base = readSafetensorsRaw(writeSafetensors({ x, w }));
@@ -115,7 +77,7 @@ test('--out FILE.safetensors:KEY keeps the other tensors (any dtype) and the met
 });
 
 test('writes are atomic: a write that fails half-way with --out = --input leaves the input intact and no temporary file', () => {
-  withDir((dir) => {
+  withTempDir('cli', (dir) => {
     for (const name of ['data.npz', 'data.safetensors']) {
       const p = join(dir, name);
       const big = new Tensor(new Float32Array(8000).fill(0.5), [1, 1, 8000]);
@@ -132,7 +94,7 @@ test('writes are atomic: a write that fails half-way with --out = --input leaves
 });
 
 test('inputs that are not regular files are refused at once (a FIFO does not block, /dev/zero is not read)', () => {
-  withDir((dir) => {
+  withTempDir('cli', (dir) => {
     execFileSync('mkfifo', [join(dir, 'x.npy')]);
     symlinkSync('/dev/zero', join(dir, 'w.npy'));
     symlinkSync('/dev/zero', join(dir, 'm.safetensors'));
@@ -144,7 +106,7 @@ test('inputs that are not regular files are refused at once (a FIFO does not blo
 });
 
 test('--print and --print --json show NaN and ±Infinity as null: the output is valid JSON', () => {
-  withDir((dir) => {
+  withTempDir('cli', (dir) => {
     writeFileSync(join(dir, 'x.npy'), writeNpy(tensor([[[1, Infinity, -Infinity, NaN]]])));
     writeFileSync(join(dir, 'w.npy'), writeNpy(tensor([[[1]]])));
     const lines = ok('run', 'conv1d', '--input', join(dir, 'x.npy'), '--weight', join(dir, 'w.npy'), '--print').trimEnd().split('\n');

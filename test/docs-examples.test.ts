@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { codeBlocks, excerptMismatch, excerptOf, expectedIn, extractBlocks, instrument, isNoRun, parseLiteral, type DocBlock } from './helpers/docs.js';
+import { withTempDirAsync } from './helpers/tmp.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TSX = import.meta.resolve('tsx');
@@ -50,26 +50,22 @@ for (const b of blocks.filter((b) => excerptOf(b) !== undefined)) {
 
 for (const b of blocks.filter((b) => !isNoRun(b) && excerptOf(b) === undefined)) {
   test(`docs: ${name(b)} runs as written`, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'convkit-doc-'));
-    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir'); // bare specifiers: the project's packages
-    try {
+    await withTempDirAsync('doc', async (dir) => {
+      symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir'); // bare specifiers: the project's packages
       const { source, checked } = instrument(b, ROOT);
       const file = join(dir, 'block.mts');
       writeFileSync(file, source);
       const { code, out } = await runModule(file, dir);
       assert.equal(code, 0, `${name(b)} failed:\n${out}`);
       t.diagnostic(`values asserted at lines ${checked.join(', ') || 'none'}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 }
 
 /** tsc over the blocks (strict, as a user compiles them); its messages name the doc lines. */
-async function typecheck(list: readonly DocBlock[]): Promise<{ code: number | null; out: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'convkit-doc-tsc-'));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  try {
+function typecheck(list: readonly DocBlock[]): Promise<{ code: number | null; out: string }> {
+  return withTempDirAsync('doc-tsc', async (dir) => {
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
     const files = list.map((b, i) => {
       writeFileSync(join(dir, `block-${i}.mts`), instrument(b, ROOT).source);
       return `block-${i}.mts`;
@@ -91,9 +87,7 @@ async function typecheck(list: readonly DocBlock[]): Promise<{ code: number | nu
       return `${b.file}:${b.line + Number(l) - 1}`;
     });
     return { code: r.code, out };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 test('docs: the blocks that run type-check (strict TypeScript, as a user compiles them)', async () => {
@@ -118,8 +112,7 @@ test('docs machinery: fences, literals and expected values', () => {
 });
 
 test('docs machinery: a block whose comment states a wrong value fails, a right one passes', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'convkit-doc-'));
-  try {
+  await withTempDirAsync('doc', async (dir) => {
     const code = (v: string): DocBlock => ({
       file: 'x.md', line: 10, lang: 'ts', flags: [],
       code: `import { tensor, convTranspose2d } from 'convkit';\nconvTranspose2d(tensor([[[[1]]]]), tensor([[[[1.1, 2.2]]]]));  // ${v}\n`,
@@ -133,9 +126,7 @@ test('docs machinery: a block whose comment states a wrong value fails, a right 
     const r = await runModule(join(dir, 'bad.mts'), dir);
     assert.notEqual(r.code, 0);
     assert.match(r.out, /x\.md:11: .*value\[0\]\[0\]\[0\]\[1\]: got 2\.2\d*, expected 2\.3/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('docs machinery: which lines become assertions', () => {

@@ -6,74 +6,39 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertClose } from './helpers/close.js';
-import { createServer, type Server } from 'node:http';
-import { mkdtemp, mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { build } from 'vite';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 import { conv2d, convTranspose2d, tensor } from '../src/index.js';
+import { launchChromiumContext, pageProblems, serve, type ChromiumContext, type Served } from './helpers/browser.js';
 
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const distWeb = join(repo, 'dist-web');
-const CHROMIUM = '/usr/bin/chromium';
 
-let server: Server;
-let context: BrowserContext;
+let server: Served;
+let chromium: ChromiumContext;
 let page: Page;
-let userDataDir: string;
 let base = '';
-
-// ---------------------------------------------------------------------------------------------
-// A tiny static server for dist-web/.
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
-function serve(root: string): Promise<Server> {
-  const s = createServer(async (req, res) => {
-    try {
-      let file = normalize(join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
-      if (file !== root && !file.startsWith(root + sep)) throw new Error('outside root');
-      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  return new Promise((ok) => s.listen(0, '127.0.0.1', () => ok(s)));
-}
 
 before(async () => {
   await build({ configFile: join(repo, 'web', 'vite.config.ts'), logLevel: 'silent' });
   server = await serve(distWeb);
-  const addr = server.address();
-  assert.ok(addr && typeof addr === 'object');
-  base = `http://127.0.0.1:${addr.port}/`;
-  userDataDir = await mkdtemp(join(tmpdir(), 'convkit-e2e-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
-    viewport: { width: 1280, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  base = server.url;
+  chromium = await launchChromiumContext('e2e', { viewport: { width: 1280, height: 900 } });
+  page = chromium.context.pages()[0] ?? (await chromium.context.newPage());
   page.setDefaultTimeout(5000);
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  const problems = pageProblems(page);
   await page.goto(base);
   await page.waitForSelector('table[data-grid="output-0"]');
   assert.deepEqual(problems, []);
 });
 
 after(async () => {
-  await context?.close();
-  await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
-  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  await chromium?.close();
+  await server?.close();
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -8,14 +8,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, mkdirSync, ftruncateSync, writeFileSync, writeSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync, symlinkSync, mkdirSync, ftruncateSync, writeFileSync, writeSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deflate, deflateSync } from 'fflate';
 import { Conv1d, ConvError, Tensor, tensor } from '../src/index.js';
 import { foldWeightNorm, loadSafetensorsStateDict, readNpz, readSafetensors, writeNpy, writeNpz, writeSafetensors } from '../src/io/index.js';
 import { crc32 } from '../src/io/npz.js';
 import { loadNpy, loadNpz, loadSafetensors, saveNpy, saveNpz, saveSafetensors } from '../src/io/node.js';
+import { withTempDir } from './helpers/tmp.js';
 
 function throwsConv(fn: () => unknown, op: string, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => {
@@ -24,15 +24,6 @@ function throwsConv(fn: () => unknown, op: string, pattern: RegExp): void {
     assert.match(e.message, pattern);
     return true;
   });
-}
-
-function withDir(f: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'convkit-hostile-'));
-  try {
-    f(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** Runs `f` and returns how far the resident memory rose and how long it took (bounds, not verdicts). */
@@ -46,7 +37,7 @@ function cost(f: () => void): { mb: number; s: number } {
 // Paths
 
 test('load*: a link to /dev/zero, a FIFO and a directory are refused at once (nothing read, nothing blocks)', () => {
-  withDir((dir) => {
+  withTempDir('hostile', (dir) => {
     symlinkSync('/dev/zero', join(dir, 'zero.npy'));
     symlinkSync('/dev/zero', join(dir, 'zero.safetensors'));
     symlinkSync('/dev/zero', join(dir, 'zero.npz'));
@@ -63,7 +54,7 @@ test('load*: a link to /dev/zero, a FIFO and a directory are refused at once (no
 });
 
 test('loadNpy/loadSafetensors read no more than the header says: a 1.5 GB file with a 2-element header is refused without reading it', () => {
-  withDir((dir) => {
+  withTempDir('hostile', (dir) => {
     const big = 1.5 * 2 ** 30;
     const sparse = (name: string, head: Uint8Array) => {
       const fd = openSync(join(dir, name), 'w');
@@ -250,7 +241,7 @@ test('safetensors: a __proto__ tensor name survives reading and writing; a proto
 // Writes
 
 test('save*: a write that fails half-way (file size limit) leaves the old file intact and no temporary file', () => {
-  withDir((dir) => {
+  withTempDir('hostile', (dir) => {
     const helpers = new URL('../src/io/node.ts', import.meta.url).href;
     const cases = [['x.npy', 'saveNpy(p, big)'], ['x.npz', 'saveNpz(p, { big })'], ['x.safetensors', 'saveSafetensors(p, { big })']];
     for (const [name, call] of cases) {

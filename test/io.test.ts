@@ -4,8 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { zipSync } from 'fflate';
@@ -14,6 +13,7 @@ import {
   readNpy, writeNpy, readNpz, writeNpz, readSafetensors, readSafetensorsHeader, writeSafetensors, foldWeightNorm, halfToFloat, bfloatToFloat,
 } from '../src/io/index.js';
 import { loadNpy, saveNpy, loadNpz, saveNpz, loadSafetensors, saveSafetensors } from '../src/io/node.js';
+import { withTempDir } from './helpers/tmp.js';
 
 const DATA = new URL('./data/', import.meta.url).pathname;
 const bytes = (p: string): Uint8Array => new Uint8Array(readFileSync(join(DATA, p)));
@@ -262,8 +262,7 @@ test('safetensors and npz: random corruption never escapes as anything but a Con
 
 // ---------------------------------------------------------------------------------------------
 test('node helpers: load and save by path; a missing path is a ConvError', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'convkit-io-'));
-  try {
+  withTempDir('io', (dir) => {
     const t = randn([2, 5], { seed: 9 });
     saveNpy(join(dir, 't.npy'), t);
     assert.deepEqual(loadNpy(join(dir, 't.npy')).data, t.data);
@@ -274,9 +273,7 @@ test('node helpers: load and save by path; a missing path is a ConvError', () =>
     assertMatches(loadNpy(join(DATA, 'npy/fortran.npy')), 'npy/fortran');
     throwsConv(() => loadNpy(join(dir, 'missing.npy')), 'npy', /path cannot be read \(ENOENT\)/);
     throwsConv(() => saveNpy(join(dir, 'no/such/dir.npy'), t), 'npy', /path cannot be written/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

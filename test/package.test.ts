@@ -9,25 +9,16 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
+import { ensureBuilt, installPacked, ROOT } from './helpers/build.js';
+import { withTempDir } from './helpers/tmp.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, any>;
 let files: Set<string>;
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true }))
-    t = Math.max(t, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs);
-  return t;
-}
-
 before(() => {
-  const bin = join(ROOT, 'dist/index.js');
-  if (!existsSync(bin) || statSync(bin).mtimeMs < newest(join(ROOT, 'src')))
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { stdio: 'inherit' });
+  ensureBuilt(join(ROOT, 'dist/index.js'));
   const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const [info] = JSON.parse(out) as { files: { path: string }[] }[];
   files = new Set(info.files.map((f) => f.path));
@@ -119,13 +110,8 @@ test('package: the engines floor is what the threads need; below it a warning, o
 });
 
 test('package: installed from the tarball into a fresh Node project, it imports, computes on threads, reads and writes files, and its CLI runs', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'convkit-install-'));
-  try {
-    const tgz = execFileSync('npm', ['pack', '--pack-destination', dir, '--ignore-scripts', '--silent'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop()!;
-    const pkgDir = join(dir, 'node_modules', 'convkit');
-    mkdirSync(pkgDir, { recursive: true });
-    execFileSync('tar', ['-xzf', join(dir, tgz), '-C', pkgDir, '--strip-components=1']);
-    for (const dep of Object.keys(pkg.dependencies)) symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep));
+  withTempDir('install', (dir) => {
+    const pkgDir = installPacked(dir);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'first-hour', type: 'module', private: true }));
     writeFileSync(join(dir, 'app.js'), `import { conv1d, conv1dAsync, randn, asyncStats, getNumThreads } from 'convkit';
       import { saveNpz, loadNpz } from 'convkit/node';
@@ -148,7 +134,5 @@ test('package: installed from the tarball into a fresh Node project, it imports,
     // The CLI from the installed layout.
     assert.equal(execFileSync(process.execPath, [join(pkgDir, pkg.bin.convkit), '--version'], { cwd: dir, encoding: 'utf8' }), `${pkg.version}\n`);
     assert.match(execFileSync(process.execPath, [join(pkgDir, pkg.bin.convkit), 'shape', 'conv1d', '--input', '1,1,10', '--weight', '1,1,3'], { cwd: dir, encoding: 'utf8' }), /output \[1, 1, 8\]/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

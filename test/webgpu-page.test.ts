@@ -6,49 +6,38 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium, serve, type Served } from './helpers/browser.js';
 import { assertClose } from './helpers/close.js';
+import { removeDir, tempDir } from './helpers/tmp.js';
 
 const PAGE = fileURLToPath(new URL('./pages/webgpu/', import.meta.url));
 /** The flags that give headless Chromium a WebGPU adapter on SwiftShader (no GPU needed). */
 const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
 
 let dir = '';
-let server: Server;
+let server: Served;
 let browser: Browser;
 let base = '';
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'convkit-webgpu-page-'));
+  dir = tempDir('webgpu-page');
   await build({ entryPoints: [join(PAGE, 'main.ts')], bundle: true, format: 'esm', platform: 'browser', outfile: join(dir, 'main.js'), logLevel: 'silent' });
-  const files: Record<string, [string, string]> = {
-    '/': [join(PAGE, 'index.html'), 'text/html'], '/main.js': [join(dir, 'main.js'), 'text/javascript'],
-  };
-  server = createServer(async (req, res) => {
-    const f = files[new URL(req.url ?? '/', 'http://x').pathname];
-    if (!f) { res.writeHead(404); res.end(); return; }
-    res.writeHead(200, { 'content-type': f[1] });
-    res.end(await readFile(f[0]));
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const addr = server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', ...WEBGPU_FLAGS],
-  });
+  copyFileSync(join(PAGE, 'index.html'), join(dir, 'index.html'));
+  server = await serve(dir);
+  base = server.url;
+  // The GPU process stays on (no --disable-gpu): it holds the SwiftShader adapter.
+  browser = await launchChromium({ gpu: true, extra: WEBGPU_FLAGS });
 });
 
 after(async () => {
   await browser?.close();
-  server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await server?.close();
+  if (dir) removeDir(dir);
 });
 
 test('a page runs convolutions forward and backward on WebGPU, equal to the CPU', async () => {
