@@ -15,6 +15,7 @@ export { pad, type PadMode } from './functional/pad.js';
 export type { EpilogueOptions } from './functional/apply.js';
 export type { Activation } from './kernels/types.js';
 export { describeConv, type ConvDescription, type ConvOpName } from './functional/describe.js';
+export { scatterTaps, windowTaps, fullOutSize, stepOutSize, fullCellKind, type StepGeometry, type ScatterTap, type WindowTap } from './explain/steps.js';
 export { Module } from './nn/module.js';
 export { Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, type ConvModuleOptions, type ConvTransposeModuleOptions } from './nn/conv.js';
 export { Conv1D, Conv2D, Conv3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, type PaddlePadding } from './api/paddle.js';

@@ -29,8 +29,9 @@ const allowed: Record<string, readonly string[]> = {
   api: ['spec', 'util', 'plan', 'autograd', 'functional', 'async', 'nn'],
   io: ['spec', 'util', 'kernels', 'autograd', 'nn'],
   stream: ['spec', 'util', 'autograd', 'functional', 'nn', 'api'],
-  cli: ['spec', 'util', 'plan', 'autograd', 'functional', 'nn', 'api', 'io'],
-  index: ['spec', 'util', 'kernels', 'plan', 'autograd', 'functional', 'backends', 'async', 'nn', 'optim', 'api', 'io', 'stream', 'profile'],
+  explain: ['spec', 'util'],
+  cli: ['spec', 'util', 'explain', 'plan', 'autograd', 'functional', 'nn', 'api', 'io'],
+  index: ['spec', 'util', 'kernels', 'plan', 'autograd', 'functional', 'backends', 'async', 'nn', 'optim', 'api', 'io', 'stream', 'profile', 'explain'],
 };
 
 /** Type-only imports upward that vanish at run time: a module names the Stream its hook returns (src/stream installs the hook). */

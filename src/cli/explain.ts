@@ -2,12 +2,15 @@
  * `convkit explain`: a step-by-step account of one small call.
  * Transposed: which input element scatters which kernel tap where in the full (uncropped) output,
  * how padding crops it, where output padding adds elements. Convolution: which window each output
- * reads. The account is checked against the op itself before it is shown. Pure.
+ * reads. The steps come from explain/steps.ts (the generator the explainer page renders too); this
+ * file adds the values and the text. The account is checked against the op itself before it is shown. Pure.
  */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { ConvPlan } from '../plan/plan.js';
 import { padSource } from '../spec/padding.js';
 import { macCount } from '../spec/shape.js';
+import type { PaddingMode } from '../spec/types.js';
+import { fullOutSize, scatterTaps, stepOutSize, windowTaps, type StepGeometry } from '../explain/steps.js';
 import { prod, unravel } from '../util/shape.js';
 import { dimNames } from './shape.js';
 
@@ -77,116 +80,85 @@ export interface Explanation {
 export function explain(plan: ConvPlan, xShape: readonly number[], x: readonly number[], wShape: readonly number[], w: readonly number[],
   b: readonly number[] | null): Explanation {
   const { spec, geometry: g } = plan;
-  const d = spec.rank;
   const taps = macCount(g);
   if (taps > MAX_EXPLAIN_TAPS)
     throw new ConvError('explain', 'input', `is too large to explain step by step: ${taps} kernel taps, at most ${MAX_EXPLAIN_TAPS}; ` +
       `use a smaller --input or --weight, or 'convkit shape'; got input ${fmt(xShape)}, weight ${fmt(wShape)}`);
-  const kVol = prod(g.kSize);
   const base = {
     op: spec.op, transposed: spec.transposed, input: { shape: [...xShape], values: [...x] }, weight: { shape: [...wShape], values: [...w] },
     bias: b ? [...b] : null, stride: spec.stride, padding: plan.pads, dilation: spec.dilation, outputPadding: plan.outputPadding,
     groups: spec.groups, paddingMode: spec.paddingMode,
   };
-  const j = new Array<number>(d), pos = new Array<number>(d);
-  if (spec.transposed) {
-    // Our input lives in the conv's output space (cOut channels of conv = our cIn), our output in its input space.
-    const cInT = g.cOut, cOutT = g.cIn, inSize = g.outSize, outSize = g.inSize;
-    const cinG = cInT / g.groups, coutG = cOutT / g.groups;
-    const fullSize = inSize.map((L, a) => (L - 1) * g.stride[a] + g.dilation[a] * (g.kSize[a] - 1) + 1);
-    const fullVol = prod(fullSize), outVol = prod(outSize), inVol = prod(inSize);
-    const full = new Array<number>(g.n * cOutT * fullVol).fill(0);
-    const scatter: ScatterStep[] = [];
-    const f = new Array<number>(d);
-    for (let n = 0; n < g.n; n++)
-      for (let ci = 0; ci < cInT; ci++) {
-        const grp = Math.floor(ci / cinG);
-        for (let iq = 0; iq < inVol; iq++) {
-          unravel(iq, inSize, pos);
-          const xv = x[(n * cInT + ci) * inVol + iq];
-          for (let c = 0; c < coutG; c++) {
-            const co = grp * coutG + c;
-            for (let kq = 0; kq < kVol; kq++) {
-              unravel(kq, g.kSize, j);
-              let fq = 0, inside = true;
-              for (let a = 0; a < d; a++) {
-                f[a] = pos[a] * g.stride[a] + j[a] * g.dilation[a]; // f = i·s + j·δ
-                fq = fq * fullSize[a] + f[a];
-                const o = f[a] - g.padBefore[a];
-                if (o < 0 || o >= outSize[a]) inside = false;
-              }
-              const wv = w[(ci * coutG + c) * kVol + kq];
-              full[(n * cOutT + co) * fullVol + fq] += xv * wv;
-              scatter.push({
-                x: [n, ci, ...pos], xValue: xv, w: [ci, c, ...j], wValue: wv, full: [n, co, ...f], product: xv * wv,
-                out: inside ? [n, co, ...f.map((v, a) => v - g.padBefore[a])] : null,
-              });
-            }
-          }
-        }
-      }
-    const output = new Array<number>(g.n * cOutT * outVol).fill(0);
-    const o = new Array<number>(d);
-    for (let n = 0; n < g.n; n++)
-      for (let co = 0; co < cOutT; co++)
-        for (let oq = 0; oq < outVol; oq++) {
-          unravel(oq, outSize, o);
-          let fq = 0, inside = true;
-          for (let a = 0; a < d; a++) {
-            const fa = o[a] + g.padBefore[a];
-            if (fa >= fullSize[a]) inside = false;
-            fq = fq * fullSize[a] + fa;
-          }
-          output[(n * cOutT + co) * outVol + oq] = (inside ? full[(n * cOutT + co) * fullVol + fq] : 0) + (b ? b[co] : 0);
-        }
-    const crop = fullSize.map((F, a): DimCrop => {
-      const [p0, p1] = plan.pads[a], op = plan.outputPadding[a];
-      return {
-        dim: dimNames(d)[a], fullSize: F, cropBefore: p0, cropAfter: p1, outputPadding: op,
-        restored: Math.min(op, p1), zeros: Math.max(0, op - p1), keep: [p0, Math.min(F, p0 + outSize[a])],
-      };
+  const steps = stepGeometry(plan);
+  return spec.transposed ? { ...base, ...scatterAccount(steps, x, w, b) } : { ...base, ...windowAccount(steps, spec.paddingMode, x, w, b) };
+}
+
+/** The op's own geometry (a transposed op's input lives in the conv's output space) in the terms of the step generators. */
+function stepGeometry(plan: ConvPlan): StepGeometry {
+  const { spec, geometry: g } = plan;
+  const common = { n: g.n, groups: g.groups, kSize: g.kSize, stride: g.stride, dilation: g.dilation, pads: plan.pads };
+  return spec.transposed
+    ? { ...common, cIn: g.cOut, cOut: g.cIn, inSize: g.outSize, outputPadding: plan.outputPadding }
+    : { ...common, cIn: g.cIn, cOut: g.cOut, inSize: plan.inputPad ? plan.inputPad.inSize : g.inSize };
+}
+
+/** Transposed: the scatter into the full output, the full output, its crop, and the output. */
+function scatterAccount(g: StepGeometry, x: readonly number[], w: readonly number[], b: readonly number[] | null):
+  Pick<Explanation, 'scatter' | 'fullShape' | 'full' | 'crop' | 'output'> {
+  const d = g.inSize.length, fullSize = fullOutSize(g), outSize = stepOutSize(g, true);
+  const fullVol = prod(fullSize), outVol = prod(outSize), inVol = prod(g.inSize), kVol = prod(g.kSize), coutG = g.cOut / g.groups;
+  const full = new Array<number>(g.n * g.cOut * fullVol).fill(0);
+  const scatter: ScatterStep[] = [];
+  for (const t of scatterTaps(g)) {
+    const xv = x[(t.n * g.cIn + t.ci) * inVol + t.iq], wv = w[(t.ci * coutG + t.c) * kVol + t.kq];
+    full[(t.n * g.cOut + t.co) * fullVol + t.fq] += xv * wv;
+    scatter.push({
+      x: [t.n, t.ci, ...t.i], xValue: xv, w: [t.ci, t.c, ...t.j], wValue: wv, full: [t.n, t.co, ...t.f], product: xv * wv,
+      out: t.o ? [t.n, t.co, ...t.o] : null,
     });
-    return {
-      ...base, scatter, fullShape: [g.n, cOutT, ...fullSize], full, crop,
-      output: { shape: [g.n, cOutT, ...outSize], values: output },
-    };
   }
-  // Convolution: each output reads the window i = o·s + j·δ − p0 of the (padded) input.
-  const cig = g.cIn / g.groups, cog = g.cOut / g.groups;
-  const userIn = plan.inputPad ? plan.inputPad.inSize : g.inSize;
-  const pads = plan.pads.map((p) => p[0]);
-  const inVol = prod(userIn), outVol = prod(g.outSize);
-  const windows: WindowStep[] = [];
-  const output: number[] = [];
-  const o = new Array<number>(d), src = new Array<number>(d);
+  const output = new Array<number>(g.n * g.cOut * outVol).fill(0);
+  const o = new Array<number>(d);
   for (let n = 0; n < g.n; n++)
-    for (let co = 0; co < g.cOut; co++) {
-      const ci0 = Math.floor(co / cog) * cig;
+    for (let co = 0; co < g.cOut; co++)
       for (let oq = 0; oq < outVol; oq++) {
-        unravel(oq, g.outSize, o);
-        const terms: WindowTerm[] = [];
-        let value = b ? b[co] : 0;
-        for (let c = 0; c < cig; c++)
-          for (let kq = 0; kq < kVol; kq++) {
-            unravel(kq, g.kSize, j);
-            let inPad = false, zero = false, q = 0;
-            for (let a = 0; a < d; a++) {
-              pos[a] = o[a] * g.stride[a] + j[a] * g.dilation[a] - pads[a];
-              if (pos[a] < 0 || pos[a] >= userIn[a]) inPad = true;
-              src[a] = padSource(pos[a], userIn[a], spec.paddingMode);
-              if (src[a] < 0) zero = true;
-              q = q * userIn[a] + Math.max(src[a], 0);
-            }
-            const wv = w[(co * cig + c) * kVol + kq];
-            const xv = zero ? 0 : x[(n * g.cIn + ci0 + c) * inVol + q];
-            value += wv * xv;
-            terms.push({ w: [co, c, ...j], wValue: wv, x: zero ? null : [n, ci0 + c, ...src], xValue: xv, ...(inPad ? { padded: [...pos] } : {}) });
-          }
-        windows.push({ out: [n, co, ...o], terms, bias: b ? b[co] : 0, value });
-        output.push(value);
+        unravel(oq, outSize, o);
+        let fq = 0, inside = true;
+        for (let a = 0; a < d; a++) {
+          const fa = o[a] + g.pads[a][0];
+          if (fa >= fullSize[a]) inside = false;
+          fq = fq * fullSize[a] + fa;
+        }
+        output[(n * g.cOut + co) * outVol + oq] = (inside ? full[(n * g.cOut + co) * fullVol + fq] : 0) + (b ? b[co] : 0);
       }
-    }
-  return { ...base, windows, output: { shape: [g.n, g.cOut, ...g.outSize], values: output } };
+  const crop = fullSize.map((F, a): DimCrop => {
+    const [p0, p1] = g.pads[a], op = g.outputPadding?.[a] ?? 0;
+    return {
+      dim: dimNames(d)[a], fullSize: F, cropBefore: p0, cropAfter: p1, outputPadding: op,
+      restored: Math.min(op, p1), zeros: Math.max(0, op - p1), keep: [p0, Math.min(F, p0 + outSize[a])],
+    };
+  });
+  return { scatter, fullShape: [g.n, g.cOut, ...fullSize], full, crop, output: { shape: [g.n, g.cOut, ...outSize], values: output } };
+}
+
+/** Convolution: the window each output reads (the padding read by paddingMode), and the output. */
+function windowAccount(g: StepGeometry, mode: PaddingMode, x: readonly number[], w: readonly number[], b: readonly number[] | null):
+  Pick<Explanation, 'windows' | 'output'> {
+  const outSize = stepOutSize(g, false), inVol = prod(g.inSize), kVol = prod(g.kSize), cig = g.cIn / g.groups;
+  const windows: { out: number[]; terms: WindowTerm[]; bias: number; value: number }[] = [];
+  for (const t of windowTaps(g)) {
+    // Taps come window by window; the first tap (c = 0, j = 0) opens the window of output o.
+    if (t.c === 0 && t.kq === 0) windows.push({ out: [t.n, t.co, ...t.o], terms: [], bias: b ? b[t.co] : 0, value: b ? b[t.co] : 0 });
+    const wnd = windows[windows.length - 1];
+    const src = t.i.map((v, a) => padSource(v, g.inSize[a], mode));
+    const zero = src.some((v) => v < 0);
+    const q = src.reduce((acc, v, a) => acc * g.inSize[a] + Math.max(v, 0), 0);
+    const wv = w[(t.co * cig + t.c) * kVol + t.kq];
+    const xv = zero ? 0 : x[(t.n * g.cIn + t.ci) * inVol + q];
+    wnd.value += wv * xv;
+    wnd.terms.push({ w: [t.co, t.c, ...t.j], wValue: wv, x: zero ? null : [t.n, t.ci, ...src], xValue: xv, ...(t.inPad ? { padded: [...t.i] } : {}) });
+  }
+  return { windows, output: { shape: [g.n, g.cOut, ...outSize], values: windows.map((s) => s.value) } };
 }
 
 // ---------------------------------------------------------------------------------------------

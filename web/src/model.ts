@@ -4,6 +4,7 @@
  */
 import {
   ConvError, convOutSize, convTransposeOutSize, describeConv, outputSizeRange, torchSamePads, span,
+  fullOutSize, fullCellKind, scatterTaps, windowTaps, type StepGeometry,
   conv1d, conv2d, convTranspose1d, convTranspose2d, paddle, tensor, rand, type ConvDescription, type Pair, type Tensor,
 } from 'convkit';
 
@@ -336,6 +337,12 @@ export function num(v: number): string {
   return Object.is(r, -0) ? '0' : String(r);
 }
 
+/** The page's two-dimensional view in the terms of the step generators (one batch element). */
+const stepGeometry = (s: State, v: View): StepGeometry => ({
+  n: 1, cIn: s.cIn, cOut: v.cOut, groups: s.groups, inSize: [v.inRows, v.inCols], kSize: [v.kRows, v.kCols],
+  stride: v.stride, dilation: v.dilation, pads: v.pads, outputPadding: v.outPad,
+});
+
 /**
  * Transposed convolution as a scatter: step t takes input element t (channel-major), multiplies the
  * kernel by it and adds it into the full, uncropped output at `f = i·s + j·δ`. The real output is the
@@ -343,54 +350,48 @@ export function num(v: number): string {
  * `output_padding` cells of the window are the output padding.
  */
 function scatterSteps(s: State, v: View, y: number[], bias: number[] | null): { count: number; step: (t: number) => Step } {
-  const fullR = (v.inRows - 1) * v.stride[0] + span(v.kRows, v.dilation[0]);
-  const fullC = (v.inCols - 1) * v.stride[1] + span(v.kCols, v.dilation[1]);
+  const geo = stepGeometry(s, v);
+  const [fullR, fullC] = fullOutSize(geo);
   const [[pr0], [pc0]] = v.pads;
   const gridR = Math.max(fullR, pr0 + v.outRows), gridC = Math.max(fullC, pc0 + v.outCols);
   const g = s.groups, cig = s.cIn / g, cog = v.cOut / g, inVol = v.inRows * v.inCols;
   const count = s.cIn * inVol;
   const classify = (fr: number, fc: number): string[] => {
-    const r = fr - pr0, c = fc - pc0, cls: string[] = [];
-    if (r < 0 || r >= v.outRows || c < 0 || c >= v.outCols) cls.push('crop');
-    else if (r >= v.outRows - v.outPad[0] || c >= v.outCols - v.outPad[1]) cls.push('outpad');
-    return cls;
+    const kind = fullCellKind(geo, [fr, fc]);
+    return kind ? [kind] : [];
   };
   const step = (t: number): Step => {
     const ci = Math.floor(t / inVol), q = t % inVol, ir = Math.floor(q / v.inCols), ic = q % v.inCols;
     const xv = s.x[t];
     const group = Math.floor(ci / cig);
+    const cells = gridR * gridC;
+    const acc = Array.from({ length: v.cOut }, () => new Array<number>(cells).fill(0));
+    const touched = Array.from({ length: v.cOut }, () => new Array<boolean>(cells).fill(false));
+    const notes = Array.from({ length: v.cOut }, () => new Array<string>(cells).fill(''));
+    const hit = Array.from({ length: v.cOut }, () => new Array<boolean>(cells).fill(false));
+    for (const tap of scatterTaps(geo)) {
+      const u = tap.ci * inVol + tap.iq;
+      if (u > t) break;
+      const k = wAt(s, v, tap.ci, tap.c, tap.j[0], tap.j[1]);
+      const cell = tap.f[0] * gridC + tap.f[1]; // f = i·s + j·δ
+      acc[tap.co][cell] += s.x[u] * k;
+      touched[tap.co][cell] = true;
+      if (u === t) {
+        hit[tap.co][cell] = true;
+        notes[tap.co][cell] = `+${num(s.x[u])}·${num(k)}`;
+      }
+    }
     const grids: Grid[] = [];
     for (let co = 0; co < v.cOut; co++) {
-      const acc = new Array<number>(gridR * gridC).fill(0);
-      const touched = new Array<boolean>(gridR * gridC).fill(false);
-      const notes = new Array<string>(gridR * gridC).fill('');
-      const hit = new Array<boolean>(gridR * gridC).fill(false);
       const coGroup = Math.floor(co / cog);
-      for (let u = 0; u <= t; u++) {
-        const uc = Math.floor(u / inVol);
-        if (Math.floor(uc / cig) !== coGroup) continue;
-        const uq = u % inVol, ur = Math.floor(uq / v.inCols), ucol = uq % v.inCols;
-        for (let jr = 0; jr < v.kRows; jr++)
-          for (let jc = 0; jc < v.kCols; jc++) {
-            const fr = ur * v.stride[0] + jr * v.dilation[0], fc = ucol * v.stride[1] + jc * v.dilation[1]; // f = i·s + j·δ
-            const k = wAt(s, v, uc, co - coGroup * cog, jr, jc);
-            const cell = fr * gridC + fc;
-            acc[cell] += s.x[u] * k;
-            touched[cell] = true;
-            if (u === t) {
-              hit[cell] = true;
-              notes[cell] = `+${num(s.x[u])}·${num(k)}`;
-            }
-          }
-      }
-      const classes = acc.map((_, cell) => {
+      const classes = acc[co].map((_, cell) => {
         const cls = classify(Math.floor(cell / gridC), cell % gridC);
-        if (hit[cell]) cls.push('hit');
+        if (hit[co][cell]) cls.push('hit');
         return cls.join(' ');
       });
       grids.push({
         label: `full output, channel ${co}` + (group === coGroup ? '' : ' (other group: untouched)'),
-        rows: gridR, cols: gridC, values: acc, classes, notes, shown: touched, rowOrigin: -pr0, colOrigin: -pc0,
+        rows: gridR, cols: gridC, values: acc[co], classes, notes: notes[co], shown: touched[co], rowOrigin: -pr0, colOrigin: -pc0,
       });
     }
     const pos = s.rank === 1 ? `[${ic}]` : `[${ir}, ${ic}]`;
@@ -410,6 +411,7 @@ function scatterSteps(s: State, v: View, y: number[], bias: number[] | null): { 
 
 /** Convolution as a gather: step t is output element t; it reads the window `o·s + j·δ` of the padded input. */
 function windowSteps(s: State, v: View): { count: number; step: (t: number) => Step } {
+  const geo = stepGeometry(s, v);
   const [[pr0, pr1], [pc0, pc1]] = v.pads;
   const padR = v.inRows + pr0 + pr1, padC = v.inCols + pc0 + pc1;
   const g = s.groups, cig = s.cIn / g, cog = v.cOut / g, outVol = v.outRows * v.outCols;
@@ -417,10 +419,9 @@ function windowSteps(s: State, v: View): { count: number; step: (t: number) => S
   const step = (t: number): Step => {
     const co = Math.floor(t / outVol), q = t % outVol, orow = Math.floor(q / v.outCols), ocol = q % v.outCols;
     const group = Math.floor(co / cog);
-    const grids: Grid[] = [];
     let sum = 0;
     const terms: string[] = [];
-    for (let ci = 0; ci < s.cIn; ci++) {
+    const planes = Array.from({ length: s.cIn }, (_, ci) => {
       const values = new Array<number>(padR * padC).fill(0);
       const classes = new Array<string>(padR * padC).fill('');
       const notes = new Array<string>(padR * padC).fill('');
@@ -431,23 +432,23 @@ function windowSteps(s: State, v: View): { count: number; step: (t: number) => S
           values[cell] = inside ? s.x[(ci * v.inRows + xr) * v.inCols + xc] : 0;
           classes[cell] = inside ? '' : 'pad';
         }
-      const inGroup = Math.floor(ci / cig) === group;
-      if (inGroup)
-        for (let jr = 0; jr < v.kRows; jr++)
-          for (let jc = 0; jc < v.kCols; jc++) {
-            const r = orow * v.stride[0] + jr * v.dilation[0], c = ocol * v.stride[1] + jc * v.dilation[1]; // padded index o·s + j·δ
-            const cell = r * padC + c;
-            const k = wAt(s, v, co, ci - group * cig, jr, jc);
-            classes[cell] = `${classes[cell]} hit`.trim();
-            notes[cell] = `·${num(k)}`;
-            sum += values[cell] * k;
-            terms.push(`${num(values[cell])}·${num(k)}`);
-          }
-      grids.push({
-        label: `padded input, channel ${ci}` + (inGroup ? '' : ' (other group: not read)'),
-        rows: padR, cols: padC, values, classes, notes, rowOrigin: -pr0, colOrigin: -pc0,
-      });
+      return { values, classes, notes };
+    });
+    for (const tap of windowTaps(geo)) {
+      if (tap.co < co || (tap.co === co && tap.oq < q)) continue;
+      if (tap.co > co || tap.oq > q) break;
+      const { values, classes, notes } = planes[tap.ci];
+      const cell = (tap.i[0] + pr0) * padC + tap.i[1] + pc0; // padded index o·s + j·δ
+      const k = wAt(s, v, co, tap.c, tap.j[0], tap.j[1]);
+      classes[cell] = `${classes[cell]} hit`.trim();
+      notes[cell] = `·${num(k)}`;
+      sum += values[cell] * k;
+      terms.push(`${num(values[cell])}·${num(k)}`);
     }
+    const grids: Grid[] = planes.map((p, ci) => ({
+      label: `padded input, channel ${ci}` + (Math.floor(ci / cig) === group ? '' : ' (other group: not read)'),
+      rows: padR, cols: padC, ...p, rowOrigin: -pr0, colOrigin: -pc0,
+    }));
     const pos = s.rank === 1 ? `[${ocol}]` : `[${orow}, ${ocol}]`;
     const shown = terms.length > 12 ? `${terms.slice(0, 12).join(' + ')} + …` : terms.join(' + ');
     return {
