@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertSameNumbers, special } from './helpers/special.js';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -22,28 +23,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const prod = (a: readonly number[]) => a.reduce((p, q) => p * q, 1);
 
 /** Seeded values in [−1, 1) with NaN, +Inf, −Inf and 0 each at `rate`. */
-function special(len: number, seed: number, rate: number, f64 = false): F {
-  const out = f64 ? new Float64Array(len) : new Float32Array(len);
-  let s = seed >>> 0 || 1;
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  for (let i = 0; i < len; i++) {
-    const r = next(), v = next() * 2 - 1;
-    out[i] = r < rate ? NaN : r < 2 * rate ? Infinity : r < 3 * rate ? -Infinity : r < 4 * rate ? 0 : v;
-  }
-  return out;
-}
-
-/** Same NaN positions, same ±Inf positions and signs, finite values within tol·(largest finite |ref| + 1). */
-function assertSameNumbers(a: F, ref: F, what: string, tol: number): void {
-  assert.equal(a.length, ref.length, `${what}: length`);
-  let scale = 1;
-  for (const v of ref) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < a.length; i++) {
-    const r = ref[i], v = a[i];
-    const ok = Number.isNaN(r) ? Number.isNaN(v) : Number.isFinite(r) ? Math.abs(v - r) <= tol * scale : v === r;
-    if (!ok) assert.fail(`${what}: element ${i} is ${v}, reference ${r}`);
-  }
-}
 
 /** Random 1-D/2-D geometries with leading and trailing padding taps (and some without any). */
 const geometry = fc.integer({ min: 1, max: 2 }).chain((rank) =>
@@ -66,7 +45,7 @@ const geometry = fc.integer({ min: 1, max: 2 }).chain((rank) =>
 test('js kernels: a padding tap adds nothing, whatever w and gy hold (conv, convT, weight grad vs ref)', () => {
   fc.assert(fc.property(geometry, fc.boolean(), ({ g, seed, rate }, f64) => {
     const inLen = g.n * g.cIn * prod(g.inSize), outLen = g.n * g.cOut * prod(g.outSize), wLen = g.cOut * (g.cIn / g.groups) * prod(g.kSize);
-    const x = special(inLen, seed, rate, f64), w = special(wLen, seed + 1, rate, f64), gy = special(outLen, seed + 2, rate, f64);
+    const x = special(inLen, seed, f64 ? 'float64' : 'float32', rate), w = special(wLen, seed + 1, f64 ? 'float64' : 'float32', rate), gy = special(outLen, seed + 2, f64 ? 'float64' : 'float32', rate);
     const zeros = (len: number) => (f64 ? new Float64Array(len) : new Float32Array(len));
     const both = (len: number, f: (k: typeof refKernels, y: F) => void) => {
       const a = zeros(len).fill(12345), r = zeros(len);
@@ -88,8 +67,8 @@ test('js backend: NaN/Inf in x, w and gy give ref\'s outputs and gradients throu
     const xs = transposed ? [g.n, g.cOut, ...g.outSize] : [g.n, g.cIn, ...g.inSize], ws = [g.cOut, g.cIn / g.groups, ...g.kSize];
     const opts = { stride: g.stride, dilation: g.dilation, padding: g.padBefore, groups: g.groups };
     const run = () => {
-      const x = tensor(special(prod(xs), seed, rate), xs, { requiresGrad: true });
-      const w = tensor(special(prod(ws), seed + 1, rate), ws, { requiresGrad: true });
+      const x = tensor(special(prod(xs), seed, 'float32', rate), xs, { requiresGrad: true });
+      const w = tensor(special(prod(ws), seed + 1, 'float32', rate), ws, { requiresGrad: true });
       let y: Tensor;
       try {
         y = transposed ? (r === 1 ? convTranspose1d : convTranspose2d)(x, w, null, opts) : (r === 1 ? conv1d : conv2d)(x, w, null, opts);
@@ -97,7 +76,7 @@ test('js backend: NaN/Inf in x, w and gy give ref\'s outputs and gradients throu
         if (e instanceof ConvError) return null; // a geometry the API refuses (e.g. convT padding ≥ its reach)
         throw e;
       }
-      y.backward(tensor(special(prod(y.shape), seed + 2, rate), [...y.shape]));
+      y.backward(tensor(special(prod(y.shape), seed + 2, 'float32', rate), [...y.shape]));
       return [y.data, x.grad!.data, w.grad!.data] as F[];
     };
     const js = withBackend('js', run);

@@ -8,6 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertSameNumbers, special } from './helpers/special.js';
 import fc from 'fast-check';
 import { conv1d, conv2d, ConvError, convTranspose1d, convTranspose2d, ones, setNumThreads, tensor, withBackend, type Tensor } from '../src/index.js';
 import { refKernels } from '../src/kernels/ref/taps.js';
@@ -26,28 +27,6 @@ const prod = (a: readonly number[]) => a.reduce((p, q) => p * q, 1);
 type DT = 'float32' | 'float64';
 
 /** Seeded values in [−1, 1) with NaN, +Inf, −Inf and 0 (so Inf·0 = NaN happens) each at `rate`. */
-function special(len: number, seed: number, dtype: DT, rate: number): F {
-  const out = dtype === 'float64' ? new Float64Array(len) : new Float32Array(len);
-  let s = seed >>> 0 || 1;
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  for (let i = 0; i < len; i++) {
-    const r = next(), v = next() * 2 - 1;
-    out[i] = r < rate ? NaN : r < 2 * rate ? Infinity : r < 3 * rate ? -Infinity : r < 4 * rate ? 0 : v;
-  }
-  return out;
-}
-
-/** Same NaN positions, same ±Inf positions and signs, finite values within tol·(largest finite |ref| + 1). */
-function assertSameNumbers(a: F, ref: F, what: string, tol: number): void {
-  assert.equal(a.length, ref.length, `${what}: length`);
-  let scale = 1;
-  for (const v of ref) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < a.length; i++) {
-    const r = ref[i], v = a[i];
-    const ok = Number.isNaN(r) ? Number.isNaN(v) : Number.isFinite(r) ? Math.abs(v - r) <= tol * scale : v === r;
-    if (!ok) assert.fail(`${what}: element ${i} is ${v}, reference ${r}`);
-  }
-}
 
 /** Random geometries with leading and trailing padding (every tap kind), optionally depthwise. */
 const geometry = fc.integer({ min: 1, max: 3 }).chain((rank) =>
