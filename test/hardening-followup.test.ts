@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertConvError, throwingGetter } from './helpers-core.js';
 import { assertSameNumbers, special } from './helpers/special.js';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
@@ -117,18 +118,6 @@ const trap = (): never => { throw new TypeError('trap'); };
 const throwingObject = () => new Proxy({}, { get: trap, has: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap });
 /** An array every element or length read of which throws (Array.isArray still answers true). */
 const throwingArray = () => new Proxy([0, 1], { get: trap, has: trap, ownKeys: trap, getOwnPropertyDescriptor: trap });
-/** A plain object whose `key` getter throws a RangeError. */
-const throwingGetter = (key: string) => Object.defineProperty({}, key, { get: () => { throw new RangeError('getter'); }, enumerable: true });
-
-/** `f` throws a ConvError whose message starts `<op>: <param> ` and includes `rule`. */
-function assertConvError(f: () => unknown, op: string, param: string, rule: RegExp): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof ConvError, `expected a ConvError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-    assert.ok(e.message.startsWith(`${op}: ${param} `), e.message);
-    assert.match(e.message, rule);
-    return true;
-  });
-}
 
 test('permute, broadcastShapes, sum/mean dims and cat lists: bad values are ConvErrors naming the parameter', () => {
   const x = ones([1, 2, 3]);

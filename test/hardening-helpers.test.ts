@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertConvError, throwingGetter } from './helpers-core.js';
 import fc from 'fast-check';
 import {
   bfloatToFloat, Conv1d, ConvError, convOutSize, convTransposeOutSize, formatProfile, halfToFloat, ones, outputSizeRange, paddleSamePads,
@@ -18,19 +19,7 @@ const trap = (): never => { throw new TypeError('trap'); };
 const throwingObject = () => new Proxy({}, { get: trap, has: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap });
 /** An array every element or length read of which throws (Array.isArray still answers true). */
 const throwingArray = () => new Proxy([0, 1], { get: trap, has: trap, ownKeys: trap, getOwnPropertyDescriptor: trap });
-/** A plain object whose `key` getter throws a RangeError. */
-const throwingGetter = (key: string) => Object.defineProperty({}, key, { get: () => { throw new RangeError('getter'); }, enumerable: true });
 const cyclic = () => { const a: unknown[] = [1]; a.push(a); return a; };
-
-/** `f` throws a ConvError whose message starts `<op>: <param> ` and matches `rule`. */
-function assertConvError(f: () => unknown, op: string, param: string, rule: RegExp): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof ConvError, `expected a ConvError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-    assert.ok(e.message.startsWith(`${op}: ${param} `), e.message);
-    assert.match(e.message, rule);
-    return true;
-  });
-}
 
 test('shape helpers: NaN, negative, fractional, string and BigInt sizes are ConvErrors naming the parameter and the value', () => {
   const bad: [unknown, RegExp][] = [[NaN, /got NaN$/], [-1, /got -1$/], [1.5, /got 1\.5$/], ['3', /got '3'$/], [10n, /got 10n$/], [Infinity, /got Infinity$/], [null, /got null$/]];

@@ -200,7 +200,7 @@ export function firstToLast(x: ArrayLike<number>, shape: number[]): { y: number[
  * Asserts `fn` throws a ConvError for `op` and `param` whose message contains every string of `mentions`
  * (the values it should name). Returns the error.
  */
-export function assertConvError(fn: () => unknown, op: string, param: string, mentions: readonly string[] = []): ConvError {
+export function assertConvError(fn: () => unknown, op: string, param: string, mentions: readonly string[] | RegExp = []): ConvError {
   let caught: unknown = null;
   try {
     fn();
@@ -213,6 +213,11 @@ export function assertConvError(fn: () => unknown, op: string, param: string, me
   assert.equal(err.op, op, `op of: ${err.message}`);
   assert.equal(err.param, param, `param of: ${err.message}`);
   assert.ok(err.message.startsWith(`${op}: ${param} `), `message pattern: ${err.message}`);
-  for (const m of mentions) assert.ok(err.message.includes(m), `message should mention ${JSON.stringify(m)}: ${err.message}`);
+  if (mentions instanceof RegExp) assert.match(err.message, mentions);
+  else for (const m of mentions) assert.ok(err.message.includes(m), `message should mention ${JSON.stringify(m)}: ${err.message}`);
   return err;
 }
+
+/** A plain object whose `key` getter throws a RangeError (an option that must become a ConvError). */
+export const throwingGetter = (key: string): object =>
+  Object.defineProperty({}, key, { get: () => { throw new RangeError('getter'); }, enumerable: true });
