@@ -483,11 +483,12 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling, wk?: Wei
       if (!finite && kind !== Kind.Depthwise) return false;
       exact = !finite;
     }
-    const pack = section('weight packing');
-    if (t.packW && !c?.hit)
+    if (t.packW && !c?.hit) {
+      const pack = section('weight packing');
       for (let grp = 0; grp < g.groups; grp++)
         ex.packA(rawW + grp * cog * rows * es, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * es);
-    pack();
+      pack();
+    }
     const a = kind === Kind.ConvT && c ? { a: c.slot.at, fillA: !c.hit } : {};
     runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0, ...a }, t, threads, grad ? ws : ys, stream, exact);
     if (stream) return true;
