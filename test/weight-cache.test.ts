@@ -7,12 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   Adam, Conv1d, ConvError, SGD, Tensor, conv1d, convTranspose1d, mul, noGrad, randn, relu, setNumThreads, sum, wasmStats, withBackend,
   type DType,
 } from '../src/index.js';
 import { releaseWasmMemory, setWeightCacheBytes } from '../src/kernels/wasm/glue.js';
-import { DEFAULT_CACHE_BYTES } from '../src/kernels/wasm/weight-cache.js';
+import { DEFAULT_CACHE_BYTES, WeightCache } from '../src/kernels/wasm/weight-cache.js';
 import { selectKernels } from '../src/plan/select.js';
 import type { Geometry } from '../src/spec/types.js';
 
@@ -226,6 +228,30 @@ test('the cap bounds the cached bytes: least recently used weights are evicted, 
   assert.throws(() => setWeightCacheBytes(1.5), ConvError);
 });
 
+test('the arena reuses gaps, moves the slots down (keeping their bytes) where no gap fits, and evicts the least recently used', () => {
+  const memory = new Uint8Array(4096), cache = new WeightCache(64);
+  cache.setCap(512);
+  const slot = (bytes: number) => cache.reserve({}, 0, 'k', bytes, memory)!;
+  const [a, b, c, d] = [1, 2, 3, 4].map((v) => {
+    const s = slot(128);
+    memory.fill(v, s.at, s.at + s.bytes);
+    return s;
+  });
+  assert.deepEqual([a.at, b.at, c.at, d.at], [64, 192, 320, 448], 'one after another from the base, up to the cap');
+  cache.drop(a);
+  cache.drop(c);
+  // 256 bytes: free are two gaps of 128 and nothing past the cap, so b and d move down.
+  const e = slot(256);
+  assert.deepEqual([b.at, d.at, e.at], [64, 192, 320]);
+  assert.ok(memory.subarray(b.at, b.at + 128).every((v) => v === 2) && memory.subarray(d.at, d.at + 128).every((v) => v === 4), 'moved slots keep their bytes');
+  assert.equal(cache.end, 576);
+  // Full (512 of 512): another 100 bytes (64-byte multiples: 128) evict b, the least recently used, and take its place.
+  const f = slot(100);
+  assert.deepEqual([b.live, f.at, f.bytes], [false, 64, 128]);
+  assert.deepEqual(cache.stats(), { hits: 0, misses: 0, bytes: 512, entries: 3 });
+  assert.equal(slot(1024 + 1), null, 'a slot over the cap is not kept');
+});
+
 test('releasing the memory drops the cached weights; the next call packs again on the fresh memory', () => {
   const { forward, fresh } = checker('float64');
   const old = forward();
@@ -236,6 +262,23 @@ test('releasing the memory drops the cached weights; the next call packs again o
   assert.deepEqual(bits(forward()), bits(old));
   assert.deepEqual(delta(before), { hits: 0, misses: 1 });
   assertNear(forward(), fresh(), 1e-12, 'float64');
+});
+
+test('a weight that is garbage-collected frees its packed copy: the cache keeps no tensor alive', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  releaseWasmMemory();
+  const x = randn([1, 16, 64], { seed: 5 });
+  (() => {
+    const w = randn([32, 16, 3], { seed: 30 });
+    wasm(() => conv1d(x, w, null, { padding: 1 }));
+  })();
+  assert.deepEqual([counts().entries, counts().bytes], [1, 32 * 16 * 3 * 4]);
+  for (let i = 0; i < 100 && counts().entries > 0; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.deepEqual([counts().entries, counts().bytes], [0, 0], 'freed once the weight is collected');
 });
 
 test('calls without a tensor weight key (the kernels called directly) copy and pack as before', () => {
