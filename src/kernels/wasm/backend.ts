@@ -23,18 +23,8 @@ const fits = (family: WasmFamily, dtype: DType) => (g: Geometry, dir: Direction)
 const shallowCol2im = (g: Geometry): boolean => g.cOut / g.groups < GEMM_DEPTH_BLOCK;
 /** Stride 1 in every dim: the one phase is the conv with the flipped kernel, at the conv's GEMM rate whatever the depth. */
 const unstrided = (g: Geometry): boolean => g.stride.every((s) => s === 1);
-/**
- * Products the phases compute per product of real taps: each phase is a convolution over the
- * padded input, so every one of the convT's output positions (g.inSize) gets all its phase's taps,
- * Π inSize / (stride · outSize) times the real ones (1 where the output is about stride × the
- * input; 16 for a 4×4 kernel on a 1×1 input, padding 0). GEMM + col2im multiplies real taps only.
- */
-const phaseWaste = (g: Geometry): number => g.inSize.reduce((r, size, a) => (r * size) / (g.stride[a] * g.outSize[a]), 1);
-/** Measured: from twice the products on (small inputs under large kernels), GEMM + col2im wins at every depth. */
-const MAX_PHASE_WASTE = 2;
-/** Phases rather than GEMM + col2im: shallow, or unstrided (no scatter of overlapping columns to pay for), and mostly real taps. */
-const phasesWin = (dtype: DType) => (g: Geometry, dir: Direction): boolean =>
-  fits('polyphase', dtype)(g, dir) && (shallowCol2im(g) || unstrided(g)) && phaseWaste(g) < MAX_PHASE_WASTE;
+/** Phases rather than GEMM + col2im: shallow, or unstrided (no scatter of overlapping columns to pay for). */
+const phasesWin = (dtype: DType) => (g: Geometry, dir: Direction): boolean => fits('polyphase', dtype)(g, dir) && (shallowCol2im(g) || unstrided(g));
 
 const wasmDepthwise: ConvKernels = { ...wasmGemmKernels, ...wasmDepthwiseKernels, name: 'wasm-depthwise' };
 
