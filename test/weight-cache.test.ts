@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
-  Adam, Conv1d, ConvError, SGD, Tensor, conv1d, convTranspose1d, mul, noGrad, randn, relu, setNumThreads, sum, wasmStats, withBackend,
+  Adam, Conv1d, ConvError, SGD, Tensor, conv1d, convTranspose1d, convTranspose2d, mul, noGrad, randn, relu, setNumThreads, sum, wasmStats, withBackend,
   type DType,
 } from '../src/index.js';
 import { releaseWasmMemory, setWeightCacheBytes } from '../src/kernels/wasm/glue.js';
@@ -30,7 +30,7 @@ interface Case {
   name: string; kernel: string; x: number[]; w: number[]; g: Geometry; dir: 'conv' | 'convT';
   run(x: Tensor, w: Tensor): Tensor;
 }
-// Each large enough (≥ 2^20 multiply-adds, several units) that 2 threads share the task.
+// Each but DCGAN's first layer large enough (≥ 2^20 multiply-adds, several units) that 2 threads share the task.
 const cases: Case[] = [
   {
     name: 'conv (GEMM)', kernel: 'gemm', x: [2, 32, 128], w: [64, 32, 3], dir: 'conv',
@@ -46,6 +46,12 @@ const cases: Case[] = [
     name: 'convT (polyphase)', kernel: 'polyphase', x: [2, 64, 128], w: [64, 64, 4], dir: 'convT',
     g: { n: 2, cIn: 64, cOut: 64, groups: 1, inSize: [256], outSize: [128], kSize: [4], stride: [2], dilation: [1], padBefore: [1] },
     run: (x, w) => convTranspose1d(x, w, null, { stride: 2, padding: 1 }),
+  },
+  {
+    // DCGAN's first layer: ConvTranspose2d(100, 512, 4) on a 1×1 input (one phase, 819200 weights to pack).
+    name: 'convT 2-D on a 1×1 input (polyphase)', kernel: 'polyphase', x: [1, 100, 1, 1], w: [100, 512, 4, 4], dir: 'convT',
+    g: { n: 1, cIn: 512, cOut: 100, groups: 1, inSize: [4, 4], outSize: [1, 1], kSize: [4, 4], stride: [1, 1], dilation: [1, 1], padBefore: [0, 0] },
+    run: (x, w) => convTranspose2d(x, w),
   },
   {
     name: 'convT (GEMM + col2im)', kernel: 'gemm', x: [2, 256, 80], w: [256, 8, 4], dir: 'convT',
