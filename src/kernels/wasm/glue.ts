@@ -204,7 +204,7 @@ function writeGeometry(mem: Int32Array, g: Geometry, exact = false): void {
 }
 
 /** `b`: the bias a depthwise unit writes into its output plane before accumulating (0: none, y is initialised). */
-interface Pointers { x: number; w: number; y: number; scratch: number; b?: number }
+interface Pointers { x: number; w: number; y: number; scratch: number; b?: number; offs?: number; xRow?: number }
 /** Column tile, channel block and bytes per element (4: f32, 8: f64). */
 interface Tiling { nc: number; cb: number; es: number }
 
@@ -212,7 +212,7 @@ interface Tiling { nc: number; cb: number; es: number }
 function itemsOf(kind: Kind, g: Geometry, t: Tiling): { items: number; tiles: number; cblocks: number } {
   const cols = kind === Kind.ConvSamples ? g.n * columnsPerSample(prod(g.outSize)) : prod(g.outSize);
   const tiles = Math.ceil(cols / t.nc), cblocks = Math.ceil(g.cIn / g.groups / t.cb);
-  const items = kind === Kind.Conv || kind === Kind.Phase ? g.n * g.groups * tiles
+  const items = kind === Kind.Conv || kind === Kind.Phase || kind === Kind.Direct ? g.n * g.groups * tiles
     : kind === Kind.ConvSamples ? g.groups * tiles : kind === Kind.Depthwise ? g.n * g.cOut : g.groups * cblocks;
   return { items, tiles, cblocks };
 }
@@ -257,7 +257,7 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   task[T.scratch] = p.scratch; task[T.bias] = p.b ?? 0; task[T.scratchStride] = scratchBytes(kind, g, t); task[T.nc] = t.nc; task[T.cb] = t.cb;
   task[T.tiles] = tiles; task[T.cblocks] = cblocks; task[T.n] = g.n; task[T.cIn] = g.cIn; task[T.cOut] = g.cOut;
   task[T.groups] = g.groups; task[T.inVol] = prod(g.inSize); task[T.outVol] = prod(g.outSize); task[T.kVol] = prod(g.kSize);
-  task[T.es] = t.es;
+  task[T.es] = t.es; task[T.offs] = p.offs ?? 0; task[T.xRow] = p.xRow ?? 0;
   // Small tasks stay on this thread: waking the workers (~20 µs) would cost more than they share.
   const macs = macCount(g);
   const parallel = threads > 1 && units > 1 && macs >= MIN_PARALLEL_MACS;
@@ -354,12 +354,60 @@ type Operands = { x: F; w: F; y: F; b?: F } | { x: F; gy: F; gw: F };
 /** `packW`: conv weights packed per group first; `guard`: the slot whose non-finite values must not meet padding taps (see hasPaddingTaps). */
 type TaskTiling = Tiling & { packW: boolean; guard?: 'w' | 'y' };
 
-/** Region sizes (bytes, allocation order) of execute: x, w (packed), raw w, y, bias, scratch per thread, stream words. */
+/**
+ * Region sizes (bytes, allocation order) of execute: x (for Direct, its padded planes and one panel
+ * of slack: gemmDirect reads whole panels), w (packed), raw w, y, bias, scratch per thread, stream
+ * words, Direct's row offsets.
+ */
 function executeSizes(kind: Kind, g: Geometry, lens: { x: number; w: number; y: number; b: number }, t: TaskTiling, threads: number): number[] {
   const es = t.es, cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
   const packed = g.groups * up(cog, MR) * rows * es;
-  return [lens.x * es, t.packW ? packed : lens.w * es, t.packW ? lens.w * es : 0, lens.y * es, lens.b * es,
-    scratchBytes(kind, g, t) * threads, 4 * STREAM_WORDS];
+  const direct = kind === Kind.Direct;
+  return [direct ? (g.n * g.cIn * directRow(g) + 8) * es : lens.x * es, t.packW ? packed : lens.w * es, t.packW ? lens.w * es : 0, lens.y * es, lens.b * es,
+    scratchBytes(kind, g, t) * threads, 4 * STREAM_WORDS, direct ? rows * 4 : 0];
+}
+
+/**
+ * Direct (gemmDirect) applies to a 1-D stride-1 conv: output j of tap kq reads input j + kq·δ − p0,
+ * so the columns of one B row are consecutive elements of one padded input plane.
+ */
+const directApplies = (g: Geometry, es: number): boolean =>
+  directOn && g.kSize.length === 1 && g.stride[0] === 1 && g.padBefore[0] >= 0
+  && ((g.cIn / g.groups) * directRow(g) + 8) * es <= 0x7fffffff;
+
+let directOn = true;
+/** Runs `fn` with Direct tasks off, so 1-D stride-1 convs go through im2col (tests compare the two forms bitwise). */
+export function withoutDirectConv<R>(fn: () => R): R {
+  const prev = directOn;
+  directOn = false;
+  try {
+    return fn();
+  } finally {
+    directOn = prev;
+  }
+}
+
+/** The wasm task a conv of `g` runs as: 'direct' (gemmDirect), 'samples' (samples folded into the columns) or 'im2col'. */
+export function convTaskKind(g: Geometry, es: number): 'direct' | 'samples' | 'im2col' {
+  const { kind } = convTask(g, es, currentThreads());
+  return kind === Kind.Direct ? 'direct' : kind === Kind.ConvSamples ? 'samples' : 'im2col';
+}
+
+/** Elements of one padded input plane of a Direct task: p0 zeros, the input, and zeros up to the last tap of the last output. */
+const directRow = (g: Geometry): number => {
+  const L = g.inSize[0], p0 = g.padBefore[0], last = g.outSize[0] - 1 + (g.kSize[0] - 1) * g.dilation[0];
+  return Math.max(p0 + L, last + 1);
+};
+
+/** x copied into the padded planes of a Direct task (zeros around each plane) and the byte offset of B's row c·kVol + kq in a group's planes. */
+function directOperands(e: Engine, x: F, xp: number, op: number, g: Geometry, es: number): void {
+  const L = g.inSize[0], p0 = g.padBefore[0], row = directRow(g), planes = g.n * g.cIn, k = g.kSize[0], d = g.dilation[0];
+  const xv = view(e, xp, planes * row + 8, es);
+  xv.fill(0);
+  for (let pl = 0; pl < planes; pl++) xv.set(x.subarray(pl * L, (pl + 1) * L), pl * row + p0);
+  const offs = new Int32Array(e.memory.buffer, op, (g.cIn / g.groups) * k);
+  for (let c = 0, r = 0; c < g.cIn / g.groups; c++)
+    for (let kq = 0; kq < k; kq++) offs[r++] = (c * row + kq * d) * es;
 }
 
 /**
@@ -372,11 +420,12 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean
   const threads = currentThreads(), es = t.es, ex = typedExports(e.exports, es);
   const grad = 'gw' in ops, xs = ops.x, ws = grad ? ops.gw : ops.w, ys = grad ? ops.gy : ops.y, b = grad ? undefined : ops.b;
   const cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
-  const [xp, wp, rawW, yp, bp, sp, at] = allocate(e, executeSizes(kind, g, { x: xs.length, w: ws.length, y: ys.length, b: b?.length ?? 0 }, t, threads));
+  const [xp, wp, rawW, yp, bp, sp, at, op] = allocate(e, executeSizes(kind, g, { x: xs.length, w: ws.length, y: ys.length, b: b?.length ?? 0 }, t, threads));
   // Depthwise tasks copy x in and y out themselves, overlapped with the compute (Stream).
   const stream = kind === Kind.Depthwise && !grad ? { x: xs, xp, y: ys, yp, at } : undefined;
   const copyIn = section('allocation/copy');
-  if (!stream) copy(view(e, xp, xs.length, es), xs);
+  if (kind === Kind.Direct) directOperands(e, xs, xp, op, g, es);
+  else if (!stream) copy(view(e, xp, xs.length, es), xs);
   // Depthwise units write their planes' bias themselves (in parallel); the others start from y or the bias.
   const unitBias = kind === Kind.Depthwise && b !== undefined;
   if (unitBias) copy(view(e, bp, b.length, es), b);
@@ -397,7 +446,8 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean
     for (let grp = 0; grp < g.groups; grp++)
       ex.packA(rawW + grp * cog * rows * es, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * es);
   pack();
-  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads, grad ? ws : ys, stream, exact);
+  const direct = kind === Kind.Direct ? { offs: op, xRow: directRow(g) } : {};
+  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0, ...direct }, t, threads, grad ? ws : ys, stream, exact);
   if (stream) return true;
   const copyOut = section('allocation/copy');
   if (grad) copy(ws, view(e, wp, ws.length, es));
@@ -521,14 +571,15 @@ const blockFor = (cig: number) => Math.max(1, Math.ceil(cig / 8));
 export const foldSamples = (g: Geometry, rows: number, es: number): boolean =>
   g.n > 1 && 2 * columnsPerSample(prod(g.outSize)) <= tileFor(rows, g.n * columnsPerSample(prod(g.outSize)), es);
 
-/** The task of a conv by GEMM: samples folded into the columns (ConvSamples) or one sample per unit (Conv). */
+/** The task of a conv by GEMM: samples folded into the columns (ConvSamples), or one sample per unit reading B from x (Direct) or from im2col (Conv). */
 function convTask(g: Geometry, es: number, threads: number): { kind: Kind; t: TaskTiling } {
   const rows = (g.cIn / g.groups) * prod(g.kSize);
   if (foldSamples(g, rows, es)) {
     const cols = g.n * columnsPerSample(prod(g.outSize));
     return { kind: Kind.ConvSamples, t: { nc: convTile(rows, cols, g.groups, threads, es), cb: 1, es, packW: true, guard: 'w' } };
   }
-  return { kind: Kind.Conv, t: { nc: convTile(rows, prod(g.outSize), g.n * g.groups, threads, es), cb: 1, es, packW: true, guard: 'w' } };
+  const kind = directApplies(g, es) ? Kind.Direct : Kind.Conv;
+  return { kind, t: { nc: convTile(rows, prod(g.outSize), g.n * g.groups, threads, es), cb: 1, es, packW: true, guard: 'w' } };
 }
 /** GEMM + col2im: x lives in the conv's output space (cOut, outSize), y in its input space (cIn, inSize); every product is of real taps. */
 function convTTask(g: Geometry, es: number): TaskTiling {

@@ -1,0 +1,101 @@
+/**
+ * The direct GEMM of 1-D stride-1 convolutions (Kind.Direct: B read from a zero-padded copy of x,
+ * no im2col) against the reference kernels and, bitwise, against the im2col form it replaces:
+ * random geometries (groups, dilation, padding wider than the input, outputs shorter than one
+ * panel), float32 and float64, one and two threads, and non-finite inputs and weights.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { conv1d, noGrad, setNumThreads, tensor, withBackend, type Tensor } from '../src/index.js';
+import { convTaskKind, withoutDirectConv } from '../src/kernels/wasm/glue.js';
+import { assertClose } from './helpers/close.js';
+import { withWorkers } from './helpers/workers.js';
+import type { Geometry } from '../src/spec/types.js';
+
+/** Seeded values in [−1, 1). */
+function values(len: number, seed: number, dtype: 'float32' | 'float64'): Float32Array | Float64Array {
+  const out = dtype === 'float64' ? new Float64Array(len) : new Float32Array(len);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < len; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+const cases = fc.record({
+  n: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 3 }), cig: fc.integer({ min: 2, max: 9 }),
+  cog: fc.integer({ min: 1, max: 11 }), k: fc.integer({ min: 1, max: 9 }), d: fc.integer({ min: 1, max: 4 }),
+  p: fc.integer({ min: 0, max: 20 }), extra: fc.integer({ min: 0, max: 300 }), seed: fc.integer({ min: 1, max: 2 ** 30 }),
+  dtype: fc.constantFrom('float32' as const, 'float64' as const),
+});
+
+type Case = typeof cases extends fc.Arbitrary<infer C> ? C : never;
+
+function operands(c: Case): { x: Tensor; w: Tensor; b: Tensor; opts: { padding: number; dilation: number; groups: number }; g: Geometry } {
+  const L = Math.max(1, (c.k - 1) * c.d + 1 - 2 * c.p) + c.extra, cIn = c.cig * c.groups, cOut = c.cog * c.groups;
+  const x = tensor(values(c.n * cIn * L, c.seed, c.dtype), [c.n, cIn, L]);
+  const w = tensor(values(cOut * c.cig * c.k, c.seed + 1, c.dtype), [cOut, c.cig, c.k]);
+  const b = tensor(values(cOut, c.seed + 2, c.dtype), [cOut]);
+  const outL = L + 2 * c.p - c.d * (c.k - 1);
+  const g: Geometry = { n: c.n, cIn, cOut, groups: c.groups, inSize: [L], outSize: [outL], kSize: [c.k], stride: [1], dilation: [c.d], padBefore: [c.p] };
+  return { x, w, b, opts: { padding: c.p, dilation: c.d, groups: c.groups }, g };
+}
+
+const run = (backend: string, o: ReturnType<typeof operands>) => noGrad(() => withBackend(backend, () => conv1d(o.x, o.w, o.b, o.opts))).data;
+
+test('a 1-D stride-1 conv of more than one input channel per group runs as a Direct task unless its samples fold', () => {
+  const g: Geometry = { n: 1, cIn: 32, cOut: 32, groups: 1, inSize: [22016], outSize: [22016], kSize: [11], stride: [1], dilation: [5], padBefore: [25] };
+  assert.equal(convTaskKind(g, 4), 'direct');
+  assert.equal(convTaskKind({ ...g, stride: [2], outSize: [11008] }, 4), 'im2col');
+  assert.equal(convTaskKind({ ...g, n: 20, inSize: [10], outSize: [10], kSize: [1], dilation: [1], padBefore: [0] }, 4), 'samples');
+  assert.equal(withoutDirectConv(() => convTaskKind(g, 4)), 'im2col');
+});
+
+test('Direct equals the reference kernels and, bitwise, im2col + GEMM, on 1 and 2 threads', () => {
+  fc.assert(fc.property(cases, (c) => {
+    const o = operands(c);
+    fc.pre(convTaskKind(o.g, c.dtype === 'float64' ? 8 : 4) === 'direct');
+    const ref = run('ref', o);
+    setNumThreads(1);
+    const one = run('wasm', o), viaIm2col = withoutDirectConv(() => run('wasm', o));
+    setNumThreads(2);
+    const two = run('wasm', o);
+    assertClose(one, ref, { rtol: c.dtype === 'float64' ? 1e-12 : 2e-5, relativeTo: 'largest', floor: 1 }, 'direct vs ref');
+    assert.deepEqual(one, viaIm2col, 'direct vs im2col');
+    assert.deepEqual(two, one, '2 threads vs 1');
+  }), { numRuns: 120 });
+});
+
+test('a Direct task split over the workers gives the one-thread result bitwise (HiFi-GAN-like shapes)', () => {
+  for (const c of [{ n: 1, groups: 1, cig: 32, cog: 32, k: 11, d: 5, p: 25, extra: 4000, seed: 7, dtype: 'float32' as const },
+    { n: 2, groups: 2, cig: 24, cog: 20, k: 7, d: 3, p: 9, extra: 1500, seed: 9, dtype: 'float64' as const }]) {
+    const o = operands(c);
+    assert.equal(convTaskKind(o.g, c.dtype === 'float64' ? 8 : 4), 'direct');
+    setNumThreads(1);
+    const one = run('wasm', o);
+    setNumThreads(2);
+    const two = withWorkers(() => run('wasm', o), 'a Direct conv on 2 threads');
+    assert.deepEqual(two, one);
+    assertClose(one, run('ref', o), { rtol: c.dtype === 'float64' ? 1e-12 : 2e-5, relativeTo: 'largest', floor: 1 }, 'direct vs ref');
+  }
+  setNumThreads(1);
+});
+
+test('Direct keeps non-finite values where the definition puts them', () => {
+  setNumThreads(1);
+  // NaN in x reaches only the outputs whose window holds it; the padding never multiplies w by a non-finite value.
+  const x = tensor([[[1, 2, NaN, 4, 5, 6, 7, 8, 9, 10, 11, 12]]]);
+  const w = tensor([[[1, 1, 1]], [[0.5, 0, -1]]]);
+  const y = noGrad(() => conv1d(x, w, null, { padding: 1 }));
+  const ref = noGrad(() => withBackend('ref', () => conv1d(x, w, null, { padding: 1 })));
+  assert.deepEqual(Array.from(y.data).map(String), Array.from(ref.data).map(String));
+  assert.ok(Number.isNaN(y.data[2]) && !Number.isNaN(y.data[0]) && !Number.isNaN(y.data[5]));
+  // An infinite weight meets padding taps: the exact sums run (Inf·0 would be NaN at the edges).
+  const wi = tensor([[[Infinity, 1, 1]], [[1, 1, 1]]]);
+  const yi = noGrad(() => conv1d(x, wi, null, { padding: 1 }));
+  const refi = noGrad(() => withBackend('ref', () => conv1d(x, wi, null, { padding: 1 })));
+  assert.deepEqual(Array.from(yi.data).map(String), Array.from(refi.data).map(String));
+  assert.equal(yi.data[0], 1 + 2);
+});
