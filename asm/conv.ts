@@ -351,23 +351,23 @@ export function gemmSamples(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usi
 export function gemmSamples64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void { gemmT<f64>(M, N, K, pa, pb, c, ldc, per, cols, cs, first); }
 
 /**
- * The direct GEMM of a stride-1 1-D convolution: C (M×N, row stride ldc) += A·B with A packed
- * (packA) and B never formed: element (k, j) of B is the element at xb + offs[k] + j·es, where
+ * The direct GEMM of a stride-1 1-D convolution: rows m0 … m1−1 (m0 a multiple of MR) of C (M×N,
+ * row stride ldc) += A·B with A packed (packA, Mp = M rounded up to MR) and B never formed: element (k, j) of B is the element at xb + offs[k] + j·es, where
  * offs (K i32 byte offsets) holds c·rowStride + kq·dilation for row k = c·kVol + kq of a padded
  * input (every tap in bounds). Rows of NR columns are read as they stand, so a panel past column N
  * reads up to NR − 1 elements beyond its row (the glue leaves that slack); those lanes are never stored.
  * Same k order and blocking as gemm, so the sums equal im2col + gemm bitwise.
  */
-function gemmDirectT<T>(M: i32, N: i32, K: i32, pa: usize, xb: usize, offs: usize, c: usize, ldc: i32): void {
-  const nrT = NR<T>(), Mp = up(M, MR);
+function gemmDirectT<T>(m0: i32, m1: i32, Mp: i32, N: i32, K: i32, pa: usize, xb: usize, offs: usize, c: usize, ldc: i32): void {
+  const nrT = NR<T>();
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0), po = offs + (<usize>k0 << 2);
-    for (let i0 = 0; i0 < M; i0 += MC) {
-      const i1 = min(M, i0 + MC);
+    for (let i0 = m0; i0 < m1; i0 += MC) {
+      const i1 = min(m1, i0 + MC);
       for (let j0 = 0; j0 < N; j0 += nrT) {
         const nr = min(nrT, N - j0), xj = xb + at<T>(j0), cp = c + at<T>(j0);
         for (let i = i0; i < i1; i += MR) {
-          const mr = min(MR, M - i);
+          const mr = min(MR, m1 - i);
           if (mr == 1) microRow<T>(kc, pa + at<T>(k0 * Mp + i * kc), xj, po, cp + at<T>(i * ldc), nr);
           else micro<T>(kc, pa + at<T>(k0 * Mp + i * kc), xj, po, cp + at<T>(i * ldc), ldc, mr, nr);
         }
@@ -375,8 +375,8 @@ function gemmDirectT<T>(M: i32, N: i32, K: i32, pa: usize, xb: usize, offs: usiz
     }
   }
 }
-export function gemmDirect(M: i32, N: i32, K: i32, pa: usize, xb: usize, offs: usize, c: usize, ldc: i32): void { gemmDirectT<f32>(M, N, K, pa, xb, offs, c, ldc); }
-export function gemmDirect64(M: i32, N: i32, K: i32, pa: usize, xb: usize, offs: usize, c: usize, ldc: i32): void { gemmDirectT<f64>(M, N, K, pa, xb, offs, c, ldc); }
+export function gemmDirect(m0: i32, m1: i32, Mp: i32, N: i32, K: i32, pa: usize, xb: usize, offs: usize, c: usize, ldc: i32): void { gemmDirectT<f32>(m0, m1, Mp, N, K, pa, xb, offs, c, ldc); }
+export function gemmDirect64(m0: i32, m1: i32, Mp: i32, N: i32, K: i32, pa: usize, xb: usize, offs: usize, c: usize, ldc: i32): void { gemmDirectT<f64>(m0, m1, Mp, N, K, pa, xb, offs, c, ldc); }
 
 /**
  * Tap table for output positions o0 … o0+nc−1: table[kq·nc + j] = flat input offset of tap kq

@@ -70,7 +70,9 @@ test('Direct equals the reference kernels and, bitwise, im2col + GEMM, on 1 and 
 
 test('a Direct task split over the workers gives the one-thread result bitwise (HiFi-GAN-like shapes)', () => {
   for (const c of [{ n: 1, groups: 1, cig: 32, cog: 32, k: 11, d: 5, p: 25, extra: 4000, seed: 7, dtype: 'float32' as const },
-    { n: 2, groups: 2, cig: 24, cog: 20, k: 7, d: 3, p: 9, extra: 1500, seed: 9, dtype: 'float64' as const }]) {
+    { n: 2, groups: 2, cig: 24, cog: 20, k: 7, d: 3, p: 9, extra: 1500, seed: 9, dtype: 'float64' as const },
+    // One column tile (40 outputs): the workers get units only because the output channels are split into blocks.
+    { n: 1, groups: 1, cig: 160, cog: 160, k: 7, d: 1, p: 3, extra: 34, seed: 11, dtype: 'float32' as const }]) {
     const o = operands(c);
     assert.equal(convTaskKind(o.g, c.dtype === 'float64' ? 8 : 4), 'direct');
     setNumThreads(1);

@@ -211,8 +211,8 @@ interface Tiling { nc: number; cb: number; es: number }
 /** Units of a task: (sample, group, tile) for conv, (sample, channel) for depthwise, (group, block) otherwise. */
 function itemsOf(kind: Kind, g: Geometry, t: Tiling): { items: number; tiles: number; cblocks: number } {
   const cols = kind === Kind.ConvSamples ? g.n * columnsPerSample(prod(g.outSize)) : prod(g.outSize);
-  const tiles = Math.ceil(cols / t.nc), cblocks = Math.ceil(g.cIn / g.groups / t.cb);
-  const items = kind === Kind.Conv || kind === Kind.Phase || kind === Kind.Direct ? g.n * g.groups * tiles
+  const tiles = Math.ceil(cols / t.nc), cblocks = Math.ceil((kind === Kind.Direct ? g.cOut : g.cIn) / g.groups / t.cb);
+  const items = kind === Kind.Conv || kind === Kind.Phase ? g.n * g.groups * tiles : kind === Kind.Direct ? g.n * g.groups * cblocks * tiles
     : kind === Kind.ConvSamples ? g.groups * tiles : kind === Kind.Depthwise ? g.n * g.cOut : g.groups * cblocks;
   return { items, tiles, cblocks };
 }
@@ -374,6 +374,18 @@ function executeSizes(kind: Kind, g: Geometry, lens: { x: number; w: number; y: 
 const directApplies = (g: Geometry, es: number): boolean =>
   directOn && g.kSize.length === 1 && g.stride[0] === 1 && g.padBefore[0] >= 0
   && ((g.cIn / g.groups) * directRow(g) + 8) * es <= 0x7fffffff;
+
+/**
+ * Output channels per unit of a Direct task: all of a group's, unless its column tiles give fewer
+ * than 4 units per thread (a short signal with many channels, e.g. 512 channels × 86 frames), when
+ * the channels are cut into blocks (multiples of MR, 16 at least) until they do. Blocks of rows
+ * never split a sum, so the results are the same.
+ */
+function directBlock(g: Geometry, nc: number, threads: number): number {
+  const cog = g.cOut / g.groups, have = g.n * g.groups * Math.ceil(prod(g.outSize) / nc), want = 4 * threads;
+  if (threads < 2 || have >= want) return cog;
+  return Math.min(cog, Math.max(16, up(Math.ceil(cog / Math.ceil(want / have)), MR)));
+}
 
 let directOn = true;
 /** Runs `fn` with Direct tasks off, so 1-D stride-1 convs go through im2col (tests compare the two forms bitwise). */
@@ -578,8 +590,9 @@ function convTask(g: Geometry, es: number, threads: number): { kind: Kind; t: Ta
     const cols = g.n * columnsPerSample(prod(g.outSize));
     return { kind: Kind.ConvSamples, t: { nc: convTile(rows, cols, g.groups, threads, es), cb: 1, es, packW: true, guard: 'w' } };
   }
-  const kind = directApplies(g, es) ? Kind.Direct : Kind.Conv;
-  return { kind, t: { nc: convTile(rows, prod(g.outSize), g.n * g.groups, threads, es), cb: 1, es, packW: true, guard: 'w' } };
+  const nc = convTile(rows, prod(g.outSize), g.n * g.groups, threads, es);
+  if (directApplies(g, es)) return { kind: Kind.Direct, t: { nc, cb: directBlock(g, nc, threads), es, packW: true, guard: 'w' } };
+  return { kind: Kind.Conv, t: { nc, cb: 1, es, packW: true, guard: 'w' } };
 }
 /** GEMM + col2im: x lives in the conv's output space (cOut, outSize), y in its input space (cIn, inSize); every product is of real taps. */
 function convTTask(g: Geometry, es: number): TaskTiling {

@@ -17,7 +17,7 @@ export interface WasmExports {
   tapTile(gp: number, o0: number, nc: number, table: number): void;
   tapTileSamples(gp: number, q0: number, nc: number, table: number, per: number, xs: number): void;
   gemmSamples(M: number, N: number, K: number, pa: number, pb: number, c: number, ldc: number, per: number, cols: number, cs: number, first: number): void;
-  gemmDirect(M: number, N: number, K: number, pa: number, xb: number, offs: number, c: number, ldc: number): void;
+  gemmDirect(m0: number, m1: number, Mp: number, N: number, K: number, pa: number, xb: number, offs: number, c: number, ldc: number): void;
   im2colB(x: number, inVol: number, cn: number, kVol: number, table: number, nc: number, dst: number): void;
   im2colBT(x: number, inVol: number, cn: number, kVol: number, table: number, nc: number, dst: number): void;
   col2im(col: number, nc: number, cn: number, kVol: number, table: number, y: number, inVol: number): void;
@@ -170,9 +170,11 @@ const handlers: Record<Kind, Handler> = {
   },
   // As Conv, with B read from the padded input planes (xRow elements each) at the offsets of T.offs.
   [Kind.Direct](u, item) {
-    const tile = item % u.tiles, grp = Math.floor(item / u.tiles) % u.groups, s = Math.floor(item / (u.tiles * u.groups));
-    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es;
-    u.ex.gemmDirect(u.cog, m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.x + ((s * u.cIn + grp * u.cig) * u.xRow + o0) * es, u.offs,
+    // item = (sample, group, row block, column tile): few columns split over blocks of cb output channels too.
+    const tile = item % u.tiles, rest = Math.floor(item / u.tiles), blk = rest % u.cblocks;
+    const grp = Math.floor(rest / u.cblocks) % u.groups, s = Math.floor(rest / (u.cblocks * u.groups));
+    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es, m0 = blk * u.cb, m1 = Math.min(u.cog, m0 + u.cb);
+    u.ex.gemmDirect(m0, m1, up(u.cog, MR), m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.x + ((s * u.cIn + grp * u.cig) * u.xRow + o0) * es, u.offs,
       u.y + ((s * u.cOut + grp * u.cog) * u.outVol + o0) * es, u.outVol);
   },
   // As Conv, into the zeroed column buffer (cog × m), then added to the phase's positions of y (planes of the full size).
