@@ -1,14 +1,16 @@
 /**
  * The direct GEMM of 1-D stride-1 convolutions (Kind.Direct: B read from a zero-padded copy of x,
- * no im2col) against the reference kernels and, bitwise, against the im2col form it replaces:
+ * no im2col) and of the phases of 1-D transposed convolutions (Kind.PhaseDirect) against the
+ * reference kernels and, bitwise, against the im2col form they replace:
  * random geometries (groups, dilation, padding wider than the input, outputs shorter than one
  * panel), float32 and float64, one and two threads, and non-finite inputs and weights.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { conv1d, noGrad, setNumThreads, tensor, withBackend, type Tensor } from '../src/index.js';
-import { convTaskKind, withoutDirectConv } from '../src/kernels/wasm/glue.js';
+import { conv1d, convTranspose1d, noGrad, setNumThreads, tensor, withBackend, type Tensor } from '../src/index.js';
+import { convTaskKind, phaseTaskKind, withoutDirectConv } from '../src/kernels/wasm/glue.js';
+import { phasePlan } from '../src/plan/phases.js';
 import { assertClose } from './helpers/close.js';
 import { withWorkers } from './helpers/workers.js';
 import type { Geometry } from '../src/spec/types.js';
@@ -100,4 +102,50 @@ test('Direct keeps non-finite values where the definition puts them', () => {
   const refi = noGrad(() => withBackend('ref', () => conv1d(x, wi, null, { padding: 1 })));
   assert.deepEqual(Array.from(yi.data).map(String), Array.from(refi.data).map(String));
   assert.equal(yi.data[0], 1 + 2);
+});
+
+const tcases = fc.record({
+  n: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 2 }), cig: fc.integer({ min: 1, max: 7 }),
+  cog: fc.integer({ min: 1, max: 9 }), k: fc.integer({ min: 1, max: 17 }), s: fc.integer({ min: 1, max: 9 }),
+  d: fc.integer({ min: 1, max: 3 }), p: fc.integer({ min: 0, max: 12 }), op: fc.integer({ min: 0, max: 8 }),
+  L: fc.integer({ min: 1, max: 120 }), seed: fc.integer({ min: 1, max: 2 ** 30 }),
+  dtype: fc.constantFrom('float32' as const, 'float64' as const),
+});
+
+test('a 1-D polyphase transposed conv runs its phases as Direct units, equal to the reference and bitwise to im2col phases', () => {
+  let direct = 0;
+  fc.assert(fc.property(tcases, (c) => {
+    // Polyphase needs stride 1 or dilation 1; output padding below max(stride, dilation) and the output at least one position.
+    const d = c.s > 1 ? 1 : c.d, op = c.op % Math.max(c.s, d), cIn = c.cog * c.groups, cOut = c.cig * c.groups;
+    const outL = (c.L - 1) * c.s - 2 * c.p + d * (c.k - 1) + op + 1;
+    fc.pre(outL >= 1);
+    const x = tensor(values(c.n * cIn * c.L, c.seed, c.dtype), [c.n, cIn, c.L]);
+    const w = tensor(values(cIn * c.cig * c.k, c.seed + 1, c.dtype), [cIn, c.cig, c.k]);
+    const b = tensor(values(cOut, c.seed + 2, c.dtype), [cOut]);
+    const opts = { stride: c.s, padding: c.p, dilation: d, groups: c.groups, outputPadding: op };
+    const f = (backend: string) => noGrad(() => withBackend(backend, () => convTranspose1d(x, w, b, opts))).data;
+    // In conv terms: x is the conv's output (cIn of the convT = its cOut).
+    const g: Geometry = { n: c.n, cIn: cOut, cOut: cIn, groups: c.groups, inSize: [outL], outSize: [c.L], kSize: [c.k], stride: [c.s], dilation: [d], padBefore: [c.p] };
+    if (phaseTaskKind(g, phasePlan(g), c.dtype === 'float64' ? 8 : 4) === 'direct') direct++;
+    setNumThreads(1);
+    const one = f('wasm'), viaIm2col = withoutDirectConv(() => f('wasm'));
+    setNumThreads(2);
+    const two = f('wasm');
+    assertClose(one, f('ref'), { rtol: c.dtype === 'float64' ? 1e-12 : 2e-5, relativeTo: 'largest', floor: 1 }, 'phases vs ref');
+    assert.deepEqual(one, viaIm2col, 'direct phases vs im2col phases');
+    assert.deepEqual(two, one, '2 threads vs 1');
+  }), { numRuns: 150 });
+  setNumThreads(1);
+  assert.ok(direct > 100, `only ${direct} of the cases ran as PhaseDirect`);
+});
+
+test('HiFi-GAN\'s first upsampling (512 → 256, kernel 16, stride 8) as PhaseDirect units on 2 threads equals 1 thread bitwise', () => {
+  const x = tensor(values(512 * 40, 5, 'float32'), [1, 512, 40]), w = tensor(values(512 * 256 * 16, 6, 'float32'), [512, 256, 16]);
+  const f = () => noGrad(() => convTranspose1d(x, w, null, { stride: 8, padding: 4 })).data;
+  setNumThreads(1);
+  const one = f();
+  setNumThreads(2);
+  assert.deepEqual(withWorkers(f, 'a polyphase convT on 2 threads'), one);
+  setNumThreads(1);
+  assertClose(one, noGrad(() => withBackend('ref', () => convTranspose1d(x, w, null, { stride: 8, padding: 4 }))).data, { rtol: 2e-5, relativeTo: 'largest', floor: 1 }, 'vs ref');
 });

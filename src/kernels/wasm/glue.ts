@@ -212,7 +212,7 @@ interface Tiling { nc: number; cb: number; es: number }
 function itemsOf(kind: Kind, g: Geometry, t: Tiling): { items: number; tiles: number; cblocks: number } {
   const cols = kind === Kind.ConvSamples ? g.n * columnsPerSample(prod(g.outSize)) : prod(g.outSize);
   const tiles = Math.ceil(cols / t.nc), cblocks = Math.ceil((kind === Kind.Direct ? g.cOut : g.cIn) / g.groups / t.cb);
-  const items = kind === Kind.Conv || kind === Kind.Phase ? g.n * g.groups * tiles : kind === Kind.Direct ? g.n * g.groups * cblocks * tiles
+  const items = kind === Kind.Conv || kind === Kind.Phase || kind === Kind.PhaseDirect ? g.n * g.groups * tiles : kind === Kind.Direct ? g.n * g.groups * cblocks * tiles
     : kind === Kind.ConvSamples ? g.groups * tiles : kind === Kind.Depthwise ? g.n * g.cOut : g.groups * cblocks;
   return { items, tiles, cblocks };
 }
@@ -399,6 +399,9 @@ export function withoutDirectConv<R>(fn: () => R): R {
   }
 }
 
+/** The units a polyphase convT of `g` runs its phases as: 'direct' (PhaseDirect) or 'im2col' (Phase). */
+export const phaseTaskKind = (g: Geometry, phases: readonly PhasePlan[], es: number): 'direct' | 'im2col' => phaseDirect(g, phases, es) ? 'direct' : 'im2col';
+
 /** The wasm task a conv of `g` runs as: 'direct' (gemmDirect), 'samples' (samples folded into the columns) or 'im2col'. */
 export function convTaskKind(g: Geometry, es: number): 'direct' | 'samples' | 'im2col' {
   const { kind } = convTask(g, es, currentThreads());
@@ -411,15 +414,18 @@ const directRow = (g: Geometry): number => {
   return Math.max(p0 + L, last + 1);
 };
 
-/** x copied into the padded planes of a Direct task (zeros around each plane) and the byte offset of B's row c·kVol + kq in a group's planes. */
-function directOperands(e: Engine, x: F, xp: number, op: number, g: Geometry, es: number): void {
-  const L = g.inSize[0], p0 = g.padBefore[0], row = directRow(g), planes = g.n * g.cIn, k = g.kSize[0], d = g.dilation[0];
+/** x (planes of L elements) copied to xp as planes of `row` elements, each with p0 zeros before it and zeros after, and one panel of slack. */
+function padPlanes(e: Engine, x: F, xp: number, planes: number, L: number, row: number, p0: number, es: number): void {
   const xv = view(e, xp, planes * row + 8, es);
   xv.fill(0);
   for (let pl = 0; pl < planes; pl++) xv.set(x.subarray(pl * L, (pl + 1) * L), pl * row + p0);
-  const offs = new Int32Array(e.memory.buffer, op, (g.cIn / g.groups) * k);
-  for (let c = 0, r = 0; c < g.cIn / g.groups; c++)
-    for (let kq = 0; kq < k; kq++) offs[r++] = (c * row + kq * d) * es;
+}
+
+/** The byte offset of B's row c·k + kq in a group's padded planes (c < cn): (c·row + shift + kq·δ)·es. */
+function rowOffsets(e: Engine, op: number, cn: number, k: number, d: number, row: number, shift: number, es: number): void {
+  const offs = new Int32Array(e.memory.buffer, op, cn * k);
+  for (let c = 0, r = 0; c < cn; c++)
+    for (let kq = 0; kq < k; kq++) offs[r++] = (c * row + shift + kq * d) * es;
 }
 
 /**
@@ -436,7 +442,10 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean
   // Depthwise tasks copy x in and y out themselves, overlapped with the compute (Stream).
   const stream = kind === Kind.Depthwise && !grad ? { x: xs, xp, y: ys, yp, at } : undefined;
   const copyIn = section('allocation/copy');
-  if (kind === Kind.Direct) directOperands(e, xs, xp, op, g, es);
+  if (kind === Kind.Direct) {
+    padPlanes(e, xs, xp, g.n * g.cIn, g.inSize[0], directRow(g), g.padBefore[0], es);
+    rowOffsets(e, op, g.cIn / g.groups, g.kSize[0], g.dilation[0], directRow(g), 0, es);
+  }
   else if (!stream) copy(view(e, xp, xs.length, es), xs);
   // Depthwise units write their planes' bias themselves (in parallel); the others start from y or the bias.
   const unitBias = kind === Kind.Depthwise && b !== undefined;
@@ -493,15 +502,35 @@ function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n
   typedExports(e.exports, es).fillBias(yp, bp, n * b.length, b.length, y.length / (n * b.length));
 }
 
-/** The tilings of a polyphase convT's phases and its region sizes (x, w, y, bias, tap table, scratch per thread, packed A per phase). */
+/**
+ * The tilings of a polyphase convT's phases and its region sizes (x — for PhaseDirect its padded
+ * planes —, w, y, bias, tap table, scratch per thread, PhaseDirect's row offsets, packed A per phase).
+ */
 function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, threads: number, bLen: number) {
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
+  const direct = phaseDirect(g, phases, es);
+  const kind = direct ? Kind.PhaseDirect : Kind.Phase;
   const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es), cb: 1, es }));
-  const scratch = Math.max(0, ...phases.map((p, i) => scratchBytes(Kind.Phase, p, tilings[i])));
+  const scratch = Math.max(0, ...phases.map((p, i) => scratchBytes(kind, p, tilings[i])));
   const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
-  const sizes = [g.n * g.cOut * prod(g.outSize) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
-    bLen * es, kVol * 16, scratch * threads, ...aBytes];
-  return { tilings, sizes };
+  const xBytes = direct ? (g.n * g.cOut * direct.row + 8) * es : g.n * g.cOut * prod(g.outSize) * es;
+  const offsBytes = direct ? phases.reduce((a, p) => a + up(cog * p.kSize[0] * 4, 64), 0) : 0;
+  const sizes = [xBytes, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
+    bLen * es, kVol * 16, scratch * threads, offsBytes, ...aBytes];
+  return { tilings, sizes, kind, direct };
+}
+
+/**
+ * The padded planes of a 1-D polyphase convT run as PhaseDirect: one copy of x serves every phase,
+ * with P = the largest phase padding before it; phase φ reads its row at `shift[φ]` = P − p0(φ).
+ * Null where a phase is not 1-D stride 1 with p0 ≥ −P, Direct is off, or the offsets pass 31 bits.
+ */
+function phaseDirect(g: Geometry, phases: readonly PhasePlan[], es: number): { row: number; P: number; shift: number[] } | null {
+  if (!directOn || g.kSize.length !== 1 || phases.some((p) => p.stride[0] !== 1)) return null;
+  const L = g.outSize[0], P = Math.max(0, ...phases.map((p) => p.padBefore[0]));
+  const shift = phases.map((p) => P - p.padBefore[0]);
+  const row = Math.max(P + L, ...phases.map((p, i) => shift[i] + p.outSize[0] + (p.kSize[0] - 1) * p.dilation[0]));
+  return ((g.cOut / g.groups) * row + 8) * es <= 0x7fffffff ? { row, P, shift } : null;
 }
 
 /**
@@ -513,8 +542,10 @@ function polyphaseHeapBound(g: Geometry, es: number, threads: number): number {
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
   const nc = tileFor(cog, prod(g.inSize), es);
   const scratch = scratchLayout(Kind.Phase, { nc, cb: 1, cig: cog, cog: cig, kVol, es }).bytes;
-  return heapEnd([g.n * g.cOut * prod(g.outSize) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
-    g.cIn * es, kVol * 16, scratch * threads, g.groups * up(cig, MR) * cog * kVol * es + 64 * kVol]);
+  // PhaseDirect's padded row: P ≤ (k − 1)·δ zeros, then the input, then at most the phase outputs (≤ the convT's) past it.
+  const a = g.kSize.length - 1, row = (g.kSize[a] - 1) * g.dilation[a] + prod(g.outSize) + prod(g.inSize) + 1;
+  return heapEnd([(g.n * g.cOut * row + 8) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
+    g.cIn * es, kVol * 16, scratch * threads, 4 * cog * kVol + 64 * kVol, g.groups * up(cig, MR) * cog * kVol * es + 64 * kVol]);
 }
 
 /**
@@ -528,20 +559,29 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
   const e = wasmEngine()!;
   const threads = currentThreads(), es = bytesOf(y), ex = typedExports(e.exports, es);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  const { tilings, sizes } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0);
+  const { tilings, sizes, kind, direct } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0);
   if (phases.length === 0) {
     // No tap reaches the output (it is all cropped padding or output padding): y is only the bias, (n, cIn, …) in conv terms.
     for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] = b ? b[Math.floor(i / vol) % g.cIn] : 0;
     return;
   }
-  const [xp, wp, yp, bp, tp, sp, ...aps] = allocate(e, sizes);
+  const [xp, wp, yp, bp, tp, sp, op, ...aps] = allocate(e, sizes);
   copy(view(e, wp, w.length, es), w);
   if (!ex.finite(wp, w.length)) {
     gemmConvT(x, w, y, g, b);
     return;
   }
-  copy(view(e, xp, x.length, es), x);
+  const copyIn = section('allocation/copy');
+  if (direct) padPlanes(e, x, xp, g.n * g.cOut, g.outSize[0], direct.row, direct.P, es);
+  else copy(view(e, xp, x.length, es), x);
   initOutput(e, y, yp, b, bp, g.n);
+  copyIn();
+  const offsAt: number[] = [];
+  if (direct)
+    phases.forEach((p, i) => {
+      offsAt.push(i === 0 ? op : offsAt[i - 1] + up(cog * phases[i - 1].kSize[0] * 4, 64));
+      rowOffsets(e, offsAt[i], cog, p.kSize[0], p.dilation[0], direct.row, direct.shift[i], es);
+    });
   // Tap table for packPhases: tap j → (packed A of its phase, T, flipped tap u).
   const tab = new Int32Array(kVol * 4);
   phases.forEach((p, i) => p.taps.forEach((j, u) => tab.set([aps[i], p.taps.length, u, 0], j * 4)));
@@ -553,7 +593,8 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
     // Each unit scatters its own tile (phases write disjoint positions): no phase buffer, no serial pass.
     const block = [...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)];
     new Int32Array(e.memory.buffer, SCATTER, S.LENGTH).set(block);
-    runTask(e, Kind.Phase, p, { x: xp, w: aps[i], y: yp, scratch: sp }, tilings[i], threads, i === 0 ? y : undefined);
+    const d = direct ? { offs: offsAt[i], xRow: direct.row } : {};
+    runTask(e, kind, p, { x: xp, w: aps[i], y: yp, scratch: sp, ...d }, tilings[i], threads, i === 0 ? y : undefined);
   });
   const copyOut = section('allocation/copy');
   copy(y, view(e, yp, y.length, es));

@@ -73,7 +73,8 @@ export const STREAM_WORDS = 1 + MAX_UNITS;
 /** Phase: a stride-1 conv unit whose tile goes to a scratch column buffer and is scattered into every s-th output position. */
 /** ConvSamples: a Conv whose column tiles run over the samples side by side (columnsPerSample each), so one GEMM serves several small samples. */
 /** Direct: a stride-1 1-D Conv whose GEMM reads B straight from a zero-padded copy of x (gemmDirect: no tap table, no im2col). */
-export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4, Phase = 5, ConvSamples = 6, Direct = 7 }
+/** PhaseDirect: a Phase unit of a 1-D polyphase convT whose B is read from the padded x as in Direct. */
+export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4, Phase = 5, ConvSamples = 6, Direct = 7, PhaseDirect = 8 }
 
 /**
  * Task block fields (Int32 index from TASK/4). Byte addresses are stored as Int32 and read back
@@ -98,10 +99,10 @@ export const columnsPerSample = (outVol: number): number => up(outVol, 8);
 /** For depthwise tasks `nc` is the length of the zero-padded row copy (see asm depthwise). */
 export function scratchLayout(kind: Kind, t: { nc: number; cb: number; cig: number; cog: number; kVol: number; es: number }) {
   const { nc, cb, cig, cog, kVol, es } = t;
-  const table = kind === Kind.Depthwise || kind === Kind.Direct ? 0 : up(kVol * nc * 4, 64);
+  const table = kind === Kind.Depthwise || kind === Kind.Direct || kind === Kind.PhaseDirect ? 0 : up(kVol * nc * 4, 64);
   let a = 0, b = 0, col = 0;
   if (kind === Kind.Conv || kind === Kind.Phase || kind === Kind.ConvSamples) b = up(cig * kVol * up(nc, 8) * es, 64);
-  if (kind === Kind.Phase) col = cog * nc * es;
+  if (kind === Kind.Phase || kind === Kind.PhaseDirect) col = cog * nc * es;
   if (kind === Kind.ConvT) { a = up(up(cb * kVol, MR) * cog * es, 64); b = up(cog * up(nc, 8) * es, 64); col = cb * kVol * nc * es; }
   if (kind === Kind.WeightGrad) { a = up(up(cog, MR) * nc * es, 64); b = up(up(cb * kVol, 8) * nc * es, 64); }
   if (kind === Kind.Depthwise) b = up(nc * es, 64);
@@ -186,6 +187,15 @@ const handlers: Record<Kind, Handler> = {
     u.ex.im2colB(u.x + (s * u.cIn + grp * u.cig) * u.inVol * es, u.inVol, u.cig, u.kVol, u.table, m, u.pb);
     zero(u, u.col, u.cog * m);
     u.ex.gemm(u.cog, m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.pb, u.col, m);
+    u.ex.scatterTile(u.col, m, u.cog, u.y + (s * u.cOut + grp * u.cog) * yVol * es, o0, SCATTER);
+  },
+  // As Phase, with B read from the padded input planes as in Direct.
+  [Kind.PhaseDirect](u, item) {
+    const tile = item % u.tiles, grp = Math.floor(item / u.tiles) % u.groups, s = Math.floor(item / (u.tiles * u.groups));
+    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es, sc = SCATTER >> 2;
+    const yVol = u.mem[sc + S.I0] * u.mem[sc + S.I1] * u.mem[sc + S.I2];
+    zero(u, u.col, u.cog * m);
+    u.ex.gemmDirect(0, u.cog, up(u.cog, MR), m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.x + ((s * u.cIn + grp * u.cig) * u.xRow + o0) * es, u.offs, u.col, m);
     u.ex.scatterTile(u.col, m, u.cog, u.y + (s * u.cOut + grp * u.cog) * yVol * es, o0, SCATTER);
   },
   // item = (group, block of output channels); x lives in the conv's output space, y in its input space.
