@@ -179,6 +179,47 @@ function finiteT<T>(p: usize, n: i32): i32 {
 export function finite(p: usize, n: i32): i32 { return finiteT<f32>(p, n); }
 export function finite64(p: usize, n: i32): i32 { return finiteT<f64>(p, n); }
 
+/**
+ * y[0 … n) = act(y + r) in place: the rest of a convolution's epilogue after its bias (r = 0: no
+ * residual; act 0: none, 1: relu, 2: leakyRelu with `slope`). Bit for bit the formulas of
+ * kernels/ref/epilogue.ts: an f32 sum is the f64 sum rounded once (double rounding of a sum is
+ * innocuous), relu keeps NaN and maps −0 to 0, and slope products are taken in f64 and rounded
+ * once, as JavaScript stores them.
+ */
+function epilogueT<T>(y: usize, r: usize, n: i32, act: i32, slope: f64): void {
+  const lanes = 16 / <i32>sizeof<T>(), z = vsplat<T>(<T>0), s2 = f64x2.splat(slope);
+  let i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const p = y + at<T>(i);
+    let v = v128.load(p);
+    if (r != 0) v = vadd<T>(v, v128.load(r + at<T>(i)));
+    if (act == 1) v = v128.bitselect(z, v, sizeof<T>() == 4 ? f32x4.le(v, z) : f64x2.le(v, z));
+    else if (act == 2) {
+      let q: v128;
+      if (sizeof<T>() == 4) {
+        const lo = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(v), s2));
+        const hi = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)), s2));
+        q = i8x16.shuffle(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        v = v128.bitselect(v, q, f32x4.gt(v, z));
+      } else {
+        q = f64x2.mul(v, s2);
+        v = v128.bitselect(v, q, f64x2.gt(v, z));
+      }
+    }
+    v128.store(p, v);
+  }
+  for (; i < n; i++) {
+    const p = y + at<T>(i);
+    let v = load<T>(p);
+    if (r != 0) v = <T>(v + load<T>(r + at<T>(i)));
+    if (act == 1) v = v <= <T>0 ? <T>0 : v;
+    else if (act == 2) v = v > <T>0 ? v : <T>(<f64>v * slope);
+    store<T>(p, v);
+  }
+}
+export function epilogue(y: usize, r: usize, n: i32, act: i32, slope: f64): void { epilogueT<f32>(y, r, n, act, slope); }
+export function epilogue64(y: usize, r: usize, n: i32, act: i32, slope: f64): void { epilogueT<f64>(y, r, n, act, slope); }
+
 /** Packs B (K×N), element (k, j) at b + (k·rs + j·cs) elements, into NR-column panels. */
 function packBT<T>(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
   const nrT = NR<T>(), Np = up(N, nrT);

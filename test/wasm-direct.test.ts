@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { conv1d, convTranspose1d, noGrad, setNumThreads, tensor, withBackend, type Tensor } from '../src/index.js';
+import { add, conv1d, convTranspose1d, leakyRelu, noGrad, relu, setNumThreads, tensor, withBackend, type Tensor } from '../src/index.js';
 import { convTaskKind, phaseTaskKind, withoutDirectConv } from '../src/kernels/wasm/glue.js';
 import { phasePlan } from '../src/plan/phases.js';
 import { assertClose } from './helpers/close.js';
@@ -148,4 +148,29 @@ test('HiFi-GAN\'s first upsampling (512 → 256, kernel 16, stride 8) as PhaseDi
   assert.deepEqual(withWorkers(f, 'a polyphase convT on 2 threads'), one);
   setNumThreads(1);
   assertClose(one, noGrad(() => withBackend('ref', () => convTranspose1d(x, w, null, { stride: 8, padding: 4 }))).data, { rtol: 2e-5, relativeTo: 'largest', floor: 1 }, 'vs ref');
+});
+
+test('the wasm families write residual + relu / leakyRelu with the output, bit for bit the unfused ops', () => {
+  const x = tensor(values(2 * 12 * 301, 21, 'float32'), [2, 12, 301]), w = tensor(values(10 * 12 * 5, 22, 'float32'), [10, 12, 5]);
+  const b = tensor(values(10, 23, 'float32'), [10]);
+  const xt = tensor(values(2 * 10 * 37, 24, 'float32'), [2, 10, 37]), wt = tensor(values(10 * 6 * 8, 25, 'float32'), [10, 6, 8]);
+  for (const dtype of ['float32', 'float64'] as const) {
+    const cast = (t: Tensor) => (dtype === 'float64' ? tensor(Float64Array.from(t.data), t.shape) : t);
+    const calls = [
+      { name: 'Direct conv', f: (o: object) => conv1d(cast(x), cast(w), cast(b), { padding: 4, dilation: 2, ...o }) },
+      { name: 'im2col conv (stride 2)', f: (o: object) => conv1d(cast(x), cast(w), cast(b), { stride: 2, padding: 2, ...o }) },
+      { name: 'polyphase convT', f: (o: object) => convTranspose1d(cast(xt), cast(wt), null, { stride: 4, padding: 2, ...o }) },
+    ];
+    for (const c of calls)
+      for (const ep of [{ activation: 'relu' as const }, { activation: 'leakyRelu' as const }, { activation: 'leakyRelu' as const, negativeSlope: 0.1 }, {}]) {
+        noGrad(() => withBackend('wasm', () => {
+          const plain = c.f({});
+          const r = tensor(values(plain.size, 26, dtype), plain.shape);
+          const fused = c.f({ ...ep, residual: r });
+          const sumed = add(plain, r);
+          const unfused = ep.activation === 'relu' ? relu(sumed) : ep.activation === 'leakyRelu' ? leakyRelu(sumed, ep.negativeSlope) : sumed;
+          assert.deepEqual(fused.data, unfused.data, `${c.name} ${dtype} ${JSON.stringify(ep)}`);
+        }));
+      }
+  }
 });

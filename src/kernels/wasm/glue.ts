@@ -12,7 +12,8 @@ import type { DType, Geometry } from '../../spec/types.js';
 import { ConvError } from '../../spec/errors.js';
 import { macCount } from '../../spec/shape.js';
 import { prod } from '../../util/shape.js';
-import type { ConvKernels, F, PhaseKernels, PhasePlan } from '../types.js';
+import type { ConvKernels, Epilogue, F, PhaseKernels, PhasePlan } from '../types.js';
+import { applyEpilogue, DEFAULT_NEGATIVE_SLOPE } from '../ref/epilogue.js';
 import { forEachTap, hasPaddingTaps } from '../ref/taps.js';
 import { plainWasm, sharedWasm, plainRelaxedWasm, sharedRelaxedWasm, maxPages, GEMM_DEPTH_BLOCK } from './module.generated.js';
 import { section } from '../../profile/profile.js';
@@ -350,21 +351,42 @@ const copy = (dst: F, src: F) => (dst as Float64Array).set(src as Float64Array);
  * The operands of a task, by the task block's slots: a forward task reads x and w and writes y
  * (`b`: the bias); a weight-gradient task reads x and gy and writes gw.
  */
-type Operands = { x: F; w: F; y: F; b?: F } | { x: F; gy: F; gw: F };
+type Operands = { x: F; w: F; y: F; b?: F; post?: Post } | { x: F; gy: F; gw: F };
+
+/** The epilogue after the bias that the wasm families fuse: a residual (output-shaped) and relu or leakyRelu. */
+type Post = Omit<Epilogue, 'bias'>;
+/** The part of `ep` after its bias, or undefined when there is none. */
+const postOf = (ep?: Epilogue): Post | undefined => (ep?.residual || ep?.activation ? { residual: ep.residual, activation: ep.activation, negativeSlope: ep.negativeSlope } : undefined);
+/** The epilogue's activation code for asm `epilogue` (0: none). */
+const actCode = (p: Post): number => (p.activation === 'relu' ? 1 : p.activation === 'leakyRelu' ? 2 : 0);
+
+/**
+ * Applies `post` to the output region yp (len elements) in linear memory, the residual copied to
+ * rp first: one SIMD pass before the copy out, bit for bit the generic epilogue's formulas.
+ */
+function applyPost(e: Engine, post: Post, yp: number, rp: number, len: number, es: number): void {
+  const end = section('elementwise');
+  if (post.residual) copy(view(e, rp, len, es), post.residual);
+  typedExports(e.exports, es).epilogue(yp, post.residual ? rp : 0, len, actCode(post), post.negativeSlope ?? DEFAULT_NEGATIVE_SLOPE);
+  end();
+}
+
+/** The generic epilogue's `post` on a host output (n, c, vol) that a JavaScript path wrote. */
+const hostPost = (y: F, post: Post | undefined, n: number, c: number) => { if (post) applyEpilogue(y, post, n, c, y.length / (n * c)); };
 /** `packW`: conv weights packed per group first; `guard`: the slot whose non-finite values must not meet padding taps (see hasPaddingTaps). */
 type TaskTiling = Tiling & { packW: boolean; guard?: 'w' | 'y' };
 
 /**
  * Region sizes (bytes, allocation order) of execute: x (for Direct, its padded planes and one panel
  * of slack: gemmDirect reads whole panels), w (packed), raw w, y, bias, scratch per thread, stream
- * words, Direct's row offsets.
+ * words, Direct's row offsets, the residual of the epilogue.
  */
-function executeSizes(kind: Kind, g: Geometry, lens: { x: number; w: number; y: number; b: number }, t: TaskTiling, threads: number): number[] {
+function executeSizes(kind: Kind, g: Geometry, lens: { x: number; w: number; y: number; b: number; r?: number }, t: TaskTiling, threads: number): number[] {
   const es = t.es, cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
   const packed = g.groups * up(cog, MR) * rows * es;
   const direct = kind === Kind.Direct;
   return [direct ? (g.n * g.cIn * directRow(g) + 8) * es : lens.x * es, t.packW ? packed : lens.w * es, t.packW ? lens.w * es : 0, lens.y * es, lens.b * es,
-    scratchBytes(kind, g, t) * threads, 4 * STREAM_WORDS, direct ? rows * 4 : 0];
+    scratchBytes(kind, g, t) * threads, 4 * STREAM_WORDS, direct ? rows * 4 : 0, (lens.r ?? 0) * es];
 }
 
 /**
@@ -437,8 +459,9 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean
   const e = wasmEngine()!;
   const threads = currentThreads(), es = t.es, ex = typedExports(e.exports, es);
   const grad = 'gw' in ops, xs = ops.x, ws = grad ? ops.gw : ops.w, ys = grad ? ops.gy : ops.y, b = grad ? undefined : ops.b;
+  const post = grad ? undefined : ops.post;
   const cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
-  const [xp, wp, rawW, yp, bp, sp, at, op] = allocate(e, executeSizes(kind, g, { x: xs.length, w: ws.length, y: ys.length, b: b?.length ?? 0 }, t, threads));
+  const [xp, wp, rawW, yp, bp, sp, at, op, rp] = allocate(e, executeSizes(kind, g, { x: xs.length, w: ws.length, y: ys.length, b: b?.length ?? 0, r: post?.residual ? ys.length : 0 }, t, threads));
   // Depthwise tasks copy x in and y out themselves, overlapped with the compute (Stream).
   const stream = kind === Kind.Depthwise && !grad ? { x: xs, xp, y: ys, yp, at } : undefined;
   const copyIn = section('allocation/copy');
@@ -470,6 +493,7 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean
   const direct = kind === Kind.Direct ? { offs: op, xRow: directRow(g) } : {};
   runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0, ...direct }, t, threads, grad ? ws : ys, stream, exact);
   if (stream) return true;
+  if (post) applyPost(e, post, yp, rp, ys.length, es);
   const copyOut = section('allocation/copy');
   if (grad) copy(ws, view(e, wp, ws.length, es));
   else copy(ys, view(e, yp, ys.length, es));
@@ -506,7 +530,7 @@ function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n
  * The tilings of a polyphase convT's phases and its region sizes (x — for PhaseDirect its padded
  * planes —, w, y, bias, tap table, scratch per thread, PhaseDirect's row offsets, packed A per phase).
  */
-function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, threads: number, bLen: number) {
+function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, threads: number, bLen: number, rLen: number) {
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
   const direct = phaseDirect(g, phases, es);
   const kind = direct ? Kind.PhaseDirect : Kind.Phase;
@@ -516,7 +540,7 @@ function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, 
   const xBytes = direct ? (g.n * g.cOut * direct.row + 8) * es : g.n * g.cOut * prod(g.outSize) * es;
   const offsBytes = direct ? phases.reduce((a, p) => a + up(cog * p.kSize[0] * 4, 64), 0) : 0;
   const sizes = [xBytes, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
-    bLen * es, kVol * 16, scratch * threads, offsBytes, ...aBytes];
+    bLen * es, kVol * 16, scratch * threads, offsBytes, rLen * es, ...aBytes];
   return { tilings, sizes, kind, direct };
 }
 
@@ -542,10 +566,13 @@ function polyphaseHeapBound(g: Geometry, es: number, threads: number): number {
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
   const nc = tileFor(cog, prod(g.inSize), es);
   const scratch = scratchLayout(Kind.Phase, { nc, cb: 1, cig: cog, cog: cig, kVol, es }).bytes;
-  // PhaseDirect's padded row: P ≤ (k − 1)·δ zeros, then the input, then at most the phase outputs (≤ the convT's) past it.
-  const a = g.kSize.length - 1, row = (g.kSize[a] - 1) * g.dilation[a] + prod(g.outSize) + prod(g.inSize) + 1;
+  // PhaseDirect's padded row (1-D): P ≤ (k − 1)·δ zeros before x, and phase φ's last tap reads
+  // position P + q1(φ), q1 ≤ ⌊(inSize − 1 + p0)/s⌋ (plan/phases.ts); for more dims, x as it is.
+  const a = g.kSize.length - 1;
+  const row = a > 0 ? prod(g.outSize)
+    : (g.kSize[0] - 1) * g.dilation[0] + Math.max(g.outSize[0], Math.floor((g.inSize[0] - 1 + g.padBefore[0]) / g.stride[0]) + 1);
   return heapEnd([(g.n * g.cOut * row + 8) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
-    g.cIn * es, kVol * 16, scratch * threads, 4 * cog * kVol + 64 * kVol, g.groups * up(cig, MR) * cog * kVol * es + 64 * kVol]);
+    g.cIn * es, kVol * 16, scratch * threads, 4 * cog * kVol + 64 * kVol, g.n * g.cIn * prod(g.inSize) * es, g.groups * up(cig, MR) * cog * kVol * es + 64 * kVol]);
 }
 
 /**
@@ -555,20 +582,21 @@ function polyphaseHeapBound(g: Geometry, es: number, threads: number): number {
  * position by the unit itself (Kind.Phase). A phase's taps outside x are padding of that conv, so
  * a w holding ±Inf or NaN (w·0 = NaN there) runs as GEMM + col2im instead, which has no such taps.
  */
-function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], b?: F): void {
+function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], b?: F, post?: Post): void {
   const e = wasmEngine()!;
   const threads = currentThreads(), es = bytesOf(y), ex = typedExports(e.exports, es);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  const { tilings, sizes, kind, direct } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0);
+  const { tilings, sizes, kind, direct } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0, post?.residual ? y.length : 0);
   if (phases.length === 0) {
     // No tap reaches the output (it is all cropped padding or output padding): y is only the bias, (n, cIn, …) in conv terms.
     for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] = b ? b[Math.floor(i / vol) % g.cIn] : 0;
+    hostPost(y, post, g.n, g.cIn);
     return;
   }
-  const [xp, wp, yp, bp, tp, sp, op, ...aps] = allocate(e, sizes);
+  const [xp, wp, yp, bp, tp, sp, op, rp, ...aps] = allocate(e, sizes);
   copy(view(e, wp, w.length, es), w);
   if (!ex.finite(wp, w.length)) {
-    gemmConvT(x, w, y, g, b);
+    gemmConvT(x, w, y, g, b, post);
     return;
   }
   const copyIn = section('allocation/copy');
@@ -596,6 +624,7 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
     const d = direct ? { offs: offsAt[i], xRow: direct.row } : {};
     runTask(e, kind, p, { x: xp, w: aps[i], y: yp, scratch: sp, ...d }, tilings[i], threads, i === 0 ? y : undefined);
   });
+  if (post) applyPost(e, post, yp, rp, y.length, es);
   const copyOut = section('allocation/copy');
   copy(y, view(e, yp, y.length, es));
   copyOut();
@@ -651,22 +680,26 @@ function depthwiseTask(g: Geometry, es: number): TaskTiling {
   return { nc: g.outSize[a] + (g.kSize[a] - 1) * g.dilation[a], cb: 1, es, packW: false, guard: 'w' };
 }
 
-function gemmConv(x: F, w: F, y: F, g: Geometry, b?: F): void {
+function gemmConv(x: F, w: F, y: F, g: Geometry, b?: F, post?: Post): void {
   const { kind, t } = convTask(g, bytesOf(y), currentThreads());
-  if (!execute(kind, g, { x, w, y, b }, t)) exactConv(x, w, y, g, b);
+  if (!execute(kind, g, { x, w, y, b, post }, t)) {
+    exactConv(x, w, y, g, b);
+    hostPost(y, post, g.n, g.cOut);
+  }
 }
 
-function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F): void {
-  execute(Kind.ConvT, g, { x, w, y, b }, convTTask(g, bytesOf(y)));
+function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F, post?: Post): void {
+  execute(Kind.ConvT, g, { x, w, y, b, post }, convTTask(g, bytesOf(y)));
 }
 
 /** im2col + packed GEMM (conv), GEMM + col2im (convT), GEMM against the transposed columns (weightGrad). */
 export const wasmGemmKernels: ConvKernels = {
   name: 'wasm-gemm',
-  // The bias is broadcast into the output region before the units accumulate.
-  fuses: { bias: true },
-  conv: (x, w, y, g, ep) => gemmConv(x, w, y, g, ep?.bias),
-  convT: (x, w, y, g, ep) => gemmConvT(x, w, y, g, ep?.bias),
+  // The bias is broadcast into the output region before the units accumulate; the residual and
+  // relu / leakyRelu are one SIMD pass over that region before it is copied out (applyPost).
+  fuses: { bias: true, residual: true, activation: ['relu', 'leakyRelu'] },
+  conv: (x, w, y, g, ep) => gemmConv(x, w, y, g, ep?.bias, postOf(ep)),
+  convT: (x, w, y, g, ep) => gemmConvT(x, w, y, g, ep?.bias, postOf(ep)),
   weightGrad(x, gy, gw, g) {
     if (!execute(Kind.WeightGrad, g, { x, gy, gw }, weightGradTask(g, bytesOf(gw)))) exactWeightGrad(x, gy, gw, g);
   },
@@ -675,7 +708,7 @@ export const wasmGemmKernels: ConvKernels = {
 /** convT for `usePolyphase` geometries, run as phases; conv and weightGrad as wasm-gemm. */
 export const wasmPolyphaseKernels: PhaseKernels = {
   name: 'wasm-polyphase', fuses: wasmGemmKernels.fuses, conv: wasmGemmKernels.conv, weightGrad: wasmGemmKernels.weightGrad,
-  convTPhases: (x, w, y, g, phases, ep) => polyphase(x, w, y, g, phases, ep?.bias),
+  convTPhases: (x, w, y, g, phases, ep) => polyphase(x, w, y, g, phases, ep?.bias, postOf(ep)),
 };
 
 /** Direct kernel for convolutions with one input channel per group (depthwise, any multiplier). */
@@ -711,11 +744,11 @@ export function wasmHeapBytes(family: WasmFamily, g: Geometry, es: number, dir: 
   const inLen = g.n * g.cIn * prod(g.inSize), outLen = g.n * g.cOut * prod(g.outSize), wLen = g.cOut * (g.cIn / g.groups) * prod(g.kSize);
   if (dir === 'weightGrad') return heapEnd(executeSizes(Kind.WeightGrad, g, { x: inLen, w: wLen, y: outLen, b: 0 }, weightGradTask(g, es), threads));
   if (dir === 'convT') {
-    const col2im = heapEnd(executeSizes(Kind.ConvT, g, { x: outLen, w: wLen, y: inLen, b: g.cIn }, convTTask(g, es), threads));
+    const col2im = heapEnd(executeSizes(Kind.ConvT, g, { x: outLen, w: wLen, y: inLen, b: g.cIn, r: inLen }, convTTask(g, es), threads));
     return family === 'polyphase' ? Math.max(col2im, polyphaseHeapBound(g, es, threads)) : col2im;
 
   }
-  const lens = { x: inLen, w: wLen, y: outLen, b: g.cOut };
+  const lens = { x: inLen, w: wLen, y: outLen, b: g.cOut, r: outLen };
   if (family === 'depthwise' && g.cIn === g.groups) return heapEnd(executeSizes(Kind.Depthwise, g, lens, depthwiseTask(g, es), threads));
   const { kind, t } = convTask(g, es, threads);
   return heapEnd(executeSizes(kind, g, lens, t, threads));

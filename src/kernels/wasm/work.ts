@@ -27,14 +27,16 @@ export interface WasmExports {
   scatterTile(src: number, m: number, planes: number, y: number, o0: number, sp: number): void;
   /** 1 when the n elements at p are all finite. */
   finite(p: number, n: number): number;
+  /** y = act(y + r) in place (r 0: none; act 0 none, 1 relu, 2 leakyRelu). */
+  epilogue(y: number, r: number, n: number, act: number, slope: number): void;
   packA64: WasmExports['packA']; packB64: WasmExports['packB']; gemm64: WasmExports['gemm']; gemmSamples64: WasmExports['gemmSamples']; gemmDirect64: WasmExports['gemmDirect'];
   im2colB64: WasmExports['im2colB']; im2colBT64: WasmExports['im2colBT']; col2im64: WasmExports['col2im'];
   depthwise64: WasmExports['depthwise']; packPhases64: WasmExports['packPhases'];
-  fillBias64: WasmExports['fillBias']; scatterTile64: WasmExports['scatterTile']; finite64: WasmExports['finite'];
+  fillBias64: WasmExports['fillBias']; scatterTile64: WasmExports['scatterTile']; finite64: WasmExports['finite']; epilogue64: WasmExports['epilogue'];
 }
 
 /** The element-typed kernels of one precision: the f32 exports, or their `…64` twins. */
-export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'gemmSamples' | 'gemmDirect' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'fillBias' | 'scatterTile' | 'finite'>;
+export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'gemmSamples' | 'gemmDirect' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'fillBias' | 'scatterTile' | 'finite' | 'epilogue'>;
 
 const typed = new WeakMap<WasmExports, readonly [TypedExports, TypedExports]>();
 
@@ -44,7 +46,7 @@ export function typedExports(ex: WasmExports, es: number): TypedExports {
   if (!pair) {
     pair = [ex, {
       packA: ex.packA64, packB: ex.packB64, gemm: ex.gemm64, gemmSamples: ex.gemmSamples64, gemmDirect: ex.gemmDirect64, im2colB: ex.im2colB64, im2colBT: ex.im2colBT64, col2im: ex.col2im64,
-      depthwise: ex.depthwise64, packPhases: ex.packPhases64, fillBias: ex.fillBias64, scatterTile: ex.scatterTile64, finite: ex.finite64,
+      depthwise: ex.depthwise64, packPhases: ex.packPhases64, fillBias: ex.fillBias64, scatterTile: ex.scatterTile64, finite: ex.finite64, epilogue: ex.epilogue64,
     }];
     typed.set(ex, pair);
   }
