@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
-  Adam, Conv1d, ConvError, SGD, Tensor, conv1d, convTranspose1d, convTranspose2d, mul, noGrad, randn, relu, setNumThreads, sum, wasmStats, withBackend,
+  Adam, Conv1d, ConvError, SGD, Tensor, conv1d, conv2d, convTranspose1d, convTranspose2d, mul, noGrad, randn, relu, setNumThreads, sum, wasmStats, withBackend,
   type DType,
 } from '../src/index.js';
 import { releaseWasmMemory, setWeightCacheBytes } from '../src/kernels/wasm/glue.js';
@@ -33,9 +33,14 @@ interface Case {
 // Each but DCGAN's first layer large enough (≥ 2^20 multiply-adds, several units) that 2 threads share the task.
 const cases: Case[] = [
   {
-    name: 'conv (GEMM)', kernel: 'gemm', x: [2, 32, 128], w: [64, 32, 3], dir: 'conv',
+    name: 'conv 1-D (GEMM reading x directly)', kernel: 'gemm', x: [2, 32, 128], w: [64, 32, 3], dir: 'conv',
     g: { n: 2, cIn: 32, cOut: 64, groups: 1, inSize: [128], outSize: [128], kSize: [3], stride: [1], dilation: [1], padBefore: [1] },
     run: (x, w) => conv1d(x, w, null, { padding: 1 }),
+  },
+  {
+    name: 'conv 2-D (GEMM over im2col)', kernel: 'gemm', x: [2, 16, 24, 24], w: [32, 16, 3, 3], dir: 'conv',
+    g: { n: 2, cIn: 16, cOut: 32, groups: 1, inSize: [24, 24], outSize: [24, 24], kSize: [3, 3], stride: [1, 1], dilation: [1, 1], padBefore: [1, 1] },
+    run: (x, w) => conv2d(x, w, null, { padding: 1 }),
   },
   {
     name: 'conv (depthwise)', kernel: 'depthwise', x: [2, 64, 4096], w: [64, 1, 5], dir: 'conv',
