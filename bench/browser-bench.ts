@@ -84,13 +84,17 @@ async function setUp(lib: string): Promise<{ threads: number; note: () => Promis
     const tf = await import('@tensorflow/tfjs-core');
     wasm.setWasmPaths(new URL(PAGE_TASK!.tfjsWasm, location.href).href);
     wasm.setThreadsCount(2);
+    // tfjs caps its thread pool at navigator.hardwareConcurrency / 2: on a 2-core machine it would
+    // run one thread whatever setThreadsCount asks, so it is told of 4 cores to get the 2 threads the others get.
+    const cores = navigator.hardwareConcurrency;
+    if (cores < 4) Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 4, configurable: true });
     // Whether tfjs can take its threaded binary: it checks for shared memory and wasm threads.
     const multi = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
     const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
     return {
       threads: multi ? 2 : 1,
       note: async () => `tfjs-core ${tf.version_core}, backend wasm, ${multi && simd ? 'threaded SIMD' : simd ? 'SIMD (no threads)' : 'plain'} binary, `
-        + `${wasm.getThreadsCount()} thread(s); ${relaxed}`,
+        + `${wasm.getThreadsCount()} thread(s)${cores < 4 ? ` (navigator.hardwareConcurrency ${cores} shown to tfjs as 4: its pool is capped at half of it)` : ''}; ${relaxed}`,
     };
   }
   const tf = await import('@tensorflow/tfjs-core');
