@@ -263,7 +263,7 @@ export async function runBrowserBench(o: BrowserBenchOptions & { models?: false 
   const loadStart = loadavg();
   try {
     const [ref] = await Promise.all([
-      referenceChild('child.ts', { lib: 'reference', workloads: wls, refDir: dirs.ref, mode }, timeoutS, () => undefined),
+      referenceChild('child.ts', { lib: 'reference', workloads: wls, refDir: dirs.ref, mode }, timeoutS, (id) => { if (o.progress ?? true) log(`reference ${id}`); }),
       bundle(dirs.bundle),
     ]);
     reference = { id: 'reference', ...ref };
@@ -319,7 +319,7 @@ export async function runBrowserModelBench(o: BrowserBenchOptions = {}): Promise
   const loadStart = loadavg();
   try {
     await bundle(dirs.bundle);
-    await referenceChild('model-child.ts', { lib: 'reference', models: ids, refDir: dirs.ref, mode }, timeoutS, (id) => log(`reference ${id}`));
+    await referenceChild('model-child.ts', { lib: 'reference', models: ids, refDir: dirs.ref, mode }, timeoutS, (id) => { if (o.progress ?? true) log(`reference ${id}`); });
     const refs = referenceUrls(dirs.ref, Object.fromEntries(ids.map((id) => [id, modelRefName(id)])));
     // The ORT pages run the graph traced from the convkit module, as bench/model-child.ts builds it.
     const modelData: Record<string, { onnx: string; input: string; shape: number[] }> = {};
@@ -335,7 +335,7 @@ export async function runBrowserModelBench(o: BrowserBenchOptions = {}): Promise
         const x = Float32Array.from(c.input.data);
         writeFileSync(join(dirs.data, `${id}.input.f32`), new Uint8Array(x.buffer));
         modelData[id] = { onnx: `/data/${id}.onnx`, input: `/data/${id}.input.f32`, shape: [...c.input.shape] };
-        log(`traced ${id}: ${ops.length} ops`);
+        if (o.progress ?? true) log(`traced ${id}: ${ops.length} ops`);
       }
       ck.setNumThreads(0);
     }
