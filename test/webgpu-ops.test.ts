@@ -143,6 +143,14 @@ describe('webgpu: BatchNorm modules moved with to(webgpu)', () => {
     assert.equal(m.stateDict().running_var.device, 'webgpu');
   });
 
+  test('a CPU input to a GPU module is refused naming both devices, and nothing changes (not even the batch counter)', async () => {
+    const m = new ck.BatchNorm2d(2).to('webgpu');
+    assert.throws(() => m.forward(ck.randn([2, 2, 3, 3])), both);
+    assert.equal(m.numBatchesTracked!.data[0], 0);
+    assert.deepEqual(Array.from(await values(m.runningMean!)), [0, 0]);
+    assert.deepEqual(Array.from(await values(m.runningVar!)), [1, 1]);
+  });
+
   test('a Conv1d → BatchNorm1d → LeakyReLU Sequential trains on the GPU as on the CPU (SGD)', async () => {
     const build = () => new ck.Sequential(new ck.Conv1d(2, 4, 3, { padding: 1, seed: 3 }), new ck.BatchNorm1d(4), new ck.LeakyReLU(0.1));
     const losses: number[][] = [];

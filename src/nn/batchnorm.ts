@@ -95,11 +95,13 @@ abstract class BatchNormNd extends Module {
     const useBatch = this.training || !this.trackRunningStats;
     checkBatchNormInput(this.#op, x, this.numFeatures, this.#ranks, useBatch);
     let factor = 0;
-    if (this.training && this.numBatchesTracked) {
-      this.numBatchesTracked.data[0] += 1;
-      factor = this.momentum === null ? 1 / this.numBatchesTracked.data[0] : this.momentum;
-    }
-    return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, { training: useBatch, momentum: factor, eps: this.eps });
+    const counting = this.training && this.numBatchesTracked !== null;
+    const batches = counting ? this.numBatchesTracked!.data[0] + 1 : 0;
+    if (counting) factor = this.momentum === null ? 1 / batches : this.momentum;
+    const y = batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, { training: useBatch, momentum: factor, eps: this.eps });
+    // Counted once the call has passed every check (a refused call, e.g. mixed devices, changes nothing).
+    if (counting) this.numBatchesTracked!.data[0] = batches;
+    return y;
   }
 
   protected override ownParameters(): [string, Tensor][] {
