@@ -84,7 +84,7 @@ export async function openPeerPage(executablePath = '/usr/bin/chromium', timeout
       start(): Promise<{ adapter: string; timestampQuery: boolean; tfjs: string | null }>;
       ortLayer(id: string, runs: number): Promise<PeerResult>;
       tfjsLayer(id: string, runs: number): Promise<PeerResult>;
-      ortModel(model: string, x: string, shape: number[], runs: number): Promise<PeerResult>;
+      ortModel(model: string, x: string, shape: readonly number[], runs: number): Promise<PeerResult>;
     };
     const info = await page.evaluate(() => (window as unknown as { bench: Bench }).bench.start());
     const b64 = (a: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');

@@ -74,7 +74,7 @@ async function ortLayer(id: string, runs: number): Promise<PeerResult> {
   }
 }
 
-async function ortModel(model: string, x: string, shape: number[], runs: number): Promise<PeerResult> {
+async function ortModel(model: string, x: string, shape: readonly number[], runs: number): Promise<PeerResult> {
   try {
     const session = await ortSession(unb64(model));
     try {
