@@ -71,8 +71,15 @@ export abstract class StreamBase implements Stream {
   /** The shape of the last chunk pushed (for an empty result where nothing else gives one). */
   protected lastShape: readonly number[] | null = null;
   protected lastDtype: DType = 'float32';
+  /** True once a composite stream has taken this one as a part (it is then driven by the composite only). */
+  part = false;
 
   constructor(readonly op: string) {}
+
+  /** True once a chunk has been pushed (until reset()). */
+  get started(): boolean {
+    return this.lastShape !== null || this.received > 0;
+  }
 
   /** Time layout of the stream's input and output; null for a pointwise stream (any layout). */
   abstract readonly layout: Layout | null;
@@ -107,6 +114,7 @@ export abstract class StreamBase implements Stream {
   abstract clear(): void;
 
   private live(what: string): void {
+    if (this.part) throw new ConvError(this.op, what, 'is not allowed on a stream that is part of a composite stream (it is driven by the composite); push to the composite');
     if (this.done) throw new ConvError(this.op, what, 'is not allowed after flush(); call reset() to start a new stream');
     if (this.broken) throw new ConvError(this.op, what, `is not allowed: an earlier call failed half-way (${this.broken}); call reset()`);
   }
@@ -129,6 +137,12 @@ export abstract class StreamBase implements Stream {
   }
 
   reset(): void {
+    if (this.part) throw new ConvError(this.op, 'reset', 'is not allowed on a stream that is part of a composite stream (it is driven by the composite); reset the composite');
+    this.resetPart();
+  }
+
+  /** reset() as a composite drives it on its parts. */
+  resetPart(): void {
     this.done = false;
     this.broken = null;
     this.lastShape = null;

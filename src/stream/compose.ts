@@ -5,11 +5,10 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Layout } from '../spec/types.js';
 import { allocate, Tensor } from '../autograd/tensor.js';
-import type { Module } from '../nn/module.js';
 import { TimeWindow } from './window.js';
 import { blocks, checkSameFrame, chunkFrame, StreamBase, timeAxis, timeOf, type Frame } from './base.js';
 
-/** A module that maps each time position on its own (activations): its stream is its forward, delay 0. */
+/** A step that maps each time position on its own (activations): its stream applies it to each chunk, delay 0. */
 export class PointwiseStream extends StreamBase {
   readonly lookahead = 0;
   readonly rate = 1;
@@ -17,7 +16,7 @@ export class PointwiseStream extends StreamBase {
   layout: Layout | null = null;
   private inCount = 0;
 
-  constructor(op: string, private readonly module: Module) {
+  constructor(op: string, private readonly fn: (chunk: Tensor) => Tensor) {
     super(op);
   }
 
@@ -36,8 +35,10 @@ export class PointwiseStream extends StreamBase {
 
   advance(chunk: Tensor): Tensor {
     this.check(chunk);
-    const y = this.module.forward(chunk);
-    this.inCount += chunk.ndim ? timeOf(chunk, this.layout) : 0;
+    const y = this.fn(chunk), t = chunk.ndim ? timeOf(chunk, this.layout) : 0;
+    if (!(y instanceof Tensor) || y.ndim !== chunk.ndim || timeOf(y, this.layout) !== t)
+      throw new ConvError(this.op, 'fn', `must map each time position on its own (keep the chunk's rank and time length); got ${y instanceof Tensor ? `shape ${fmt(y.shape)} for a chunk of shape ${fmt(chunk.shape)}` : fmt(typeof y)}`);
+    this.inCount += t;
     return y;
   }
 
@@ -64,6 +65,7 @@ export class SequentialStream extends StreamBase {
 
   constructor(op: string, private readonly stages: readonly StreamBase[]) {
     super(op);
+    for (const s of stages) s.part = true;
     // Look-ahead of part i, in its own input positions, is part i's over the rate before it.
     let rate = 1, la = 0;
     for (const s of stages) { la += s.lookahead / rate; rate *= s.rate; }
@@ -101,7 +103,7 @@ export class SequentialStream extends StreamBase {
   }
 
   clear(): void {
-    for (const s of this.stages) s.reset();
+    for (const s of this.stages) s.resetPart();
   }
 
   advance(chunk: Tensor): Tensor {
@@ -152,6 +154,7 @@ export class ResidualStream extends StreamBase {
     }
     this.layout = inner.layout;
     this.lookahead = inner.lookahead;
+    inner.part = true;
   }
 
   get received(): number { return this.inner.received; }
@@ -173,7 +176,7 @@ export class ResidualStream extends StreamBase {
   }
 
   clear(): void {
-    this.inner.reset();
+    this.inner.resetPart();
     this.skip?.clear();
     this.frame = null;
     this.out = 0;
@@ -262,6 +265,7 @@ export class ParallelStream extends StreamBase {
     this.lookahead = Math.max(...branches.map((b) => b.lookahead));
     this.layout = branches.map((b) => b.layout).find((l) => l !== null) ?? null;
     this.queues = branches.map(() => null);
+    for (const b of branches) b.part = true;
   }
 
   get received(): number { return this.branches[0].received; }
@@ -281,7 +285,7 @@ export class ParallelStream extends StreamBase {
   }
 
   clear(): void {
-    for (const b of this.branches) b.reset();
+    for (const b of this.branches) b.resetPart();
     for (const q of this.queues) q?.clear();
     this.out = 0;
   }
