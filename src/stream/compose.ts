@@ -4,7 +4,7 @@
  */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Layout } from '../spec/types.js';
-import { allocate, Tensor } from '../autograd/tensor.js';
+import { allocate, Tensor, type TypedArray } from '../autograd/tensor.js';
 import { TimeWindow } from './window.js';
 import { blocks, checkSameFrame, chunkFrame, StreamBase, timeAxis, timeOf, type Frame } from './base.js';
 
@@ -45,6 +45,28 @@ export class PointwiseStream extends StreamBase {
   finish(chunk: Tensor | null): Tensor | null {
     return chunk ? this.advance(chunk) : null;
   }
+}
+
+/**
+ * Reads positions [0, m) of the signal `q` ++ `y` (the queued positions, then the `t` positions of
+ * the block `y`) into `out` (`(outer, m, inner)`; assigned when `first`, else added: each sum is
+ * stored, rounded to the dtype, before the next add, as the full forward's adds are), then drops
+ * them and queues what is left of `y`. Only positions not used at once are copied into the queue.
+ */
+function takeAndQueue(out: TypedArray, first: boolean, q: TimeWindow, y: TypedArray | null, t: number, m: number): void {
+  const { outer, inner } = q, a = Math.min(q.length, m), an = a * inner, bn = (m - a) * inner, qd = q.data;
+  for (let o = 0; o < outer; o++) {
+    const base = o * m * inner, qs = q.base(o), ys = o * t * inner;
+    if (first) {
+      for (let i = 0; i < an; i++) out[base + i] = qd[qs + i];
+      for (let i = 0; i < bn; i++) out[base + an + i] = y![ys + i];
+    } else {
+      for (let i = 0; i < an; i++) out[base + i] += qd[qs + i];
+      for (let i = 0; i < bn; i++) out[base + an + i] += y![ys + i];
+    }
+  }
+  q.dropBefore(q.start + m); // past the queue's end when part of y was used: append skips that part
+  if (y && t > 0) q.append(y, t);
 }
 
 /** Runs `f`; if it throws after the stream may have changed, marks `s` failed (reset() clears it). */
@@ -107,7 +129,7 @@ export class SequentialStream extends StreamBase {
   }
 
   advance(chunk: Tensor): Tensor {
-    this.check(chunk); // the first part's checks change nothing; a later failure means the parts are out of step
+    // push() has checked the chunk (each part checks its own input); a failure here means the parts are out of step
     return guarded(this, () => true, () => {
       let y = chunk;
       for (const s of this.stages) y = s.advance(y);
@@ -188,23 +210,12 @@ export class ResidualStream extends StreamBase {
     const m = timeOf(y, layout), fy = chunkFrame(this.op, y, layout, null, null), f = this.frame!;
     if (fy.c !== f.c || fy.n !== f.n || fy.batched !== f.batched)
       throw new ConvError(this.op, 'inner', `must keep the input's batch and channels for x + inner(x); got input ${fmt(f)} and inner output shape ${fmt(y.shape)}`);
-    const t = x ? timeOf(x, layout) : 0;
-    if (x && this.skip!.length === 0 && m === t) { // in step (no delay): x + y as it comes
-      const out = allocate(y.dtype, y.size), xd = x.data, yd = y.data;
-      for (let i = 0; i < out.length; i++) out[i] = xd[i] + yd[i];
-      this.skip!.pass(t);
-      this.out += m;
-      return new Tensor(out, y.shape);
-    }
-    const skip = this.skip!;
-    if (x) skip.append(x.data, t);
-    if (m > skip.length)
-      throw new ConvError(this.op, 'inner', `emitted ${this.out + m} positions after ${skip.end} input positions; x + inner(x) needs the inner output aligned with its input`);
-    const { outer, inner } = skip, w = skip.length, sd = skip.view(), yd = y.data;
-    const out = allocate(y.dtype, y.size);
-    for (let o = 0; o < outer; o++)
-      for (let i = 0, base = o * m * inner, sb = o * w * inner; i < m * inner; i++) out[base + i] = sd[sb + i] + yd[base + i];
-    skip.dropBefore(skip.start + m);
+    const t = x ? timeOf(x, layout) : 0, skip = this.skip!;
+    if (m > skip.length + t)
+      throw new ConvError(this.op, 'inner', `emitted ${this.out + m} positions after ${skip.end + t} input positions; x + inner(x) needs the inner output aligned with its input`);
+    const out = allocate(y.dtype, y.size), yd = y.data;
+    takeAndQueue(out, true, skip, x ? x.data : null, t, m); // x …
+    for (let i = 0; i < out.length; i++) out[i] += yd[i]; // … + inner(x)
     this.out += m;
     return new Tensor(out, y.shape);
   }
@@ -219,7 +230,6 @@ export class ResidualStream extends StreamBase {
   }
 
   advance(chunk: Tensor): Tensor {
-    this.check(chunk);
     this.ensureFrame(chunk);
     const before = this.inner.received;
     return guarded(this, () => this.inner.received !== before || this.inner.failed, () => this.combine(chunk, this.inner.advance(chunk)));
@@ -304,28 +314,21 @@ export class ParallelStream extends StreamBase {
       const { outer, inner } = blocks(chunkFrame(this.op, y, layout, null, null), layout);
       if (!q || q.outer !== outer || q.inner !== inner) q = this.queues[i] = new TimeWindow(y.dtype, outer, inner);
       this.lastDtype = y.dtype;
-      q.append(y.data, timeOf(y, layout));
     });
-    const qs = this.queues as TimeWindow[];
-    const m = Math.min(...qs.map((q) => (q ? q.length : 0)));
+    const qs = this.queues as TimeWindow[]; // every branch gave a tensor on the first push
+    const ts = ys.map((y) => (y ? timeOf(y, layout) : 0));
+    const m = Math.min(...qs.map((q, j) => q.length + ts[j]));
     const outShape = [...shape];
-    outShape[layout === 'channelsLast' ? shape.length - 2 : shape.length - 1] = m;
+    outShape[timeAxis(shape.length, layout)] = m;
     const { outer, inner } = qs[0];
     const out = allocate(this.lastDtype, outer * m * inner), K = qs.length;
-    // Each sum is stored (rounded to the dtype) before the next add, as the full forward's adds are.
-    qs.forEach((q, j) => {
-      const w = q.length, d = q.view();
-      for (let o = 0; o < outer; o++)
-        for (let i = 0, base = o * m * inner, src = o * w * inner; i < m * inner; i++) out[base + i] = j === 0 ? d[src + i] : out[base + i] + d[src + i];
-      q.dropBefore(q.start + m);
-    });
+    qs.forEach((q, j) => takeAndQueue(out, j === 0, q, ys[j] ? ys[j]!.data : null, ts[j], m));
     if (this.mean) for (let i = 0; i < out.length; i++) out[i] = out[i] / K;
     this.out += m;
     return new Tensor(out, outShape);
   }
 
   advance(chunk: Tensor): Tensor {
-    this.check(chunk);
     let i = 0;
     return guarded(this, () => i > 0 || this.branches[0].failed, () => {
       const ys: Tensor[] = [];
