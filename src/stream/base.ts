@@ -1,7 +1,8 @@
 /** What the streams share: the push/flush/reset life cycle, chunk checks, and the shapes of chunks. */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { DType, Layout } from '../spec/types.js';
-import { allocate, Tensor } from '../autograd/tensor.js';
+import { allocate, Tensor, type Device } from '../autograd/tensor.js';
+import { gpuFull } from '../autograd/gpu-ops.js';
 import { noGrad } from '../autograd/graph.js';
 import type { Stream } from './types.js';
 
@@ -18,9 +19,9 @@ export function withTime(shape: readonly number[], layout: Layout | null, t: num
   return s;
 }
 
-/** A tensor of `shape` with time length 0. */
-export const emptyLike = (dtype: DType, shape: readonly number[], layout: Layout | null): Tensor =>
-  new Tensor(allocate(dtype, 0), withTime(shape, layout, 0));
+/** A tensor of `shape` with time length 0, on `device`. */
+export const emptyLike = (dtype: DType, shape: readonly number[], layout: Layout | null, device: Device = 'cpu'): Tensor =>
+  device === 'cpu' ? new Tensor(allocate(dtype, 0), withTime(shape, layout, 0)) : gpuFull(withTime(shape, layout, 0), 0);
 
 /**
  * The batch and channel sizes fixed by the first chunk, and the block structure of a signal in that
@@ -71,6 +72,7 @@ export abstract class StreamBase implements Stream {
   /** The shape of the last chunk pushed (for an empty result where nothing else gives one). */
   protected lastShape: readonly number[] | null = null;
   protected lastDtype: DType = 'float32';
+  protected lastDevice: Device = 'cpu';
   /** True once a composite stream has taken this one as a part (it is then driven by the composite only). */
   part = false;
 
@@ -124,6 +126,7 @@ export abstract class StreamBase implements Stream {
     this.check(chunk);
     this.lastShape = chunk.shape;
     this.lastDtype = chunk.dtype;
+    this.lastDevice = chunk.device;
     return noGrad(() => this.advance(chunk));
   }
 
@@ -131,7 +134,7 @@ export abstract class StreamBase implements Stream {
     this.live('flush');
     if (this.lastShape === null)
       throw new ConvError(this.op, 'flush', 'needs at least one pushed chunk first (it fixes the batch and channel sizes); got none');
-    const y = noGrad(() => this.finish(null)) ?? emptyLike(this.lastDtype, this.lastShape, this.layout);
+    const y = noGrad(() => this.finish(null)) ?? emptyLike(this.lastDtype, this.lastShape, this.layout, this.lastDevice);
     this.done = true;
     return y;
   }

@@ -5,8 +5,18 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Layout } from '../spec/types.js';
 import { allocate, Tensor, type TypedArray } from '../autograd/tensor.js';
+import { add } from '../autograd/ops.js';
+import { div } from '../autograd/shape-ops.js';
 import { TimeWindow } from './window.js';
-import { blocks, checkSameFrame, chunkFrame, StreamBase, timeAxis, timeOf, type Frame } from './base.js';
+import { DeviceWindow } from './device-window.js';
+import { blocks, checkSameFrame, chunkFrame, StreamBase, timeAxis, timeOf, withTime, type Frame } from './base.js';
+
+/** A queue for a signal shaped like `x` in `layout`: typed arrays on the CPU, a device tensor on a device. */
+function queueFor(x: Tensor, layout: Layout, old: TimeWindow | DeviceWindow | null): TimeWindow | DeviceWindow {
+  if (x.device !== 'cpu') return new DeviceWindow(timeAxis(x.ndim, layout), (t) => withTime(x.shape, layout, t));
+  const { outer, inner } = blocks(chunkFrame('stream', x, layout, null, null), layout);
+  return old instanceof TimeWindow && old.outer === outer && old.inner === inner ? old : new TimeWindow(x.dtype, outer, inner);
+}
 
 /** A step that maps each time position on its own (activations): its stream applies it to each chunk, delay 0. */
 export class PointwiseStream extends StreamBase {
@@ -159,7 +169,7 @@ export class ResidualStream extends StreamBase {
   readonly layout: Layout | null;
   readonly lookahead: number;
   readonly rate = 1;
-  private skip: TimeWindow | null = null;
+  private skip: TimeWindow | DeviceWindow | null = null;
   private frame: Frame | null = null;
   private out = 0;
 
@@ -183,8 +193,7 @@ export class ResidualStream extends StreamBase {
   get emitted(): number { return this.out; }
   outLength(L: number): number { return this.inner.outLength(L) > 0 ? L : 0; }
   get stateBytes(): number {
-    const w = this.skip;
-    return this.inner.stateBytes + (w ? w.length * w.outer * w.inner * (this.lastDtype === 'float64' ? 8 : 4) : 0);
+    return this.inner.stateBytes + (this.skip?.elements ?? 0) * (this.lastDtype === 'float64' ? 8 : 4);
   }
 
   markFailed(why: string): void {
@@ -213,19 +222,18 @@ export class ResidualStream extends StreamBase {
     const t = x ? timeOf(x, layout) : 0, skip = this.skip!;
     if (m > skip.length + t)
       throw new ConvError(this.op, 'inner', `emitted ${this.out + m} positions after ${skip.end + t} input positions; x + inner(x) needs the inner output aligned with its input`);
+    this.out += m;
+    if (skip instanceof DeviceWindow) return add(skip.take(x, t, m), y);
     const out = allocate(y.dtype, y.size), yd = y.data;
     takeAndQueue(out, true, skip, x ? x.data : null, t, m); // x …
     for (let i = 0; i < out.length; i++) out[i] += yd[i]; // … + inner(x)
-    this.out += m;
     return new Tensor(out, y.shape);
   }
 
   private ensureFrame(x: Tensor): void {
     if (this.frame) return;
-    const f = chunkFrame(this.op, x, this.layout, null, null);
-    const { outer, inner } = blocks(f, this.layout ?? 'channelsFirst');
-    this.frame = f;
-    if (!this.skip || this.skip.outer !== outer || this.skip.inner !== inner) this.skip = new TimeWindow(x.dtype, outer, inner);
+    this.frame = chunkFrame(this.op, x, this.layout, null, null);
+    this.skip = queueFor(x, this.layout ?? 'channelsFirst', this.skip);
     this.lastDtype = x.dtype;
   }
 
@@ -258,7 +266,8 @@ export class ParallelStream extends StreamBase {
   readonly layout: Layout | null;
   readonly lookahead: number;
   readonly rate: number;
-  private queues: (TimeWindow | null)[];
+  private queues: (TimeWindow | DeviceWindow | null)[];
+  private framed = false;
   private out = 0;
 
   constructor(op: string, private readonly branches: readonly StreamBase[], private readonly mean: boolean) {
@@ -282,7 +291,7 @@ export class ParallelStream extends StreamBase {
   get emitted(): number { return this.out; }
   get stateBytes(): number {
     const e = this.lastDtype === 'float64' ? 8 : 4;
-    return this.branches.reduce((a, b) => a + b.stateBytes, 0) + this.queues.reduce((a, q) => a + (q ? q.length * q.outer * q.inner * e : 0), 0);
+    return this.branches.reduce((a, b) => a + b.stateBytes, 0) + this.queues.reduce((a, q) => a + (q ? q.elements * e : 0), 0);
   }
   outLength(L: number): number { return this.branches[0].outLength(L); }
 
@@ -297,6 +306,7 @@ export class ParallelStream extends StreamBase {
   clear(): void {
     for (const b of this.branches) b.resetPart();
     for (const q of this.queues) q?.clear();
+    this.framed = false;
     this.out = 0;
   }
 
@@ -310,21 +320,25 @@ export class ParallelStream extends StreamBase {
       const ax = timeAxis(shape.length, layout);
       if (y.ndim !== shape.length || y.shape.some((s, a) => a !== ax && s !== shape[a]))
         throw new ConvError(this.op, `branches[${i}]`, `must give the batch and channels of the other branches; got shape ${fmt(y.shape)} and ${fmt(shape)}`);
-      let q = this.queues[i];
-      const { outer, inner } = blocks(chunkFrame(this.op, y, layout, null, null), layout);
-      if (!q || q.outer !== outer || q.inner !== inner) q = this.queues[i] = new TimeWindow(y.dtype, outer, inner);
+      if (!this.framed) this.queues[i] = queueFor(y, layout, this.queues[i]); // the first push's frame and device
       this.lastDtype = y.dtype;
     });
-    const qs = this.queues as TimeWindow[]; // every branch gave a tensor on the first push
+    this.framed = true;
+    const qs = this.queues as (TimeWindow | DeviceWindow)[]; // every branch gave a tensor on the first push
     const ts = ys.map((y) => (y ? timeOf(y, layout) : 0));
-    const m = Math.min(...qs.map((q, j) => q.length + ts[j]));
+    const m = Math.min(...qs.map((q, j) => q.length + ts[j])), K = qs.length;
+    this.out += m;
+    if (qs[0] instanceof DeviceWindow) {
+      let sum: Tensor | null = null;
+      qs.forEach((q, j) => { const p = (q as DeviceWindow).take(ys[j], ts[j], m); sum = sum ? add(sum, p) : p; });
+      return this.mean ? div(sum!, K) : sum!;
+    }
     const outShape = [...shape];
     outShape[timeAxis(shape.length, layout)] = m;
     const { outer, inner } = qs[0];
-    const out = allocate(this.lastDtype, outer * m * inner), K = qs.length;
-    qs.forEach((q, j) => takeAndQueue(out, j === 0, q, ys[j] ? ys[j]!.data : null, ts[j], m));
+    const out = allocate(this.lastDtype, outer * m * inner);
+    qs.forEach((q, j) => takeAndQueue(out, j === 0, q as TimeWindow, ys[j] ? ys[j]!.data : null, ts[j], m));
     if (this.mean) for (let i = 0; i < out.length; i++) out[i] = out[i] / K;
-    this.out += m;
     return new Tensor(out, outShape);
   }
 

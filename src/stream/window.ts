@@ -8,7 +8,7 @@
  * start of its block and writes the new positions after it — in place while the width stays the
  * same, else into a second array that takes turns with the first. After warm-up no push allocates.
  */
-import { allocate, type TypedArray } from '../autograd/tensor.js';
+import { allocate, type Tensor, type TypedArray } from '../autograd/tensor.js';
 import type { DType } from '../spec/types.js';
 
 /** dst[di …] = src[si …], n elements: a plain loop for short runs (no subarray objects), set() for long ones. */
@@ -99,6 +99,16 @@ export class TimeWindow {
     if (!inPlace) { this.b = a; this.a = dst; }
     this.stride = w;
     this.offset = 0;
+  }
+
+  /** Appends a chunk of `t` positions in the window's block layout (see append). */
+  appendChunk(x: Tensor, t: number): void {
+    this.append(x.data, t);
+  }
+
+  /** Elements held now. */
+  get elements(): number {
+    return this.length * this.outer * this.inner;
   }
 
   /** Appends `t` positions that are all zero. */
