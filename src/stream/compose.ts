@@ -59,15 +59,19 @@ export class PointwiseStream extends StreamBase {
 
 /**
  * Reads positions [0, m) of the signal `q` ++ `y` (the queued positions, then the `t` positions of
- * the block `y`) into `out` (`(outer, m, inner)`; assigned when `first`, else added: each sum is
- * stored, rounded to the dtype, before the next add, as the full forward's adds are), then drops
- * them and queues what is left of `y`. Only positions not used at once are copied into the queue.
+ * the block `y`), plus `add`'s positions [0, m) when given, into `out` (`(outer, m, inner)`;
+ * assigned when `first`, else added), then drops them and queues what is left of `y`. One pass;
+ * only the positions not used at once are copied into the queue. Each sum is stored (rounded to
+ * the dtype) before the next add, so it equals the forward's add and div op by op.
  */
-function takeAndQueue(out: TypedArray, first: boolean, q: TimeWindow, y: TypedArray | null, t: number, m: number): void {
+function takeInto(out: TypedArray, first: boolean, q: TimeWindow, y: TypedArray | null, t: number, m: number, add: TypedArray | null = null): void {
   const { outer, inner } = q, a = Math.min(q.length, m), an = a * inner, bn = (m - a) * inner, qd = q.data;
   for (let o = 0; o < outer; o++) {
     const base = o * m * inner, qs = q.base(o), ys = o * t * inner;
-    if (first) {
+    if (add) {
+      for (let i = 0; i < an; i++) out[base + i] = qd[qs + i] + add[base + i];
+      for (let i = 0; i < bn; i++) out[base + an + i] = y![ys + i] + add[base + an + i];
+    } else if (first) {
       for (let i = 0; i < an; i++) out[base + i] = qd[qs + i];
       for (let i = 0; i < bn; i++) out[base + an + i] = y![ys + i];
     } else {
@@ -223,10 +227,9 @@ export class ResidualStream extends StreamBase {
     if (m > skip.length + t)
       throw new ConvError(this.op, 'inner', `emitted ${this.out + m} positions after ${skip.end + t} input positions; x + inner(x) needs the inner output aligned with its input`);
     this.out += m;
-    if (skip instanceof DeviceWindow) return add(skip.take(x, t, m), y);
-    const out = allocate(y.dtype, y.size), yd = y.data;
-    takeAndQueue(out, true, skip, x ? x.data : null, t, m); // x …
-    for (let i = 0; i < out.length; i++) out[i] += yd[i]; // … + inner(x)
+    if (skip instanceof DeviceWindow) return add(skip.take(x, t, m, y.shape), y);
+    const out = allocate(y.dtype, y.size);
+    takeInto(out, true, skip, x ? x.data : null, t, m, y.data); // x + inner(x)
     return new Tensor(out, y.shape);
   }
 
@@ -330,14 +333,14 @@ export class ParallelStream extends StreamBase {
     this.out += m;
     if (qs[0] instanceof DeviceWindow) {
       let sum: Tensor | null = null;
-      qs.forEach((q, j) => { const p = (q as DeviceWindow).take(ys[j], ts[j], m); sum = sum ? add(sum, p) : p; });
+      qs.forEach((q, j) => { const p = (q as DeviceWindow).take(ys[j], ts[j], m, withTime(shape, layout, m)); sum = sum ? add(sum, p) : p; });
       return this.mean ? div(sum!, K) : sum!;
     }
     const outShape = [...shape];
     outShape[timeAxis(shape.length, layout)] = m;
     const { outer, inner } = qs[0];
     const out = allocate(this.lastDtype, outer * m * inner);
-    qs.forEach((q, j) => takeAndQueue(out, j === 0, q as TimeWindow, ys[j] ? ys[j]!.data : null, ts[j], m));
+    qs.forEach((q, j) => takeInto(out, j === 0, q as TimeWindow, ys[j] ? ys[j]!.data : null, ts[j], m));
     if (this.mean) for (let i = 0; i < out.length; i++) out[i] = out[i] / K;
     return new Tensor(out, outShape);
   }

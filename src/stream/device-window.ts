@@ -55,12 +55,13 @@ export class DeviceWindow {
    * The first `m` positions of the held positions followed by the chunk `x` (`t` positions), then
    * drops them and keeps the rest of `x`: what a skip path or a branch queue hands on.
    */
-  take(x: Tensor | null, t: number, m: number): Tensor {
+  take(x: Tensor | null, t: number, m: number, shape: readonly number[]): Tensor {
     const keep = this.length, fromHeld = Math.min(keep, m);
+    if (x && keep === 0 && m === t) { this.pass(t); return x; } // in step: the chunk itself
     const parts: Tensor[] = [];
     if (fromHeld) parts.push(narrow(this.tensor0(keep), this.axis, 0, fromHeld));
     if (m > fromHeld) parts.push(narrow(x!, this.axis, 0, m - fromHeld));
-    const y = parts.length === 0 ? gpuFull(this.shapeOf(0), 0) : parts.length === 1 ? parts[0] : cat(parts, this.axis);
+    const y = parts.length === 0 ? gpuFull(shape, 0) : parts.length === 1 ? parts[0] : cat(parts, this.axis);
     this.dropBefore(this.start + m);
     if (x && t > 0) this.appendChunk(x, t);
     return y;
