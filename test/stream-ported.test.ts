@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import {
-  add, Conv1d, ConvTranspose1d, div, leakyRelu, loadSafetensorsStateDict, Module, noGrad, parallelStream, pointwiseStream, randn,
+  add, Conv1d, ConvTranspose1d, div, Identity, leakyRelu, loadSafetensorsStateDict, Module, noGrad, parallelStream, pointwiseStream, randn,
   readSafetensors, residualStream, ReLU, Sequential, sequentialStream, tanh, withBackend, type Stream, type Tensor,
 } from '../src/index.js';
 import { HIFIGAN_SMALL, HIFIGAN_V1, HifiganGenerator } from '../examples/models/hifigan.js';
 import { assertConvError } from './helpers-core.js';
 import { assertClose } from './helpers/close.js';
-import { assertSame, sliceTime, streamWhole } from './helpers/stream.js';
+import { assertSame, catTime, sliceTime, streamWhole } from './helpers/stream.js';
 
 const DATA = new URL('./data/models/', import.meta.url).pathname;
 const file = (name: string) => new Uint8Array(readFileSync(DATA + name));
@@ -117,4 +117,19 @@ test('refusals of the composable streams', () => {
     override stream(): Stream { return { push: (x: Tensor) => x } as unknown as Stream; }
   }
   assertConvError(() => new Sequential(new Bad()).stream(), 'Bad.stream', 'stream', ['made by convkit']);
+});
+
+test('results are the caller\'s: later pushes never overwrite an earlier result, even one passed through unchanged', () => {
+  // Inside a composite a convolution's output lives in a reused array (the next step consumes it at
+  // once); Identity passes it on as it is, so the composite must hand out a copy.
+  for (const last of [new Identity(), new Conv1d(2, 2, 1, { dtype: 'float64', seed: 2 })]) {
+    const m = new Sequential(new Conv1d(2, 2, 3, { padding: 1, dtype: 'float64', seed: 1 }), last);
+    const x = randn([1, 2, 12], { seed: 4, dtype: 'float64' });
+    const s = m.stream();
+    const pieces = [0, 3, 3, 3, 3].map((a, i, cuts) => s.push(sliceTime(x, 'channelsFirst', cuts.slice(0, i).reduce((p, q) => p + q, 0), a)));
+    const kept = pieces.map((p) => Array.from(p.data));
+    pieces.push(s.flush());
+    pieces.forEach((p, i) => { if (i < kept.length) assert.deepEqual(Array.from(p.data), kept[i], `piece ${i} unchanged`); });
+    assertSame(catTime(pieces, 'channelsFirst'), noGrad(() => m.forward(x)), `Sequential(conv, ${last.constructor.name})`);
+  }
 });

@@ -6,6 +6,19 @@ import { gpuFull } from '../autograd/gpu-ops.js';
 import { noGrad } from '../autograd/graph.js';
 import type { Stream } from './types.js';
 
+/**
+ * Arrays a stream reuses from push to push for an output that the next step of a composite
+ * consumes at once (see StreamBase.markIntermediate). A result handed to the user is never one of
+ * them: push() and flush() copy it out if a step passed it through unchanged.
+ */
+const scratchArrays = new WeakSet<object>();
+export const markScratch = <T extends object>(a: T): T => { scratchArrays.add(a); return a; };
+
+/** A CPU tensor whose data is a reused array, copied; any other tensor as it is. */
+function owned(y: Tensor): Tensor {
+  return y.device === 'cpu' && scratchArrays.has(y.data) ? new Tensor(y.data.slice(), y.shape) : y;
+}
+
 /** Index of the time axis of a 1-D signal tensor (`(N?, C, t)` or `(N?, t, C)`). */
 export const timeAxis = (ndim: number, layout: Layout | null): number => (layout === 'channelsLast' ? ndim - 2 : ndim - 1);
 
@@ -78,6 +91,16 @@ export abstract class StreamBase implements Stream {
 
   constructor(readonly op: string) {}
 
+  /**
+   * Set by a composite whose next step consumes this stream's output before this stream runs
+   * again: the output may then live in an array reused from push to push (no allocation).
+   */
+  protected intermediate = false;
+
+  markIntermediate(): void {
+    this.intermediate = true;
+  }
+
   /** True once a chunk has been pushed (until reset()). */
   get started(): boolean {
     return this.lastShape !== null || this.received > 0;
@@ -127,14 +150,14 @@ export abstract class StreamBase implements Stream {
     this.lastShape = chunk.shape;
     this.lastDtype = chunk.dtype;
     this.lastDevice = chunk.device;
-    return noGrad(() => this.advance(chunk));
+    return owned(noGrad(() => this.advance(chunk)));
   }
 
   flush(): Tensor {
     this.live('flush');
     if (this.lastShape === null)
       throw new ConvError(this.op, 'flush', 'needs at least one pushed chunk first (it fixes the batch and channel sizes); got none');
-    const y = noGrad(() => this.finish(null)) ?? emptyLike(this.lastDtype, this.lastShape, this.layout, this.lastDevice);
+    const y = owned(noGrad(() => this.finish(null)) ?? emptyLike(this.lastDtype, this.lastShape, this.layout, this.lastDevice));
     this.done = true;
     return y;
   }

@@ -102,6 +102,7 @@ export class SequentialStream extends StreamBase {
   constructor(op: string, private readonly stages: readonly StreamBase[]) {
     super(op);
     for (const s of stages) s.part = true;
+    stages.slice(0, -1).forEach((s) => s.markIntermediate()); // each output is the next part's input
     // Look-ahead of part i, in its own input positions, is part i's over the rate before it.
     let rate = 1, la = 0;
     for (const s of stages) { la += s.lookahead / rate; rate *= s.rate; }
@@ -115,6 +116,11 @@ export class SequentialStream extends StreamBase {
       if (s instanceof PointwiseStream) s.layout = current;
       else if (s.layout !== null) current = s.layout;
     }
+  }
+
+  override markIntermediate(): void {
+    super.markIntermediate();
+    this.stages[this.stages.length - 1]?.markIntermediate();
   }
 
   get received(): number { return this.stages.length ? this.stages[0].received : 0; }
@@ -191,6 +197,7 @@ export class ResidualStream extends StreamBase {
     this.layout = inner.layout;
     this.lookahead = inner.lookahead;
     inner.part = true;
+    inner.markIntermediate(); // its output is added to the skip path at once
   }
 
   get received(): number { return this.inner.received; }
@@ -287,7 +294,7 @@ export class ParallelStream extends StreamBase {
     this.lookahead = Math.max(...branches.map((b) => b.lookahead));
     this.layout = branches.map((b) => b.layout).find((l) => l !== null) ?? null;
     this.queues = branches.map(() => null);
-    for (const b of branches) b.part = true;
+    for (const b of branches) { b.part = true; b.markIntermediate(); } // outputs summed (or queued) at once
   }
 
   get received(): number { return this.branches[0].received; }

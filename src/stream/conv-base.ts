@@ -6,10 +6,15 @@
 import { ConvError } from '../spec/errors.js';
 import { span as spanOf, weightChannels } from '../spec/shape.js';
 import type { ConvSpec, Layout } from '../spec/types.js';
-import { Tensor } from '../autograd/tensor.js';
+import { allocate, Tensor, type TypedArray } from '../autograd/tensor.js';
+import { convForward } from '../autograd/rules.js';
+import { applyConv } from '../functional/apply.js';
+import { planConvCached } from '../plan/cache.js';
+import { section } from '../profile/profile.js';
+import { prod } from '../util/shape.js';
 import { TimeWindow } from './window.js';
 import { DeviceWindow } from './device-window.js';
-import { blocks, checkSameFrame, chunkFrame, frameShape, StreamBase, timeAxis, type Frame } from './base.js';
+import { blocks, checkSameFrame, chunkFrame, frameShape, markScratch, StreamBase, timeAxis, type Frame } from './base.js';
 import { checkChunk, checkParameters, streamPads, WindowSpecs } from './spec.js';
 
 export abstract class ConvStreamBase extends StreamBase {
@@ -61,6 +66,34 @@ export abstract class ConvStreamBase extends StreamBase {
     if (this.weight.device !== 'cpu') return new DeviceWindow(timeAxis(f.batched ? 3 : 2, layout), (t) => frameShape(f, layout, c, t));
     const { outer, inner } = blocks(f, layout);
     return old instanceof TimeWindow && old.outer === outer && old.inner === inner ? old : new TimeWindow(this.weight.dtype, outer, inner);
+  }
+
+  private outBuf: TypedArray | null = null;
+
+  /**
+   * The convolution of one window: on the CPU and channels-first, the kernels run straight from
+   * the cached plan (the same call the functional op makes, so the same values), into an array
+   * reused from push to push when a composite consumes the output at once; otherwise (device
+   * tensors, channels-last) through the functional op.
+   */
+  protected convolve(spec: ConvSpec, x: Tensor): Tensor {
+    const w = this.weight, b = this.bias;
+    if (x.device !== 'cpu' || this.layout === 'channelsLast') return applyConv(spec, x, w, b);
+    const plan = planConvCached(spec, x.shape, w.shape, b ? b.shape : null);
+    if (plan.inputPad) return applyConv(spec, x, w, b);
+    const n = prod(plan.outShape);
+    let y: TypedArray;
+    if (this.intermediate) {
+      if (!this.outBuf || this.outBuf.length < n) this.outBuf = allocate(w.dtype, Math.max(n, 2 * (this.outBuf?.length ?? 0)));
+      y = markScratch(this.outBuf.subarray(0, n));
+    } else y = allocate(w.dtype, n);
+    const end = section('convolution');
+    try {
+      convForward(x.data, w.data, b ? b.data : null, y, plan.geometry, spec.transposed);
+    } finally {
+      end();
+    }
+    return new Tensor(y, plan.outShape);
   }
 
   /** The window's positions as a tensor of `c` channels. */

@@ -9,7 +9,6 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import type { ConvSpec } from '../spec/types.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { applyConv } from '../functional/apply.js';
 import { chunkFrame, emptyLike, frameShape, timeOf } from './base.js';
 import { ConvStreamBase } from './conv-base.js';
 import { biasOnly } from './conv.js';
@@ -79,7 +78,7 @@ export class ConvTransposeStream extends ConvStreamBase {
       const pb = t0 - ia * this.s;
       let pa = full - pb - (t1 - t0), op = 0;
       if (pa < 0) [op, pa] = [-pa, 0]; // positions past the last tap (gaps, output padding): zeros plus bias
-      y = applyConv(this.specs.get(pb, pa, op), this.windowTensor(win, this.cIn), this.weight, this.bias);
+      y = this.convolve(this.specs.get(pb, pa, op), this.windowTensor(win, this.cIn));
     }
     this.out = e1;
     win.dropBefore(this.firstInput(e1 + this.p0));

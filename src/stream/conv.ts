@@ -12,7 +12,6 @@ import type { ConvSpec, Layout, PaddingMode } from '../spec/types.js';
 import { allocate, Tensor, type Device } from '../autograd/tensor.js';
 import { add } from '../autograd/ops.js';
 import { gpuFull } from '../autograd/gpu-ops.js';
-import { applyConv } from '../functional/apply.js';
 import { TimeWindow } from './window.js';
 import { chunkFrame, emptyLike, frameShape, timeOf, type Frame } from './base.js';
 import { ConvStreamBase } from './conv-base.js';
@@ -108,7 +107,7 @@ export class ConvStream extends ConvStreamBase {
     if (ws >= S || we <= 0) y = biasOnly(f, this.layout, this.bias, dtype, this.cOut, n, device);
     else {
       const pb = Math.max(0, -ws), pa = atEnd ? Math.max(0, we - S) : 0;
-      y = applyConv(this.specs.get(pb, pa), this.windowTensor(win, this.cIn), this.weight, this.bias);
+      y = this.convolve(this.specs.get(pb, pa), this.windowTensor(win, this.cIn));
     }
     this.out = o1;
     win.dropBefore(o1 * this.s - this.lead);
