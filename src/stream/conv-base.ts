@@ -7,10 +7,7 @@ import { ConvError } from '../spec/errors.js';
 import { span as spanOf, weightChannels } from '../spec/shape.js';
 import type { ConvSpec, Layout } from '../spec/types.js';
 import { allocate, Tensor, type TypedArray } from '../autograd/tensor.js';
-import { convForward } from '../autograd/rules.js';
-import { applyConv } from '../functional/apply.js';
-import { planConvCached } from '../plan/cache.js';
-import { section } from '../profile/profile.js';
+import { applyConv, convInto, planCall } from '../functional/apply.js';
 import { prod } from '../util/shape.js';
 import { TimeWindow } from './window.js';
 import { DeviceWindow } from './device-window.js';
@@ -79,20 +76,15 @@ export abstract class ConvStreamBase extends StreamBase {
   protected convolve(spec: ConvSpec, x: Tensor): Tensor {
     const w = this.weight, b = this.bias;
     if (x.device !== 'cpu' || this.layout === 'channelsLast') return applyConv(spec, x, w, b);
-    const plan = planConvCached(spec, x.shape, w.shape, b ? b.shape : null);
-    if (plan.inputPad) return applyConv(spec, x, w, b);
+    const plan = planCall(spec, x, w, b, undefined, {});
+    if (plan.inputPad || plan.spec.layout !== 'channelsFirst') return applyConv(spec, x, w, b);
     const n = prod(plan.outShape);
     let y: TypedArray;
     if (this.intermediate) {
       if (!this.outBuf || this.outBuf.length < n) this.outBuf = allocate(w.dtype, Math.max(n, 2 * (this.outBuf?.length ?? 0)));
       y = markScratch(this.outBuf.subarray(0, n));
     } else y = allocate(w.dtype, n);
-    const end = section('convolution');
-    try {
-      convForward(x.data, w.data, b ? b.data : null, y, plan.geometry, spec.transposed);
-    } finally {
-      end();
-    }
+    convInto(plan, x, w, b, y);
     return new Tensor(y, plan.outShape);
   }
 
