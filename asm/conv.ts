@@ -362,11 +362,11 @@ export function packB64(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize):
  * each, of which the first `cols` are real, starting at column `first` of sample 0: column
  * first + j = s·per + o goes to c + s·cs + o (row stride ldc) and the others are dropped. Either way every C element sums over k in the same order.
  */
-function gemmT<T>(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void {
-  const nrT = NR<T>(), Mp = up(M, MR), Np = up(N, nrT);
+function gemmT<T>(m0: i32, M: i32, Mp: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void {
+  const nrT = NR<T>(), Np = up(N, nrT);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
-    for (let i0 = 0; i0 < M; i0 += MC) {
+    for (let i0 = m0; i0 < M; i0 += MC) {
       const i1 = min(M, i0 + MC);
       for (let j0 = 0; j0 < N; j0 += nrT) {
         const pbp = pb + at<T>(k0 * Np + j0 * kc);
@@ -386,10 +386,13 @@ function gemmT<T>(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i
     }
   }
 }
-export function gemm(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f32>(M, N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
-export function gemm64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f64>(M, N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
-export function gemmSamples(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void { gemmT<f32>(M, N, K, pa, pb, c, ldc, per, cols, cs, first); }
-export function gemmSamples64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void { gemmT<f64>(M, N, K, pa, pb, c, ldc, per, cols, cs, first); }
+export function gemm(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f32>(0, M, up(M, MR), N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
+export function gemm64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f64>(0, M, up(M, MR), N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
+/** gemm for rows m0 … m1−1 only (m0 a multiple of MR; A packed for Mp rows): row i still goes to c + i·ldc. */
+export function gemmRows(m0: i32, m1: i32, Mp: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f32>(m0, m1, Mp, N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
+export function gemmRows64(m0: i32, m1: i32, Mp: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f64>(m0, m1, Mp, N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
+export function gemmSamples(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void { gemmT<f32>(0, M, up(M, MR), N, K, pa, pb, c, ldc, per, cols, cs, first); }
+export function gemmSamples64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void { gemmT<f64>(0, M, up(M, MR), N, K, pa, pb, c, ldc, per, cols, cs, first); }
 
 /**
  * The direct GEMM of a stride-1 1-D convolution: rows m0 … m1−1 (m0 a multiple of MR) of C (M×N,

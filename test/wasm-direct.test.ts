@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { add, conv1d, convTranspose1d, leakyRelu, noGrad, relu, setNumThreads, tensor, withBackend, type Tensor } from '../src/index.js';
+import { add, conv1d, convTranspose1d, convTranspose2d, leakyRelu, noGrad, relu, setNumThreads, tensor, withBackend, type Tensor } from '../src/index.js';
 import { convTaskKind, phaseTaskKind, withoutDirectConv } from '../src/kernels/wasm/glue.js';
 import { phasePlan } from '../src/plan/phases.js';
 import { assertClose } from './helpers/close.js';
@@ -173,4 +173,17 @@ test('the wasm families write residual + relu / leakyRelu with the output, bit f
         }));
       }
   }
+});
+
+test('a 2-D polyphase convT with one column tile per phase (DCGAN at batch 1) splits its channels over the workers, bitwise equal to 1 thread', () => {
+  const x = tensor(values(256 * 4 * 4, 31, 'float32'), [1, 256, 4, 4]), w = tensor(values(256 * 128 * 16, 32, 'float32'), [256, 128, 4, 4]);
+  const b = tensor(values(128, 33, 'float32'), [128]);
+  const f = () => noGrad(() => convTranspose2d(x, w, b, { stride: 2, padding: 1, activation: 'relu' })).data;
+  setNumThreads(1);
+  const one = f();
+  setNumThreads(2);
+  assert.deepEqual(withWorkers(f, 'a one-tile polyphase convT on 2 threads'), one);
+  setNumThreads(1);
+  assertClose(one, noGrad(() => withBackend('ref', () => convTranspose2d(x, w, b, { stride: 2, padding: 1, activation: 'relu' }))).data,
+    { rtol: 2e-5, relativeTo: 'largest', floor: 1 }, 'vs ref');
 });

@@ -212,8 +212,9 @@ interface Tiling { nc: number; cb: number; es: number }
 /** Units of a task: (sample, group, tile) for conv, (sample, channel) for depthwise, (group, block) otherwise. */
 function itemsOf(kind: Kind, g: Geometry, t: Tiling): { items: number; tiles: number; cblocks: number } {
   const cols = kind === Kind.ConvSamples ? g.n * columnsPerSample(prod(g.outSize)) : prod(g.outSize);
-  const tiles = Math.ceil(cols / t.nc), cblocks = Math.ceil((kind === Kind.Direct ? g.cOut : g.cIn) / g.groups / t.cb);
-  const items = kind === Kind.Conv || kind === Kind.Phase || kind === Kind.PhaseDirect ? g.n * g.groups * tiles : kind === Kind.Direct ? g.n * g.groups * cblocks * tiles
+  const rowBlocks = kind === Kind.Direct || kind === Kind.Phase || kind === Kind.PhaseDirect;
+  const tiles = Math.ceil(cols / t.nc), cblocks = Math.ceil((rowBlocks ? g.cOut : g.cIn) / g.groups / t.cb);
+  const items = kind === Kind.Conv ? g.n * g.groups * tiles : rowBlocks ? g.n * g.groups * cblocks * tiles
     : kind === Kind.ConvSamples ? g.groups * tiles : kind === Kind.Depthwise ? g.n * g.cOut : g.groups * cblocks;
   return { items, tiles, cblocks };
 }
@@ -398,7 +399,7 @@ const directApplies = (g: Geometry, es: number): boolean =>
   && ((g.cIn / g.groups) * directRow(g) + 8) * es <= 0x7fffffff;
 
 /**
- * Output channels per unit of a Direct task: all of a group's, unless its column tiles give fewer
+ * Output channels per unit of a Direct or phase task: all of a group's, unless its column tiles give fewer
  * than 4 units per thread (a short signal with many channels, e.g. 512 channels × 86 frames), when
  * the channels are cut into blocks (multiples of MR, 16 at least) until they do. Blocks of rows
  * never split a sum, so the results are the same.
@@ -534,7 +535,10 @@ function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, 
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
   const direct = phaseDirect(g, phases, es);
   const kind = direct ? Kind.PhaseDirect : Kind.Phase;
-  const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es), cb: 1, es }));
+  const tilings = phases.map((p) => {
+    const nc = convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es);
+    return { nc, cb: directBlock(p, nc, threads), es };
+  });
   const scratch = Math.max(0, ...phases.map((p, i) => scratchBytes(kind, p, tilings[i])));
   const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
   const xBytes = direct ? (g.n * g.cOut * direct.row + 8) * es : g.n * g.cOut * prod(g.outSize) * es;

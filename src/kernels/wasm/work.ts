@@ -17,6 +17,7 @@ export interface WasmExports {
   tapTile(gp: number, o0: number, nc: number, table: number): void;
   tapTileSamples(gp: number, q0: number, nc: number, table: number, per: number, xs: number): void;
   gemmSamples(M: number, N: number, K: number, pa: number, pb: number, c: number, ldc: number, per: number, cols: number, cs: number, first: number): void;
+  gemmRows(m0: number, m1: number, Mp: number, N: number, K: number, pa: number, pb: number, c: number, ldc: number): void;
   gemmDirect(m0: number, m1: number, Mp: number, N: number, K: number, pa: number, xb: number, offs: number, c: number, ldc: number): void;
   im2colB(x: number, inVol: number, cn: number, kVol: number, table: number, nc: number, dst: number): void;
   im2colBT(x: number, inVol: number, cn: number, kVol: number, table: number, nc: number, dst: number): void;
@@ -29,14 +30,14 @@ export interface WasmExports {
   finite(p: number, n: number): number;
   /** y = act(y + r) in place (r 0: none; act 0 none, 1 relu, 2 leakyRelu). */
   epilogue(y: number, r: number, n: number, act: number, slope: number): void;
-  packA64: WasmExports['packA']; packB64: WasmExports['packB']; gemm64: WasmExports['gemm']; gemmSamples64: WasmExports['gemmSamples']; gemmDirect64: WasmExports['gemmDirect'];
+  packA64: WasmExports['packA']; packB64: WasmExports['packB']; gemm64: WasmExports['gemm']; gemmSamples64: WasmExports['gemmSamples']; gemmDirect64: WasmExports['gemmDirect']; gemmRows64: WasmExports['gemmRows'];
   im2colB64: WasmExports['im2colB']; im2colBT64: WasmExports['im2colBT']; col2im64: WasmExports['col2im'];
   depthwise64: WasmExports['depthwise']; packPhases64: WasmExports['packPhases'];
   fillBias64: WasmExports['fillBias']; scatterTile64: WasmExports['scatterTile']; finite64: WasmExports['finite']; epilogue64: WasmExports['epilogue'];
 }
 
 /** The element-typed kernels of one precision: the f32 exports, or their `…64` twins. */
-export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'gemmSamples' | 'gemmDirect' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'fillBias' | 'scatterTile' | 'finite' | 'epilogue'>;
+export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'gemmSamples' | 'gemmDirect' | 'gemmRows' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'fillBias' | 'scatterTile' | 'finite' | 'epilogue'>;
 
 const typed = new WeakMap<WasmExports, readonly [TypedExports, TypedExports]>();
 
@@ -45,7 +46,7 @@ export function typedExports(ex: WasmExports, es: number): TypedExports {
   let pair = typed.get(ex);
   if (!pair) {
     pair = [ex, {
-      packA: ex.packA64, packB: ex.packB64, gemm: ex.gemm64, gemmSamples: ex.gemmSamples64, gemmDirect: ex.gemmDirect64, im2colB: ex.im2colB64, im2colBT: ex.im2colBT64, col2im: ex.col2im64,
+      packA: ex.packA64, packB: ex.packB64, gemm: ex.gemm64, gemmSamples: ex.gemmSamples64, gemmDirect: ex.gemmDirect64, gemmRows: ex.gemmRows64, im2colB: ex.im2colB64, im2colBT: ex.im2colBT64, col2im: ex.col2im64,
       depthwise: ex.depthwise64, packPhases: ex.packPhases64, fillBias: ex.fillBias64, scatterTile: ex.scatterTile64, finite: ex.finite64, epilogue: ex.epilogue64,
     }];
     typed.set(ex, pair);
@@ -150,6 +151,22 @@ function zero(u: Unit, at: number, len: number): void {
   (u.es === 8 ? new Float64Array(u.mem.buffer, at, len) : new Float32Array(u.mem.buffer, at, len)).fill(0);
 }
 
+/**
+ * A phase unit's item: (sample, group, block of cb output channels, column tile). Few column tiles
+ * (a small image with many channels, e.g. DCGAN at batch 1) split the channels too (see directBlock).
+ */
+function phaseItem(u: Unit, item: number): { tile: number; s: number; grp: number; m0: number; m1: number } {
+  const tile = item % u.tiles, rest = Math.floor(item / u.tiles), blk = rest % u.cblocks;
+  const grp = Math.floor(rest / u.cblocks) % u.groups, s = Math.floor(rest / (u.cblocks * u.groups)), m0 = blk * u.cb;
+  return { tile, s, grp, m0, m1: Math.min(u.cog, m0 + u.cb) };
+}
+
+/** Rows m0 … m1−1 of a phase unit's column buffer (row stride m) added to every s-th output position (scatterTile). */
+function scatterRows(u: Unit, s: number, grp: number, m0: number, m1: number, o0: number, m: number): void {
+  const sc = SCATTER >> 2, es = u.es, yVol = u.mem[sc + S.I0] * u.mem[sc + S.I1] * u.mem[sc + S.I2];
+  u.ex.scatterTile(u.col + m0 * m * es, m, m1 - m0, u.y + (s * u.cOut + grp * u.cog + m0) * yVol * es, o0, SCATTER);
+}
+
 /** Runs item `item` of a task; one handler per Kind. */
 type Handler = (u: Unit, item: number) => void;
 
@@ -182,23 +199,21 @@ const handlers: Record<Kind, Handler> = {
   },
   // As Conv, into the zeroed column buffer (cog × m), then added to the phase's positions of y (planes of the full size).
   [Kind.Phase](u, item) {
-    const tile = item % u.tiles, grp = Math.floor(item / u.tiles) % u.groups, s = Math.floor(item / (u.tiles * u.groups));
-    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es, sc = SCATTER >> 2;
-    const yVol = u.mem[sc + S.I0] * u.mem[sc + S.I1] * u.mem[sc + S.I2];
+    const { tile, s, grp, m0, m1 } = phaseItem(u, item);
+    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es;
     u.wx.tapTile(GEOM, o0, m, u.table);
     u.ex.im2colB(u.x + (s * u.cIn + grp * u.cig) * u.inVol * es, u.inVol, u.cig, u.kVol, u.table, m, u.pb);
-    zero(u, u.col, u.cog * m);
-    u.ex.gemm(u.cog, m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.pb, u.col, m);
-    u.ex.scatterTile(u.col, m, u.cog, u.y + (s * u.cOut + grp * u.cog) * yVol * es, o0, SCATTER);
+    zero(u, u.col + m0 * m * es, (m1 - m0) * m);
+    u.ex.gemmRows(m0, m1, up(u.cog, MR), m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.pb, u.col, m);
+    scatterRows(u, s, grp, m0, m1, o0, m);
   },
   // As Phase, with B read from the padded input planes as in Direct.
   [Kind.PhaseDirect](u, item) {
-    const tile = item % u.tiles, grp = Math.floor(item / u.tiles) % u.groups, s = Math.floor(item / (u.tiles * u.groups));
-    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es, sc = SCATTER >> 2;
-    const yVol = u.mem[sc + S.I0] * u.mem[sc + S.I1] * u.mem[sc + S.I2];
-    zero(u, u.col, u.cog * m);
-    u.ex.gemmDirect(0, u.cog, up(u.cog, MR), m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.x + ((s * u.cIn + grp * u.cig) * u.xRow + o0) * es, u.offs, u.col, m);
-    u.ex.scatterTile(u.col, m, u.cog, u.y + (s * u.cOut + grp * u.cog) * yVol * es, o0, SCATTER);
+    const { tile, s, grp, m0, m1 } = phaseItem(u, item);
+    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es;
+    zero(u, u.col + m0 * m * es, (m1 - m0) * m);
+    u.ex.gemmDirect(m0, m1, up(u.cog, MR), m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.x + ((s * u.cIn + grp * u.cig) * u.xRow + o0) * es, u.offs, u.col, m);
+    scatterRows(u, s, grp, m0, m1, o0, m);
   },
   // item = (group, block of output channels); x lives in the conv's output space, y in its input space.
   [Kind.ConvT](u, item) {
