@@ -40,6 +40,7 @@ export { BatchNorm1d, BatchNorm2d, BatchNorm3d, foldBatchNorm, type BatchNorm, t
 export { yieldToEventLoop, asyncSteps } from './nn/async.js';
 export { Residual, Parallel, type ParallelOptions } from './nn/residual.js';
 export { conv1dStream, convTranspose1dStream, paddleConv1dStream, paddleConv1dTransposeStream, registerPointwiseStream, type Stream, type ConvTransposeStreamOptions, type PaddleConvTransposeStreamOptions } from './stream/index.js';
+export { parallelStream, pointwiseStream, residualStream, sequentialStream, type ParallelStreamOptions } from './stream/index.js';
 export { webgpuAvailable, webgpuInfo, setReadTimeout, type InitWebGPUOptions, type WebGPUInfo } from './kernels/webgpu/device.js';
 export { initWebGPU } from './autograd/gpu-ops.js';
 export { type Device, type DeviceStorage } from './autograd/tensor.js';

@@ -7,10 +7,14 @@
  *   loadSafetensorsStateDict(g, bytes); // conv_pre.weight_g, ups.0.weight_v, resblocks.4.convs1.2.bias, …
  *   const audio = noGrad(() => g.forward(mel)); // (N, 80, frames) → (N, 1, frames · 256)
  *
+ * `g.stream()` runs the same steps chunk by chunk for live audio (docs/streaming.md): push mel
+ * frames as they arrive, get back every sample that is final.
+ *
  * docs/porting.md walks through this file.
  */
 import {
   Conv1d, ConvTranspose1d, Module, ModuleList, Tensor, add, asyncSteps, conv1d, div, leakyRelu, tanh,
+  parallelStream, pointwiseStream, residualStream, sequentialStream, type Stream,
 } from '../../src/index.js';
 
 /** The `h` of the reference implementation (its config_v1.json), in camelCase. */
@@ -100,6 +104,17 @@ export class ResBlock1 extends Module {
     return x;
   }
 
+  /**
+   * The same steps as a stream: each pair is x ← x + c2(lrelu(c1(lrelu(x)))), whose skip path waits
+   * for the two convolutions' look-ahead. A fused block streams its unfused steps (equal to its
+   * forward to float rounding, as the unfused forward is).
+   */
+  override stream(): Stream {
+    const lrelu = () => pointwiseStream((x) => leakyRelu(x, LRELU_SLOPE));
+    return sequentialStream(Array.from({ length: this.convs1.length }, (_, i) =>
+      residualStream(sequentialStream([lrelu(), this.convs1.at(i).stream(), lrelu(), this.convs2.at(i).stream()]))));
+  }
+
   /** The same steps with the convolutions awaited (see Module.forwardAsync). */
   override async forwardAsync(x: Tensor): Promise<Tensor> {
     const step = asyncSteps();
@@ -149,6 +164,23 @@ export class HifiganGenerator extends Module {
     return this.#fused
       ? conv1d(leakyRelu(x, 0.01), post.weight, post.bias, { padding: 3, activation: 'tanh' })
       : tanh(post.forward(leakyRelu(x, 0.01)));
+  }
+
+  /**
+   * The forward as a stream over mel frames (docs/streaming.md): conv_pre, then per upsampling stage
+   * leaky ReLU, the transposed convolution and the mean of the stage's resblocks (the branches
+   * aligned by their look-ahead), then leaky ReLU, conv_post and tanh. Pushing mel chunks
+   * `(N, numMels, t)` returns every sample now final; the concatenation equals `forward(whole)`.
+   */
+  override stream(): Stream {
+    const lrelu = (slope: number) => pointwiseStream((x) => leakyRelu(x, slope));
+    const parts: Stream[] = [this.conv_pre.stream()];
+    for (let i = 0; i < this.ups.length; i++) {
+      const branches = Array.from({ length: this.numKernels }, (_, j) => this.resblocks.at(i * this.numKernels + j).stream());
+      parts.push(lrelu(LRELU_SLOPE), this.ups.at(i).stream(), parallelStream(branches, { reduce: 'mean' }));
+    }
+    parts.push(lrelu(0.01), this.conv_post.stream(), pointwiseStream(tanh));
+    return sequentialStream(parts);
   }
 
   /** The same steps with every convolution awaited: the calling thread stays free while they run. */

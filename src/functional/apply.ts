@@ -224,3 +224,17 @@ export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null
     pads: plan.pads, outputPadding: plan.outputPadding, groups: spec.groups, paddingMode: spec.paddingMode, layout: spec.layout, ...ep });
   return y;
 }
+
+/**
+ * A planned CPU call with no layout change, no input padding pass and no epilogue (channels-first,
+ * zeros padding), written into `y` (prod(plan.outShape) elements) with no autograd node: the same
+ * kernels as applyConv, for a caller that reuses its output array from call to call (a stream).
+ */
+export function convInto(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null, y: TypedArray): void {
+  const end = section('convolution');
+  try {
+    convForward(x.data, w.data, b ? b.data : null, y, plan.geometry, plan.spec.transposed);
+  } finally {
+    end();
+  }
+}

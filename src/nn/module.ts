@@ -238,7 +238,10 @@ export abstract class Module {
   /**
    * A stream over this module for live input: push chunks, get every output position that is final
    * (docs/streaming.md). Conv1d, ConvTranspose1d, Paddle's Conv1D and Conv1DTranspose, Sequential,
-   * Residual and the pointwise activations stream; any other module throws a ConvError naming it.
+   * Residual, Parallel and the pointwise activations stream; any other module throws a ConvError
+   * naming it. A custom module overrides this with a stream built from `sequentialStream`,
+   * `residualStream`, `parallelStream` and `pointwiseStream` (its parts' `stream()`s); it then also
+   * streams as part of a Sequential, Residual or Parallel.
    */
   stream(): Stream {
     return streamHook(this);

@@ -1,9 +1,23 @@
 /** What the streams share: the push/flush/reset life cycle, chunk checks, and the shapes of chunks. */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { DType, Layout } from '../spec/types.js';
-import { allocate, Tensor } from '../autograd/tensor.js';
+import { allocate, Tensor, type Device } from '../autograd/tensor.js';
+import { gpuFull } from '../autograd/gpu-ops.js';
 import { noGrad } from '../autograd/graph.js';
 import type { Stream } from './types.js';
+
+/**
+ * Arrays a stream reuses from push to push for an output that the next step of a composite
+ * consumes at once (see StreamBase.markIntermediate). A result handed to the user is never one of
+ * them: push() and flush() copy it out if a step passed it through unchanged.
+ */
+const scratchArrays = new WeakSet<object>();
+export const markScratch = <T extends object>(a: T): T => { scratchArrays.add(a); return a; };
+
+/** A CPU tensor whose data is a reused array, copied; any other tensor as it is. */
+function owned(y: Tensor): Tensor {
+  return y.device === 'cpu' && scratchArrays.has(y.data) ? new Tensor(y.data.slice(), y.shape) : y;
+}
 
 /** Index of the time axis of a 1-D signal tensor (`(N?, C, t)` or `(N?, t, C)`). */
 export const timeAxis = (ndim: number, layout: Layout | null): number => (layout === 'channelsLast' ? ndim - 2 : ndim - 1);
@@ -18,9 +32,9 @@ export function withTime(shape: readonly number[], layout: Layout | null, t: num
   return s;
 }
 
-/** A tensor of `shape` with time length 0. */
-export const emptyLike = (dtype: DType, shape: readonly number[], layout: Layout | null): Tensor =>
-  new Tensor(allocate(dtype, 0), withTime(shape, layout, 0));
+/** A tensor of `shape` with time length 0, on `device`. */
+export const emptyLike = (dtype: DType, shape: readonly number[], layout: Layout | null, device: Device = 'cpu'): Tensor =>
+  device === 'cpu' ? new Tensor(allocate(dtype, 0), withTime(shape, layout, 0)) : gpuFull(withTime(shape, layout, 0), 0);
 
 /**
  * The batch and channel sizes fixed by the first chunk, and the block structure of a signal in that
@@ -71,8 +85,26 @@ export abstract class StreamBase implements Stream {
   /** The shape of the last chunk pushed (for an empty result where nothing else gives one). */
   protected lastShape: readonly number[] | null = null;
   protected lastDtype: DType = 'float32';
+  protected lastDevice: Device = 'cpu';
+  /** True once a composite stream has taken this one as a part (it is then driven by the composite only). */
+  part = false;
 
   constructor(readonly op: string) {}
+
+  /**
+   * Set by a composite whose next step consumes this stream's output before this stream runs
+   * again: the output may then live in an array reused from push to push (no allocation).
+   */
+  protected intermediate = false;
+
+  markIntermediate(): void {
+    this.intermediate = true;
+  }
+
+  /** True once a chunk has been pushed (until reset()). */
+  get started(): boolean {
+    return this.lastShape !== null || this.received > 0;
+  }
 
   /** Time layout of the stream's input and output; null for a pointwise stream (any layout). */
   abstract readonly layout: Layout | null;
@@ -107,6 +139,7 @@ export abstract class StreamBase implements Stream {
   abstract clear(): void;
 
   private live(what: string): void {
+    if (this.part) throw new ConvError(this.op, what, 'is not allowed on a stream that is part of a composite stream (it is driven by the composite); push to the composite');
     if (this.done) throw new ConvError(this.op, what, 'is not allowed after flush(); call reset() to start a new stream');
     if (this.broken) throw new ConvError(this.op, what, `is not allowed: an earlier call failed half-way (${this.broken}); call reset()`);
   }
@@ -116,19 +149,26 @@ export abstract class StreamBase implements Stream {
     this.check(chunk);
     this.lastShape = chunk.shape;
     this.lastDtype = chunk.dtype;
-    return noGrad(() => this.advance(chunk));
+    this.lastDevice = chunk.device;
+    return owned(noGrad(() => this.advance(chunk)));
   }
 
   flush(): Tensor {
     this.live('flush');
     if (this.lastShape === null)
       throw new ConvError(this.op, 'flush', 'needs at least one pushed chunk first (it fixes the batch and channel sizes); got none');
-    const y = noGrad(() => this.finish(null)) ?? emptyLike(this.lastDtype, this.lastShape, this.layout);
+    const y = owned(noGrad(() => this.finish(null)) ?? emptyLike(this.lastDtype, this.lastShape, this.layout, this.lastDevice));
     this.done = true;
     return y;
   }
 
   reset(): void {
+    if (this.part) throw new ConvError(this.op, 'reset', 'is not allowed on a stream that is part of a composite stream (it is driven by the composite); reset the composite');
+    this.resetPart();
+  }
+
+  /** reset() as a composite drives it on its parts. */
+  resetPart(): void {
     this.done = false;
     this.broken = null;
     this.lastShape = null;

@@ -4,12 +4,21 @@
  */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Layout } from '../spec/types.js';
-import { allocate, Tensor } from '../autograd/tensor.js';
-import type { Module } from '../nn/module.js';
+import { allocate, Tensor, type TypedArray } from '../autograd/tensor.js';
+import { add } from '../autograd/ops.js';
+import { div } from '../autograd/shape-ops.js';
 import { TimeWindow } from './window.js';
-import { blocks, checkSameFrame, chunkFrame, StreamBase, timeAxis, timeOf, type Frame } from './base.js';
+import { DeviceWindow } from './device-window.js';
+import { blocks, checkSameFrame, chunkFrame, StreamBase, timeAxis, timeOf, withTime, type Frame } from './base.js';
 
-/** A module that maps each time position on its own (activations): its stream is its forward, delay 0. */
+/** A queue for a signal shaped like `x` in `layout`: typed arrays on the CPU, a device tensor on a device. */
+function queueFor(x: Tensor, layout: Layout, old: TimeWindow | DeviceWindow | null): TimeWindow | DeviceWindow {
+  if (x.device !== 'cpu') return new DeviceWindow(timeAxis(x.ndim, layout), (t) => withTime(x.shape, layout, t));
+  const { outer, inner } = blocks(chunkFrame('stream', x, layout, null, null), layout);
+  return old instanceof TimeWindow && old.outer === outer && old.inner === inner ? old : new TimeWindow(x.dtype, outer, inner);
+}
+
+/** A step that maps each time position on its own (activations): its stream applies it to each chunk, delay 0. */
 export class PointwiseStream extends StreamBase {
   readonly lookahead = 0;
   readonly rate = 1;
@@ -17,7 +26,7 @@ export class PointwiseStream extends StreamBase {
   layout: Layout | null = null;
   private inCount = 0;
 
-  constructor(op: string, private readonly module: Module) {
+  constructor(op: string, private readonly fn: (chunk: Tensor) => Tensor) {
     super(op);
   }
 
@@ -36,14 +45,42 @@ export class PointwiseStream extends StreamBase {
 
   advance(chunk: Tensor): Tensor {
     this.check(chunk);
-    const y = this.module.forward(chunk);
-    this.inCount += chunk.ndim ? timeOf(chunk, this.layout) : 0;
+    const y = this.fn(chunk), t = chunk.ndim ? timeOf(chunk, this.layout) : 0;
+    if (!(y instanceof Tensor) || y.ndim !== chunk.ndim || timeOf(y, this.layout) !== t)
+      throw new ConvError(this.op, 'fn', `must map each time position on its own (keep the chunk's rank and time length); got ${y instanceof Tensor ? `shape ${fmt(y.shape)} for a chunk of shape ${fmt(chunk.shape)}` : fmt(typeof y)}`);
+    this.inCount += t;
     return y;
   }
 
   finish(chunk: Tensor | null): Tensor | null {
     return chunk ? this.advance(chunk) : null;
   }
+}
+
+/**
+ * Reads positions [0, m) of the signal `q` ++ `y` (the queued positions, then the `t` positions of
+ * the block `y`), plus `add`'s positions [0, m) when given, into `out` (`(outer, m, inner)`;
+ * assigned when `first`, else added), then drops them and queues what is left of `y`. One pass;
+ * only the positions not used at once are copied into the queue. Each sum is stored (rounded to
+ * the dtype) before the next add, so it equals the forward's add and div op by op.
+ */
+function takeInto(out: TypedArray, first: boolean, q: TimeWindow, y: TypedArray | null, t: number, m: number, add: TypedArray | null = null): void {
+  const { outer, inner } = q, a = Math.min(q.length, m), an = a * inner, bn = (m - a) * inner, qd = q.data;
+  for (let o = 0; o < outer; o++) {
+    const base = o * m * inner, qs = q.base(o), ys = o * t * inner;
+    if (add) {
+      for (let i = 0; i < an; i++) out[base + i] = qd[qs + i] + add[base + i];
+      for (let i = 0; i < bn; i++) out[base + an + i] = y![ys + i] + add[base + an + i];
+    } else if (first) {
+      for (let i = 0; i < an; i++) out[base + i] = qd[qs + i];
+      for (let i = 0; i < bn; i++) out[base + an + i] = y![ys + i];
+    } else {
+      for (let i = 0; i < an; i++) out[base + i] += qd[qs + i];
+      for (let i = 0; i < bn; i++) out[base + an + i] += y![ys + i];
+    }
+  }
+  q.dropBefore(q.start + m); // past the queue's end when part of y was used: append skips that part
+  if (y && t > 0) q.append(y, t);
 }
 
 /** Runs `f`; if it throws after the stream may have changed, marks `s` failed (reset() clears it). */
@@ -64,6 +101,8 @@ export class SequentialStream extends StreamBase {
 
   constructor(op: string, private readonly stages: readonly StreamBase[]) {
     super(op);
+    for (const s of stages) s.part = true;
+    stages.slice(0, -1).forEach((s) => s.markIntermediate()); // each output is the next part's input
     // Look-ahead of part i, in its own input positions, is part i's over the rate before it.
     let rate = 1, la = 0;
     for (const s of stages) { la += s.lookahead / rate; rate *= s.rate; }
@@ -77,6 +116,11 @@ export class SequentialStream extends StreamBase {
       if (s instanceof PointwiseStream) s.layout = current;
       else if (s.layout !== null) current = s.layout;
     }
+  }
+
+  override markIntermediate(): void {
+    super.markIntermediate();
+    this.stages[this.stages.length - 1]?.markIntermediate();
   }
 
   get received(): number { return this.stages.length ? this.stages[0].received : 0; }
@@ -101,11 +145,11 @@ export class SequentialStream extends StreamBase {
   }
 
   clear(): void {
-    for (const s of this.stages) s.reset();
+    for (const s of this.stages) s.resetPart();
   }
 
   advance(chunk: Tensor): Tensor {
-    this.check(chunk); // the first part's checks change nothing; a later failure means the parts are out of step
+    // push() has checked the chunk (each part checks its own input); a failure here means the parts are out of step
     return guarded(this, () => true, () => {
       let y = chunk;
       for (const s of this.stages) y = s.advance(y);
@@ -135,7 +179,7 @@ export class ResidualStream extends StreamBase {
   readonly layout: Layout | null;
   readonly lookahead: number;
   readonly rate = 1;
-  private skip: TimeWindow | null = null;
+  private skip: TimeWindow | DeviceWindow | null = null;
   private frame: Frame | null = null;
   private out = 0;
 
@@ -152,14 +196,15 @@ export class ResidualStream extends StreamBase {
     }
     this.layout = inner.layout;
     this.lookahead = inner.lookahead;
+    inner.part = true;
+    inner.markIntermediate(); // its output is added to the skip path at once
   }
 
   get received(): number { return this.inner.received; }
   get emitted(): number { return this.out; }
   outLength(L: number): number { return this.inner.outLength(L) > 0 ? L : 0; }
   get stateBytes(): number {
-    const w = this.skip;
-    return this.inner.stateBytes + (w ? w.length * w.outer * w.inner * (this.lastDtype === 'float64' ? 8 : 4) : 0);
+    return this.inner.stateBytes + (this.skip?.elements ?? 0) * (this.lastDtype === 'float64' ? 8 : 4);
   }
 
   markFailed(why: string): void {
@@ -173,7 +218,7 @@ export class ResidualStream extends StreamBase {
   }
 
   clear(): void {
-    this.inner.reset();
+    this.inner.resetPart();
     this.skip?.clear();
     this.frame = null;
     this.out = 0;
@@ -185,38 +230,24 @@ export class ResidualStream extends StreamBase {
     const m = timeOf(y, layout), fy = chunkFrame(this.op, y, layout, null, null), f = this.frame!;
     if (fy.c !== f.c || fy.n !== f.n || fy.batched !== f.batched)
       throw new ConvError(this.op, 'inner', `must keep the input's batch and channels for x + inner(x); got input ${fmt(f)} and inner output shape ${fmt(y.shape)}`);
-    const t = x ? timeOf(x, layout) : 0;
-    if (x && this.skip!.length === 0 && m === t) { // in step (no delay): x + y as it comes
-      const out = allocate(y.dtype, y.size), xd = x.data, yd = y.data;
-      for (let i = 0; i < out.length; i++) out[i] = xd[i] + yd[i];
-      this.skip!.pass(t);
-      this.out += m;
-      return new Tensor(out, y.shape);
-    }
-    const skip = this.skip!;
-    if (x) skip.append(x.data, t);
-    if (m > skip.length)
-      throw new ConvError(this.op, 'inner', `emitted ${this.out + m} positions after ${skip.end} input positions; x + inner(x) needs the inner output aligned with its input`);
-    const { outer, inner } = skip, w = skip.length, sd = skip.view(), yd = y.data;
-    const out = allocate(y.dtype, y.size);
-    for (let o = 0; o < outer; o++)
-      for (let i = 0, base = o * m * inner, sb = o * w * inner; i < m * inner; i++) out[base + i] = sd[sb + i] + yd[base + i];
-    skip.dropBefore(skip.start + m);
+    const t = x ? timeOf(x, layout) : 0, skip = this.skip!;
+    if (m > skip.length + t)
+      throw new ConvError(this.op, 'inner', `emitted ${this.out + m} positions after ${skip.end + t} input positions; x + inner(x) needs the inner output aligned with its input`);
     this.out += m;
+    if (skip instanceof DeviceWindow) return add(skip.take(x, t, m, y.shape), y);
+    const out = allocate(y.dtype, y.size);
+    takeInto(out, true, skip, x ? x.data : null, t, m, y.data); // x + inner(x)
     return new Tensor(out, y.shape);
   }
 
   private ensureFrame(x: Tensor): void {
     if (this.frame) return;
-    const f = chunkFrame(this.op, x, this.layout, null, null);
-    const { outer, inner } = blocks(f, this.layout ?? 'channelsFirst');
-    this.frame = f;
-    if (!this.skip || this.skip.outer !== outer || this.skip.inner !== inner) this.skip = new TimeWindow(x.dtype, outer, inner);
+    this.frame = chunkFrame(this.op, x, this.layout, null, null);
+    this.skip = queueFor(x, this.layout ?? 'channelsFirst', this.skip);
     this.lastDtype = x.dtype;
   }
 
   advance(chunk: Tensor): Tensor {
-    this.check(chunk);
     this.ensureFrame(chunk);
     const before = this.inner.received;
     return guarded(this, () => this.inner.received !== before || this.inner.failed, () => this.combine(chunk, this.inner.advance(chunk)));
@@ -245,7 +276,8 @@ export class ParallelStream extends StreamBase {
   readonly layout: Layout | null;
   readonly lookahead: number;
   readonly rate: number;
-  private queues: (TimeWindow | null)[];
+  private queues: (TimeWindow | DeviceWindow | null)[];
+  private framed = false;
   private out = 0;
 
   constructor(op: string, private readonly branches: readonly StreamBase[], private readonly mean: boolean) {
@@ -262,13 +294,14 @@ export class ParallelStream extends StreamBase {
     this.lookahead = Math.max(...branches.map((b) => b.lookahead));
     this.layout = branches.map((b) => b.layout).find((l) => l !== null) ?? null;
     this.queues = branches.map(() => null);
+    for (const b of branches) { b.part = true; b.markIntermediate(); } // outputs summed (or queued) at once
   }
 
   get received(): number { return this.branches[0].received; }
   get emitted(): number { return this.out; }
   get stateBytes(): number {
     const e = this.lastDtype === 'float64' ? 8 : 4;
-    return this.branches.reduce((a, b) => a + b.stateBytes, 0) + this.queues.reduce((a, q) => a + (q ? q.length * q.outer * q.inner * e : 0), 0);
+    return this.branches.reduce((a, b) => a + b.stateBytes, 0) + this.queues.reduce((a, q) => a + (q ? q.elements * e : 0), 0);
   }
   outLength(L: number): number { return this.branches[0].outLength(L); }
 
@@ -281,8 +314,9 @@ export class ParallelStream extends StreamBase {
   }
 
   clear(): void {
-    for (const b of this.branches) b.reset();
+    for (const b of this.branches) b.resetPart();
     for (const q of this.queues) q?.clear();
+    this.framed = false;
     this.out = 0;
   }
 
@@ -296,32 +330,29 @@ export class ParallelStream extends StreamBase {
       const ax = timeAxis(shape.length, layout);
       if (y.ndim !== shape.length || y.shape.some((s, a) => a !== ax && s !== shape[a]))
         throw new ConvError(this.op, `branches[${i}]`, `must give the batch and channels of the other branches; got shape ${fmt(y.shape)} and ${fmt(shape)}`);
-      let q = this.queues[i];
-      const { outer, inner } = blocks(chunkFrame(this.op, y, layout, null, null), layout);
-      if (!q || q.outer !== outer || q.inner !== inner) q = this.queues[i] = new TimeWindow(y.dtype, outer, inner);
+      if (!this.framed) this.queues[i] = queueFor(y, layout, this.queues[i]); // the first push's frame and device
       this.lastDtype = y.dtype;
-      q.append(y.data, timeOf(y, layout));
     });
-    const qs = this.queues as TimeWindow[];
-    const m = Math.min(...qs.map((q) => (q ? q.length : 0)));
-    const outShape = [...shape];
-    outShape[layout === 'channelsLast' ? shape.length - 2 : shape.length - 1] = m;
-    const { outer, inner } = qs[0];
-    const out = allocate(this.lastDtype, outer * m * inner), K = qs.length;
-    // Each sum is stored (rounded to the dtype) before the next add, as the full forward's adds are.
-    qs.forEach((q, j) => {
-      const w = q.length, d = q.view();
-      for (let o = 0; o < outer; o++)
-        for (let i = 0, base = o * m * inner, src = o * w * inner; i < m * inner; i++) out[base + i] = j === 0 ? d[src + i] : out[base + i] + d[src + i];
-      q.dropBefore(q.start + m);
-    });
-    if (this.mean) for (let i = 0; i < out.length; i++) out[i] = out[i] / K;
+    this.framed = true;
+    const qs = this.queues as (TimeWindow | DeviceWindow)[]; // every branch gave a tensor on the first push
+    const ts = ys.map((y) => (y ? timeOf(y, layout) : 0));
+    const m = Math.min(...qs.map((q, j) => q.length + ts[j])), K = qs.length;
     this.out += m;
+    if (qs[0] instanceof DeviceWindow) {
+      let sum: Tensor | null = null;
+      qs.forEach((q, j) => { const p = (q as DeviceWindow).take(ys[j], ts[j], m, withTime(shape, layout, m)); sum = sum ? add(sum, p) : p; });
+      return this.mean ? div(sum!, K) : sum!;
+    }
+    const outShape = [...shape];
+    outShape[timeAxis(shape.length, layout)] = m;
+    const { outer, inner } = qs[0];
+    const out = allocate(this.lastDtype, outer * m * inner);
+    qs.forEach((q, j) => takeInto(out, j === 0, q as TimeWindow, ys[j] ? ys[j]!.data : null, ts[j], m));
+    if (this.mean) for (let i = 0; i < out.length; i++) out[i] = out[i] / K;
     return new Tensor(out, outShape);
   }
 
   advance(chunk: Tensor): Tensor {
-    this.check(chunk);
     let i = 0;
     return guarded(this, () => i > 0 || this.branches[0].failed, () => {
       const ys: Tensor[] = [];

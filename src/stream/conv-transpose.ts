@@ -8,10 +8,8 @@
  */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { ConvSpec } from '../spec/types.js';
-import { allocate, Tensor } from '../autograd/tensor.js';
-import { applyConv } from '../functional/apply.js';
-import { TimeWindow } from './window.js';
-import { blocks, chunkFrame, frameShape, timeOf } from './base.js';
+import type { Tensor } from '../autograd/tensor.js';
+import { chunkFrame, emptyLike, frameShape, timeOf } from './base.js';
 import { ConvStreamBase } from './conv-base.js';
 import { biasOnly } from './conv.js';
 
@@ -33,8 +31,7 @@ export class ConvTransposeStream extends ConvStreamBase {
   }
 
   get stateBytes(): number {
-    const w = this.win;
-    return w ? w.length * w.outer * w.inner * (this.weight.dtype === 'float64' ? 8 : 4) : 0;
+    return (this.win?.elements ?? 0) * (this.weight.dtype === 'float64' ? 8 : 4);
   }
 
   clear(): void {
@@ -52,13 +49,12 @@ export class ConvTransposeStream extends ConvStreamBase {
   private ingest(chunk: Tensor): void {
     if (!this.frame) {
       const f = chunkFrame(this.op, chunk, this.layout, null, null);
-      const { outer, inner } = blocks(f, this.layout);
       this.frame = f;
-      if (!this.win || this.win.outer !== outer || this.win.inner !== inner) this.win = new TimeWindow(this.weight.dtype, outer, inner);
+      this.win = this.windowFor(f, this.cIn, this.win);
     }
     const t = timeOf(chunk, this.layout);
     if (t === 0) return;
-    this.win!.append(chunk.data, t);
+    this.win!.appendChunk(chunk, t);
     this.raw += t;
   }
 
@@ -68,22 +64,21 @@ export class ConvTransposeStream extends ConvStreamBase {
   }
 
   private emit(e1: number): Tensor {
-    const f = this.frame!, win = this.win!, dtype = this.weight.dtype;
+    const f = this.frame!, win = this.win!, dtype = this.weight.dtype, device = this.weight.device;
     const n = e1 - this.out;
-    if (n <= 0) return new Tensor(allocate(dtype, 0), frameShape(f, this.layout, this.cOut, 0));
+    if (n <= 0) return emptyLike(dtype, frameShape(f, this.layout, this.cOut, 0), this.layout, device);
     const t0 = this.out + this.p0, t1 = e1 + this.p0;
     const ia = this.firstInput(t0), R = this.raw;
     win.dropBefore(ia); // inputs before ia touch only cropped positions (large p0)
     let y: Tensor;
-    if (ia >= R) y = biasOnly(f, this.layout, this.bias, dtype, this.cOut, n); // only output padding or gaps left: no contributor
+    if (ia >= R) y = biasOnly(f, this.layout, this.bias, dtype, this.cOut, n, device); // only output padding or gaps left: no contributor
     else {
       // The window [ia, R) gives full positions [ia·s, (R − 1)·s + span); crop to [t0, t1).
       const W = R - ia, full = (W - 1) * this.s + this.span;
       const pb = t0 - ia * this.s;
       let pa = full - pb - (t1 - t0), op = 0;
       if (pa < 0) [op, pa] = [-pa, 0]; // positions past the last tap (gaps, output padding): zeros plus bias
-      const x = new Tensor(win.view(), frameShape(f, this.layout, this.cIn, W));
-      y = applyConv(this.specs.get(pb, pa, op), x, this.weight, this.bias);
+      y = this.convolve(this.specs.get(pb, pa, op), this.windowTensor(win, this.cIn));
     }
     this.out = e1;
     win.dropBefore(this.firstInput(e1 + this.p0));

@@ -9,14 +9,19 @@
  */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { ConvSpec, Layout, PaddingMode } from '../spec/types.js';
-import { allocate, Tensor } from '../autograd/tensor.js';
-import { applyConv } from '../functional/apply.js';
+import { allocate, Tensor, type Device } from '../autograd/tensor.js';
+import { add } from '../autograd/ops.js';
+import { gpuFull } from '../autograd/gpu-ops.js';
 import { TimeWindow } from './window.js';
-import { blocks, chunkFrame, frameShape, timeOf, type Frame } from './base.js';
+import { chunkFrame, emptyLike, frameShape, timeOf, type Frame } from './base.js';
 import { ConvStreamBase } from './conv-base.js';
 
-/** Output values where a window holds no input at all (every tap in the zero padding): the bias, or 0. */
-export function biasOnly(f: Frame, layout: Layout, bias: Tensor | null, dtype: Tensor['dtype'], c: number, t: number): Tensor {
+/** Output values where a window holds no input at all (every tap in the zero padding): the bias, or 0 (on the bias's device). */
+export function biasOnly(f: Frame, layout: Layout, bias: Tensor | null, dtype: Tensor['dtype'], c: number, t: number, device: Device = 'cpu'): Tensor {
+  if (device !== 'cpu') {
+    const z = gpuFull(frameShape(f, layout, c, t), 0);
+    return bias ? add(z, bias.reshape(layout === 'channelsLast' ? [c] : [c, 1])) : z;
+  }
   const y = allocate(dtype, f.n * c * t);
   if (bias)
     for (let n = 0; n < f.n; n++)
@@ -52,8 +57,7 @@ export class ConvStream extends ConvStreamBase {
 
   get stateBytes(): number {
     const e = this.weight.dtype === 'float64' ? 8 : 4;
-    const held = (w: TimeWindow | null) => (w ? w.length * w.outer * w.inner : 0);
-    return (held(this.win) + held(this.tail)) * e;
+    return ((this.win?.elements ?? 0) + (this.tail?.elements ?? 0)) * e;
   }
 
   outLength(L: number): number {
@@ -73,40 +77,37 @@ export class ConvStream extends ConvStreamBase {
   private ingest(chunk: Tensor): void {
     if (!this.frame) {
       const f = chunkFrame(this.op, chunk, this.layout, null, null);
-      const { outer, inner } = blocks(f, this.layout);
       this.frame = f;
-      if (!this.win || this.win.outer !== outer || this.win.inner !== inner) {
-        this.win = new TimeWindow(this.weight.dtype, outer, inner);
-        this.tail = this.keepTail ? new TimeWindow(this.weight.dtype, outer, inner) : null;
-      }
-      if (!this.padReady) this.win.appendZeros(this.p0); // placeholders for the start padding
+      this.win = this.windowFor(f, this.cIn, this.win);
+      // Reflect and replicate stream on the CPU only (check()): their windows are TimeWindows.
+      if (this.keepTail) this.tail = this.windowFor(f, this.cIn, this.tail) as TimeWindow;
+      if (!this.padReady) (this.win as TimeWindow).appendZeros(this.p0); // placeholders for the start padding
     }
     const t = timeOf(chunk, this.layout), win = this.win!;
     if (t === 0) return;
-    win.append(chunk.data, t);
+    win.appendChunk(chunk, t);
     if (this.tail) { this.tail.append(chunk.data, t); this.tail.dropBefore(this.tail.end - this.keepTail); }
     this.raw += t;
     if (!this.padReady && this.raw >= (this.mode === 'reflect' ? this.p0 + 1 : 1)) {
       // Padded position m < p0 is raw p0 − m (reflect) or raw 0 (replicate); raw r is padded r + p0.
-      for (let m = 0; m < this.p0; m++) win.copyPosition(m, this.mode === 'reflect' ? 2 * this.p0 - m : this.p0);
+      for (let m = 0; m < this.p0; m++) (win as TimeWindow).copyPosition(m, this.mode === 'reflect' ? 2 * this.p0 - m : this.p0);
       this.padReady = true;
     }
   }
 
   /** Emits outputs [out, o1) from the kept signal; at the end, `pa` zero positions may follow it. */
   private emit(o1: number, atEnd: boolean): Tensor {
-    const f = this.frame!, win = this.win!, dtype = this.weight.dtype;
+    const f = this.frame!, win = this.win!, dtype = this.weight.dtype, device = this.weight.device;
     const n = o1 - this.out;
-    if (n <= 0) return new Tensor(allocate(dtype, 0), frameShape(f, this.layout, this.cOut, 0));
+    if (n <= 0) return emptyLike(dtype, frameShape(f, this.layout, this.cOut, 0), this.layout, device);
     const S = win.end;
     const ws = this.out * this.s - this.lead; // first signal position output `out` reads (negative: in the zero lead)
     const we = (o1 - 1) * this.s - this.lead + this.span;
     let y: Tensor;
-    if (ws >= S || we <= 0) y = biasOnly(f, this.layout, this.bias, dtype, this.cOut, n);
+    if (ws >= S || we <= 0) y = biasOnly(f, this.layout, this.bias, dtype, this.cOut, n, device);
     else {
       const pb = Math.max(0, -ws), pa = atEnd ? Math.max(0, we - S) : 0;
-      const x = new Tensor(win.view(), frameShape(f, this.layout, this.cIn, win.length));
-      y = applyConv(this.specs.get(pb, pa), x, this.weight, this.bias);
+      y = this.convolve(this.specs.get(pb, pa), this.windowTensor(win, this.cIn));
     }
     this.out = o1;
     win.dropBefore(o1 * this.s - this.lead);
@@ -133,7 +134,7 @@ export class ConvStream extends ConvStreamBase {
     if (chunk) this.ingest(chunk);
     if (this.keepTail) {
       // End padding: padded position p0 + L + m is raw L − 2 − m (reflect) or raw L − 1 (replicate).
-      const tail = this.tail!, win = this.win!, w = tail.length, { outer, inner } = tail;
+      const tail = this.tail!, win = this.win as TimeWindow, w = tail.length, { outer, inner } = tail;
       const src = tail.view(), pad = allocate(this.weight.dtype, outer * p1 * inner);
       for (let m = 0; m < p1; m++) {
         const r = (mode === 'reflect' ? L - 2 - m : L - 1) - tail.start;

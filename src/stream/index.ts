@@ -2,3 +2,4 @@
 export type { Stream } from './types.js';
 export { conv1dStream, convTranspose1dStream, paddleConv1dStream, paddleConv1dTransposeStream, type ConvTransposeStreamOptions, type PaddleConvTransposeStreamOptions } from './functional.js';
 export { registerPointwiseStream } from './modules.js';
+export { parallelStream, pointwiseStream, residualStream, sequentialStream, type ParallelStreamOptions } from './build.js';

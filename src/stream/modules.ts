@@ -27,21 +27,27 @@ export function registerPointwiseStream(cls: ModuleClass): void {
 /** The stream of module `m` (see Module.stream). */
 export function streamOf(m: Module): StreamBase {
   const name = m.constructor.name, op = `${name}.stream`;
+  if (m.stream !== Module.prototype.stream) {
+    // A custom module that builds its own stream (from the composable pieces, src/stream/build.ts).
+    const s = m.stream();
+    if (!(s instanceof StreamBase)) throw new ConvError(op, 'stream', `must return a stream made by convkit (sequentialStream(…), conv.stream(), …); got ${typeof s}`);
+    return s;
+  }
   if (m instanceof ConvNdBase)
     return m.spec.transposed ? new ConvTransposeStream(op, m.spec, m.weight, m.bias) : new ConvStream(op, m.spec, m.weight, m.bias);
   if (m instanceof Sequential) return new SequentialStream(op, Array.from({ length: m.length }, (_, i) => streamOf(m.at(i))));
   if (m instanceof Residual) return new ResidualStream(op, streamOf(m.inner));
   if (m instanceof Parallel) return new ParallelStream(op, m.branches.map(streamOf), m.reduce === 'mean');
-  if (pointwise.some((c) => m instanceof c)) return new PointwiseStream(op, m);
+  if (pointwise.some((c) => m instanceof c)) return new PointwiseStream(op, (x) => m.forward(x));
   if (m instanceof BatchNorm1d) {
     // Eval mode with running statistics is a per-channel affine map of each position; training mode
     // normalises with statistics over the whole input, known only at the end.
     if (m.training || !m.trackRunningStats)
       throw new ConvError(op, 'module', `cannot stream in training mode or without running statistics (its statistics span the whole input); call eval() first; got training=${m.training}, trackRunningStats=${m.trackRunningStats}`);
-    return new PointwiseStream(op, m);
+    return new PointwiseStream(op, (x) => m.forward(x));
   }
   throw new ConvError(op, 'module',
-    `cannot stream: ${name} is not a 1-D convolution, Sequential, Residual, Parallel or pointwise module (registerPointwiseStream adds one); got ${name}`);
+    `cannot stream: ${name} is not a 1-D convolution, Sequential, Residual, Parallel or pointwise module (registerPointwiseStream adds one, or override its stream() with sequentialStream(…) and the other pieces); got ${name}`);
 }
 
 setStreamHook(streamOf);
