@@ -7,10 +7,14 @@
  * Each option is read exactly once, into a copy (nested arrays copied too); the comparison with the
  * last call, the parse and the cache key all use that copy. An option object whose getters answer
  * differently on each read therefore cannot pair one spec with another call's key.
+ *
+ * A hit (the common case: the same options call after call) allocates only the key list and the
+ * values read; nothing is parsed, and no object is built.
  */
 import type { ConvSpec } from '../spec/types.js';
 
-interface LastSpec { readonly keys: readonly string[]; readonly values: readonly unknown[]; readonly spec: ConvSpec }
+/** The last call: its keys (own, then the inherited ones of `fields`), the index of each field among them (-1: absent), their snapshots. */
+interface LastSpec { readonly keys: readonly string[]; readonly at: readonly number[]; readonly values: readonly unknown[]; readonly spec: ConvSpec }
 
 /** Marks a value that is not plain data (an object, a function): calls holding one are never cached. */
 const OPAQUE = Symbol('opaque');
@@ -35,25 +39,19 @@ function snapshot(v: unknown, depth = 0): unknown {
   return out;
 }
 
-/** The options' own values and those of `fields` they inherit, each read once; null where reading throws (a Proxy, a getter). */
-function readOnce(o: object, fields: readonly string[]): Record<string, unknown> | null {
-  try {
-    const rec = o as Record<string, unknown>, copy: Record<string, unknown> = {};
-    for (const k of Object.keys(o)) copy[k] = rec[k];
-    for (const f of fields) if (!(f in copy) && f in o) copy[f] = rec[f];
-    return copy;
-  } catch {
-    return null;
-  }
-}
-
 function sameValue(a: unknown, b: unknown): boolean {
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    for (let i = 0; i < a.length; i++) if ((i in a) !== (i in b) || !sameValue(a[i], b[i])) return false;
     return true;
   }
   return Object.is(a, b);
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -65,18 +63,49 @@ export function specCache<O extends object>(fields: readonly string[], parse: (o
   let last: LastSpec | null = null;
   return (o) => {
     if (o === null || typeof o !== 'object' || Array.isArray(o)) return parse(o);
-    const copy = readOnce(o, fields);
-    // Options that cannot be read plainly go to the parser as they are: it reports them (a ConvError).
-    if (copy === null) { last = null; return parse(o); }
-    const keys = Object.keys(copy); // unknown keys make parse throw, so they must match too
-    const values = fields.map((f) => snapshot(copy[f]));
-    const opaque = values.includes(OPAQUE);
-    if (!opaque) {
-      if (last && sameValue(keys, last.keys) && values.every((v, i) => sameValue(v, last!.values[i]))) return last.spec;
-      fields.forEach((f, i) => { if (f in copy) copy[f] = values[i]; });
+    // Read every own value, then each inherited field, once; the field values as snapshots.
+    let keys: string[], values: unknown[], opaque = false;
+    try {
+      keys = Object.keys(o);
+      const rec = o as Record<string, unknown>, own = keys.length;
+      values = new Array<unknown>(own);
+      for (let i = 0; i < own; i++) values[i] = rec[keys[i]];
+      for (let f = 0; f < fields.length; f++) {
+        const k = fields[f];
+        if (keys.indexOf(k) < 0 && k in o) {
+          if (keys.length === own) keys = keys.slice(); // Object.keys' array stays the own keys
+          keys.push(k);
+          values.push(rec[k]);
+        }
+      }
+      for (let f = 0; f < fields.length; f++) {
+        const i = keys.indexOf(fields[f]);
+        if (i < 0) continue;
+        const s = snapshot(values[i]);
+        if (s === OPAQUE) opaque = true;
+        else values[i] = s;
+      }
+    } catch {
+      // Options that cannot be read plainly go to the parser as they are: it reports them (a ConvError).
+      last = null;
+      return parse(o);
     }
+    if (!opaque && last !== null && sameKeys(keys, last.keys)) {
+      let same = true;
+      for (let f = 0; f < last.at.length && same; f++) {
+        const i = last.at[f];
+        if (i >= 0) same = sameValue(values[i], last.values[f]);
+      }
+      if (same) return last.spec;
+    }
+    const copy: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) copy[keys[i]] = values[i];
     const spec = parse(copy as O);
-    last = opaque ? null : { keys, values, spec };
+    if (opaque) last = null;
+    else {
+      const at = fields.map((f) => keys.indexOf(f));
+      last = { keys, at, values: at.map((i) => (i >= 0 ? values[i] : undefined)), spec };
+    }
     return spec;
   };
 }
