@@ -185,6 +185,44 @@ test('an option getter that answers differently on each read cannot poison the s
   assert.equal(reads, 1);
 });
 
+test('the spec cache answers by option values: equal values give the same spec, any change a new one', () => {
+  const specOf = convSpecs[2];
+  const a = specOf({ stride: [2, 1], padding: 1 });
+  assert.equal(specOf({ stride: [2, 1], padding: 1 }), a, 'a fresh object with the same values hits');
+  assert.notEqual(specOf({ stride: [1, 2], padding: 1 }), a, 'a changed list element misses');
+  assert.deepEqual(specOf({ stride: [1, 2], padding: 1 }).stride, [1, 2]);
+  const b = specOf({ padding: 1, stride: [2, 1] });
+  assert.deepEqual([b.stride, b.padding], [a.stride, a.padding], 'the keys in another order parse to the same values');
+  assert.notEqual(specOf({ stride: [2, 1], padding: 1, dilation: 1 }), specOf({ stride: [2, 1], padding: 1 }), 'an added key misses');
+  const list = [2, 1];
+  const c = specOf({ stride: list });
+  list[0] = 3;
+  assert.deepEqual(specOf({ stride: list }).stride, [3, 1], 'a list changed in place after a call is read anew');
+  assert.deepEqual(c.stride, [2, 1], 'and the earlier spec kept its own copy');
+});
+
+test('the spec cache: a list option that throws when read is a ConvError naming it, and the next call runs as usual', () => {
+  const x = randn([1, 2, 20], { seed: 15 }), w = randn([3, 2, 3], { seed: 16 });
+  const want = Array.from(conv1d(x, w, null, { stride: 2 }).data);
+  const trap = new Proxy([2], { get() { throw new RangeError('trap'); } });
+  assert.throws(() => conv1d(x, w, null, { stride: trap as never }),
+    (e: unknown) => e instanceof ConvError && e.op === 'conv1d' && e.param === 'stride' && /could not be read \(trap\)/.test(e.message));
+  assert.throws(() => convTranspose1d(x, randn([2, 3, 3], { seed: 17 }), null, { outputPadding: trap as never }),
+    (e: unknown) => e instanceof ConvError && e.param === 'outputPadding');
+  assert.deepEqual(Array.from(conv1d(x, w, null, { stride: 2 }).data), want);
+});
+
+test('the outputs of one planned convolution share one frozen shape, which no one can change', () => {
+  const x = randn([2, 3, 12], { seed: 18 }), w = randn([4, 3, 3], { seed: 19 });
+  const a = conv1d(x, w, null, { padding: 1 }), b = conv1d(x, w, null, { padding: 1 });
+  assert.equal(a.shape, b.shape);
+  assert.ok(Object.isFrozen(a.shape));
+  assert.throws(() => { (a.shape as number[])[2] = 1; }, TypeError);
+  assert.deepEqual([...b.shape], [2, 4, 12]);
+  assert.deepEqual([...conv1d(x, w, null, { padding: 1 }).reshape([8, 12]).shape], [8, 12]);
+  assert.deepEqual([...conv1d(x, w, null, { padding: 1 }).shape], [2, 4, 12]);
+});
+
 test('async calls share the functional spec and plan caches', async () => {
   const x = randn([1, 2, 23], { seed: 13 }), w = randn([3, 2, 3], { seed: 14 });
   const y = await conv1dAsync(x, w, null, { stride: 3, padding: 2 });
