@@ -39,13 +39,36 @@ function snapshot(v: unknown, depth = 0): unknown {
   return out;
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if ((i in a) !== (i in b) || !sameValue(a[i], b[i])) return false;
-    return true;
+/**
+ * snapshot(v), or `prev` itself (an earlier snapshot) where the two are equal: holes at the same
+ * places, the same values (Object.is). Each element of v is read once either way, and the call
+ * after call case of equal lists allocates nothing.
+ */
+function snapshotLike(v: unknown, prev: unknown, depth = 0): unknown {
+  if (v === null || typeof v !== 'object') {
+    const s = snapshot(v, depth);
+    return Object.is(s, prev) ? prev : s;
   }
-  return Object.is(a, b);
+  if (!Array.isArray(v) || depth >= MAX_DEPTH) return OPAQUE;
+  if (!Array.isArray(prev)) return snapshot(v, depth);
+  const n = v.length;
+  // The copy, made at the first difference from prev (whose elements before it are this copy's too).
+  let out: unknown[] | null = n === prev.length ? null : prefixOf(prev, 0, n);
+  for (let i = 0; i < n; i++) {
+    const has = i in v, had = out === null && i in prev;
+    const e = has ? snapshotLike(v[i], had ? prev[i] : undefined, depth + 1) : undefined;
+    if (e === OPAQUE) return OPAQUE;
+    if (out === null && (has !== had || !Object.is(e, prev[i]))) out = prefixOf(prev, i, n);
+    if (out !== null && has) out[i] = e;
+  }
+  return out ?? prev;
+}
+
+/** A list of n slots holding prev's first `end` elements (holes kept). */
+function prefixOf(prev: readonly unknown[], end: number, n: number): unknown[] {
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < end; i++) if (i in prev) out[i] = prev[i];
+  return out;
 }
 
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {
@@ -64,7 +87,7 @@ export function specCache<O extends object>(fields: readonly string[], parse: (o
   return (o) => {
     if (o === null || typeof o !== 'object' || Array.isArray(o)) return parse(o);
     // Read every own value, then each inherited field, once; the field values as snapshots.
-    let keys: string[], values: unknown[], opaque = false;
+    let keys: string[], values: unknown[], opaque = false, prev: LastSpec | null = null;
     try {
       keys = Object.keys(o);
       const rec = o as Record<string, unknown>, own = keys.length;
@@ -78,10 +101,12 @@ export function specCache<O extends object>(fields: readonly string[], parse: (o
           values.push(rec[k]);
         }
       }
+      // Compared with the last call's snapshot as they are taken: equal lists come back as that snapshot.
+      prev = last !== null && sameKeys(keys, last.keys) ? last : null;
       for (let f = 0; f < fields.length; f++) {
-        const i = keys.indexOf(fields[f]);
+        const i = prev ? prev.at[f] : keys.indexOf(fields[f]);
         if (i < 0) continue;
-        const s = snapshot(values[i]);
+        const s = prev ? snapshotLike(values[i], prev.values[f]) : snapshot(values[i]);
         if (s === OPAQUE) opaque = true;
         else values[i] = s;
       }
@@ -90,13 +115,10 @@ export function specCache<O extends object>(fields: readonly string[], parse: (o
       last = null;
       return parse(o);
     }
-    if (!opaque && last !== null && sameKeys(keys, last.keys)) {
+    if (!opaque && prev !== null) {
       let same = true;
-      for (let f = 0; f < last.at.length && same; f++) {
-        const i = last.at[f];
-        if (i >= 0) same = sameValue(values[i], last.values[f]);
-      }
-      if (same) return last.spec;
+      for (let f = 0; f < prev.at.length && same; f++) if (prev.at[f] >= 0) same = Object.is(values[prev.at[f]], prev.values[f]);
+      if (same) return prev.spec;
     }
     const copy: Record<string, unknown> = {};
     for (let i = 0; i < keys.length; i++) copy[keys[i]] = values[i];
