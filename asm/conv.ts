@@ -179,6 +179,47 @@ function finiteT<T>(p: usize, n: i32): i32 {
 export function finite(p: usize, n: i32): i32 { return finiteT<f32>(p, n); }
 export function finite64(p: usize, n: i32): i32 { return finiteT<f64>(p, n); }
 
+/**
+ * y[0 … n) = act(y + r) in place: the rest of a convolution's epilogue after its bias (r = 0: no
+ * residual; act 0: none, 1: relu, 2: leakyRelu with `slope`). Bit for bit the formulas of
+ * kernels/ref/epilogue.ts: an f32 sum is the f64 sum rounded once (double rounding of a sum is
+ * innocuous), relu keeps NaN and maps −0 to 0, and slope products are taken in f64 and rounded
+ * once, as JavaScript stores them.
+ */
+function epilogueT<T>(y: usize, r: usize, n: i32, act: i32, slope: f64): void {
+  const lanes = 16 / <i32>sizeof<T>(), z = vsplat<T>(<T>0), s2 = f64x2.splat(slope);
+  let i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const p = y + at<T>(i);
+    let v = v128.load(p);
+    if (r != 0) v = vadd<T>(v, v128.load(r + at<T>(i)));
+    if (act == 1) v = v128.bitselect(z, v, sizeof<T>() == 4 ? f32x4.le(v, z) : f64x2.le(v, z));
+    else if (act == 2) {
+      let q: v128;
+      if (sizeof<T>() == 4) {
+        const lo = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(v), s2));
+        const hi = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)), s2));
+        q = i8x16.shuffle(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        v = v128.bitselect(v, q, f32x4.gt(v, z));
+      } else {
+        q = f64x2.mul(v, s2);
+        v = v128.bitselect(v, q, f64x2.gt(v, z));
+      }
+    }
+    v128.store(p, v);
+  }
+  for (; i < n; i++) {
+    const p = y + at<T>(i);
+    let v = load<T>(p);
+    if (r != 0) v = <T>(v + load<T>(r + at<T>(i)));
+    if (act == 1) v = v <= <T>0 ? <T>0 : v;
+    else if (act == 2) v = v > <T>0 ? v : <T>(<f64>v * slope);
+    store<T>(p, v);
+  }
+}
+export function epilogue(y: usize, r: usize, n: i32, act: i32, slope: f64): void { epilogueT<f32>(y, r, n, act, slope); }
+export function epilogue64(y: usize, r: usize, n: i32, act: i32, slope: f64): void { epilogueT<f64>(y, r, n, act, slope); }
+
 /** Packs B (K×N), element (k, j) at b + (k·rs + j·cs) elements, into NR-column panels. */
 function packBT<T>(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
   const nrT = NR<T>(), Np = up(N, nrT);
@@ -210,33 +251,57 @@ export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): v
 export function packB64(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void { packBT<f64>(b, rs, cs, K, N, dst); }
 
 /**
- * C[mr×nr] += (packed A panel) · (packed B panel) over kc steps: MR rows × two vectors (NR<T>
- * columns) of accumulators, 8 v128 registers for either type.
+ * C[mr×nr] += (packed A panel) · B over kc steps: MR rows × two vectors (NR<T> columns) of
+ * accumulators, 8 v128 registers for either type. B is a packed panel at pb (po = 0: row k at
+ * pb + 32k) or, for the direct GEMM (po ≠ 0), rows read straight from an input: row k at
+ * pb + load<i32>(po + 4k) (byte offsets; see gemmDirect). Either way each C element sums over k in order.
  */
-@inline function micro<T>(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, mr: i32, nr: i32): void {
+@inline function micro<T>(kc: i32, pa: usize, pb: usize, po: usize, c: usize, ldc: i32, mr: i32, nr: i32): void {
   const z = vsplat<T>(<T>0);
   let c00 = z, c01 = z;
   let c10 = z, c11 = z;
   let c20 = z, c21 = z;
   let c30 = z, c31 = z;
   const es = sizeof<T>();
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(pb);
-    const b1 = v128.load(pb, 16);
-    let a = vsplatAt<T>(pa, 0);
-    c00 = vmadd<T>(c00, a, b0);
-    c01 = vmadd<T>(c01, a, b1);
-    a = vsplatAt<T>(pa, es);
-    c10 = vmadd<T>(c10, a, b0);
-    c11 = vmadd<T>(c11, a, b1);
-    a = vsplatAt<T>(pa, 2 * es);
-    c20 = vmadd<T>(c20, a, b0);
-    c21 = vmadd<T>(c21, a, b1);
-    a = vsplatAt<T>(pa, 3 * es);
-    c30 = vmadd<T>(c30, a, b0);
-    c31 = vmadd<T>(c31, a, b1);
-    pa += MR * es;
-    pb += 32;
+  if (po == 0) {
+    for (let k = 0; k < kc; k++) {
+      const b0 = v128.load(pb);
+      const b1 = v128.load(pb, 16);
+      let a = vsplatAt<T>(pa, 0);
+      c00 = vmadd<T>(c00, a, b0);
+      c01 = vmadd<T>(c01, a, b1);
+      a = vsplatAt<T>(pa, es);
+      c10 = vmadd<T>(c10, a, b0);
+      c11 = vmadd<T>(c11, a, b1);
+      a = vsplatAt<T>(pa, 2 * es);
+      c20 = vmadd<T>(c20, a, b0);
+      c21 = vmadd<T>(c21, a, b1);
+      a = vsplatAt<T>(pa, 3 * es);
+      c30 = vmadd<T>(c30, a, b0);
+      c31 = vmadd<T>(c31, a, b1);
+      pa += MR * es;
+      pb += 32;
+    }
+  } else {
+    for (let k = 0; k < kc; k++) {
+      const pr = pb + <usize>load<i32>(po);
+      const b0 = v128.load(pr);
+      const b1 = v128.load(pr, 16);
+      let a = vsplatAt<T>(pa, 0);
+      c00 = vmadd<T>(c00, a, b0);
+      c01 = vmadd<T>(c01, a, b1);
+      a = vsplatAt<T>(pa, es);
+      c10 = vmadd<T>(c10, a, b0);
+      c11 = vmadd<T>(c11, a, b1);
+      a = vsplatAt<T>(pa, 2 * es);
+      c20 = vmadd<T>(c20, a, b0);
+      c21 = vmadd<T>(c21, a, b1);
+      a = vsplatAt<T>(pa, 3 * es);
+      c30 = vmadd<T>(c30, a, b0);
+      c31 = vmadd<T>(c31, a, b1);
+      pa += MR * es;
+      po += 4;
+    }
   }
   if (mr == MR && nr == NR<T>()) {
     const ld = at<T>(ldc);
@@ -259,15 +324,25 @@ export function packB64(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize):
 }
 
 /** micro for a panel with one real row (M ≡ 1 mod MR, e.g. 33 output channels): a quarter of the multiply-adds. */
-@inline function microRow<T>(kc: i32, pa: usize, pb: usize, c: usize, nr: i32): void {
+@inline function microRow<T>(kc: i32, pa: usize, pb: usize, po: usize, c: usize, nr: i32): void {
   const z = vsplat<T>(<T>0);
   let c0 = z, c1 = z;
-  for (let k = 0; k < kc; k++) {
-    const a = vsplatAt<T>(pa, 0);
-    c0 = vmadd<T>(c0, a, v128.load(pb));
-    c1 = vmadd<T>(c1, a, v128.load(pb, 16));
-    pa += MR * sizeof<T>();
-    pb += 32;
+  if (po == 0) {
+    for (let k = 0; k < kc; k++) {
+      const a = vsplatAt<T>(pa, 0);
+      c0 = vmadd<T>(c0, a, v128.load(pb));
+      c1 = vmadd<T>(c1, a, v128.load(pb, 16));
+      pa += MR * sizeof<T>();
+      pb += 32;
+    }
+  } else {
+    for (let k = 0; k < kc; k++) {
+      const a = vsplatAt<T>(pa, 0), pr = pb + <usize>load<i32>(po);
+      c0 = vmadd<T>(c0, a, v128.load(pr));
+      c1 = vmadd<T>(c1, a, v128.load(pr, 16));
+      pa += MR * sizeof<T>();
+      po += 4;
+    }
   }
   if (nr == NR<T>()) {
     v128.store(c, vadd<T>(v128.load(c), c0));
@@ -287,11 +362,11 @@ export function packB64(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize):
  * each, of which the first `cols` are real, starting at column `first` of sample 0: column
  * first + j = s·per + o goes to c + s·cs + o (row stride ldc) and the others are dropped. Either way every C element sums over k in the same order.
  */
-function gemmT<T>(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void {
-  const nrT = NR<T>(), Mp = up(M, MR), Np = up(N, nrT);
+function gemmT<T>(m0: i32, M: i32, Mp: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void {
+  const nrT = NR<T>(), Np = up(N, nrT);
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
-    for (let i0 = 0; i0 < M; i0 += MC) {
+    for (let i0 = m0; i0 < M; i0 += MC) {
       const i1 = min(M, i0 + MC);
       for (let j0 = 0; j0 < N; j0 += nrT) {
         const pbp = pb + at<T>(k0 * Np + j0 * kc);
@@ -304,17 +379,48 @@ function gemmT<T>(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i
         }
         for (let i = i0; i < i1; i += MR) {
           const mr = min(MR, M - i);
-          if (mr == 1) microRow<T>(kc, pa + at<T>(k0 * Mp + i * kc), pbp, cp + at<T>(i * ldc), nr);
-          else micro<T>(kc, pa + at<T>(k0 * Mp + i * kc), pbp, cp + at<T>(i * ldc), ldc, mr, nr);
+          if (mr == 1) microRow<T>(kc, pa + at<T>(k0 * Mp + i * kc), pbp, 0, cp + at<T>(i * ldc), nr);
+          else micro<T>(kc, pa + at<T>(k0 * Mp + i * kc), pbp, 0, cp + at<T>(i * ldc), ldc, mr, nr);
         }
       }
     }
   }
 }
-export function gemm(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f32>(M, N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
-export function gemm64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f64>(M, N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
-export function gemmSamples(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void { gemmT<f32>(M, N, K, pa, pb, c, ldc, per, cols, cs, first); }
-export function gemmSamples64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void { gemmT<f64>(M, N, K, pa, pb, c, ldc, per, cols, cs, first); }
+export function gemm(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f32>(0, M, up(M, MR), N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
+export function gemm64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f64>(0, M, up(M, MR), N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
+/** gemm for rows m0 … m1−1 only (m0 a multiple of MR; A packed for Mp rows): row i still goes to c + i·ldc. */
+export function gemmRows(m0: i32, m1: i32, Mp: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f32>(m0, m1, Mp, N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
+export function gemmRows64(m0: i32, m1: i32, Mp: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32): void { gemmT<f64>(m0, m1, Mp, N, K, pa, pb, c, ldc, 0, 0, 0, 0); }
+export function gemmSamples(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void { gemmT<f32>(0, M, up(M, MR), N, K, pa, pb, c, ldc, per, cols, cs, first); }
+export function gemmSamples64(M: i32, N: i32, K: i32, pa: usize, pb: usize, c: usize, ldc: i32, per: i32, cols: i32, cs: i32, first: i32): void { gemmT<f64>(0, M, up(M, MR), N, K, pa, pb, c, ldc, per, cols, cs, first); }
+
+/**
+ * The direct GEMM of a stride-1 1-D convolution: rows m0 … m1−1 (m0 a multiple of MR) of C (M×N,
+ * row stride ldc) += A·B with A packed (packA, Mp = M rounded up to MR) and B never formed: element (k, j) of B is the element at xb + offs[k] + j·es, where
+ * offs (K i32 byte offsets) holds c·rowStride + kq·dilation for row k = c·kVol + kq of a padded
+ * input (every tap in bounds). Rows of NR columns are read as they stand, so a panel past column N
+ * reads up to NR − 1 elements beyond its row (the glue leaves that slack); those lanes are never stored.
+ * Same k order and blocking as gemm, so the sums equal im2col + gemm bitwise.
+ */
+function gemmDirectT<T>(m0: i32, m1: i32, Mp: i32, N: i32, K: i32, pa: usize, xb: usize, offs: usize, c: usize, ldc: i32): void {
+  const nrT = NR<T>();
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0), po = offs + (<usize>k0 << 2);
+    for (let i0 = m0; i0 < m1; i0 += MC) {
+      const i1 = min(m1, i0 + MC);
+      for (let j0 = 0; j0 < N; j0 += nrT) {
+        const nr = min(nrT, N - j0), xj = xb + at<T>(j0), cp = c + at<T>(j0);
+        for (let i = i0; i < i1; i += MR) {
+          const mr = min(MR, m1 - i);
+          if (mr == 1) microRow<T>(kc, pa + at<T>(k0 * Mp + i * kc), xj, po, cp + at<T>(i * ldc), nr);
+          else micro<T>(kc, pa + at<T>(k0 * Mp + i * kc), xj, po, cp + at<T>(i * ldc), ldc, mr, nr);
+        }
+      }
+    }
+  }
+}
+export function gemmDirect(m0: i32, m1: i32, Mp: i32, N: i32, K: i32, pa: usize, xb: usize, offs: usize, c: usize, ldc: i32): void { gemmDirectT<f32>(m0, m1, Mp, N, K, pa, xb, offs, c, ldc); }
+export function gemmDirect64(m0: i32, m1: i32, Mp: i32, N: i32, K: i32, pa: usize, xb: usize, offs: usize, c: usize, ldc: i32): void { gemmDirectT<f64>(m0, m1, Mp, N, K, pa, xb, offs, c, ldc); }
 
 /**
  * Tap table for output positions o0 … o0+nc−1: table[kq·nc + j] = flat input offset of tap kq

@@ -260,7 +260,7 @@ async function cli(argv: string[]): Promise<void> {
     .option('--verify-only', 'run and verify every output once, timing nothing')
     .option('--json <file>', 'also write the results as JSON')
     .option('--no-progress', 'no progress bar or lines')
-    .option('--webgpu', "convkit's WebGPU backend next to onnxruntime-web's WebGPU EP (bench/webgpu.ts)")
+    .option('--webgpu', "convkit's WebGPU backend next to onnxruntime-web's WebGPU EP and tfjs-webgpu in headless Chromium (bench/webgpu.ts)")
     .option('--models', 'whole models (HiFi-GAN, DCGAN, U-Net) instead of the layer workloads; --only then names models')
     .option('--profile <ids>', "print convkit's profile of one call of each named model")
     .parse(argv);

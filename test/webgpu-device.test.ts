@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ck from '../src/index.js';
 import { ConvError, initWebGPU, webgpuAvailable } from '../src/index.js';
-import { pipelineCount } from '../src/kernels/webgpu/device.js';
+import { pipelineCount, startGpuTiming, stopGpuTiming } from '../src/kernels/webgpu/device.js';
 import { SWIFTSHADER_ICD } from './helpers/webgpu.js';
 
 const convError = (param: string, text: RegExp) => (e: unknown) =>
@@ -78,6 +78,27 @@ test('steady state: a repeated call compiles no pipeline', async () => {
   const n = pipelineCount();
   for (let i = 0; i < 3; i++) assert.deepEqual(await run(), first);
   assert.equal(pipelineCount(), n);
+});
+
+test('GPU timing: timestamp queries where the device has them (requested by initWebGPU), none on a device without', async () => {
+  const adapter = await realAdapter();
+  await initWebGPU({ device: await adapter.requestDevice() }); // the caller's device, without 'timestamp-query'
+  assert.equal(startGpuTiming(), false);
+  await assert.rejects(stopGpuTiming(), convError('measurement', /startGpuTiming/));
+  const { create } = await import('webgpu');
+  const gpu = create([]);
+  alive.push(gpu);
+  const info = await initWebGPU({ gpu });
+  assert.equal(info.timestampQuery, adapter.features.has('timestamp-query'), 'requested whenever the adapter offers it');
+  assert.ok(info.timestampQuery, 'the adapter here (SwiftShader included) offers timestamp-query');
+  assert.equal(startGpuTiming(), true);
+  // 300 passes: more than one command buffer (submitted every 256), each with its own query set.
+  let t = ck.ones([64]).to('webgpu');
+  for (let i = 0; i < 300; i++) t = ck.add(t, 1);
+  assert.deepEqual(Array.from((await t.cpu()).data), new Array(64).fill(301));
+  const ns = await stopGpuTiming();
+  assert.ok(Number.isFinite(ns) && ns > 0, `GPU time of the measured passes: ${ns} ns`);
+  await assert.rejects(stopGpuTiming(), convError('measurement', /startGpuTiming/), 'one stop per start');
 });
 
 test('a lost device: every later call and a pending read is a ConvError naming the loss', async () => {

@@ -26,6 +26,8 @@ export async function applyConvAsync(spec: ConvSpec, x: Tensor, w: Tensor, b: Te
   const grad = isGradEnabled();
   const plan = planCall(spec, x, w, b, outputSize, ep);
   const call = prepare(plan, x, w, b ?? null, ep);
+  // GPU tensors: enqueueing does not block (only reading does), so the call is the synchronous one.
+  if (call.h.device === 'webgpu') return grad ? call.run() : noGrad(() => call.run());
   const g = plan.geometry, dir = spec.transposed ? 'convT' : 'conv';
   const c = selectCandidate(g, x.dtype, dir, true);
   const data = c.location === 'device'

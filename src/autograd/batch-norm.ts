@@ -5,6 +5,7 @@
 import { ConvError, fmt } from '../spec/errors.js';
 import { record } from './graph.js';
 import { allocate, Tensor } from './tensor.js';
+import { checkSameDevice, gpuBatchNorm } from './gpu-ops.js';
 
 export interface BatchNormOptions {
   /** Normalise with this batch's statistics (and update the running ones, when given); default false. */
@@ -43,6 +44,7 @@ const checkVector = (op: string, param: string, t: Tensor | null, c: number, dty
  * statistics are given, they are updated in place: running_mean ← (1 − m)·running_mean + m·mean,
  * running_var ← (1 − m)·running_var + m·var·n/(n − 1) (unbiased, as PyTorch). Otherwise the running
  * statistics are used. Gradients flow to x, weight and bias (not to the running statistics).
+ * GPU tensors (every tensor argument on 'webgpu') run on the GPU, the running statistics updated there.
  * @example batchNorm(x, rm, rv, gamma, beta, { training: true, momentum: 0.1 })
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null = null,
@@ -56,6 +58,9 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     throw new ConvError(op, 'runningMean', `and runningVar must be given when not training; got ${runningMean === null ? 'null' : 'a tensor'} and ${runningVar === null ? 'null' : 'a tensor'}`);
   if (!Number.isFinite(momentum)) throw new ConvError(op, 'momentum', `must be a finite number; got ${fmt(momentum)}`);
   if (!Number.isFinite(eps) || eps < 0) throw new ConvError(op, 'eps', `must be a non-negative finite number; got ${fmt(eps)}`);
+  for (const [p, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const)
+    if (t) checkSameDevice(op, p, x, t);
+  if (x.device === 'webgpu') return gpuBatchNorm(x, runningMean, runningVar, weight, bias, { training, momentum, eps });
 
   const n = x.shape[0], inner = x.size / Math.max(n * c, 1), count = n * inner;
   const xd = x.data;

@@ -14,7 +14,7 @@ import {
 import { webgpuBackend } from '../kernels/webgpu/backend.js';
 import { registerBackend } from '../plan/select.js';
 import {
-  adamKernel, binaryKernel, fillBias, gatherKernel, padAxisAdjointKernel, padAxisKernel, reduceKernel, sgdKernel, stridedCopyKernel, unaryKernel,
+  adamKernel, batchNormBackwardKernel, binaryKernel, blendKernel, channelAffineKernel, fillBias, gatherKernel, padAxisAdjointKernel, padAxisKernel, reduceKernel, sgdKernel, stridedCopyKernel, unaryKernel,
   type BinaryKind, type UnaryKind,
 } from '../kernels/webgpu/elementwise.js';
 
@@ -178,14 +178,15 @@ export function gpuPermute(x: Tensor, perm: readonly number[]): Tensor {
 }
 
 /** Differentiable padding of the trailing dims with a padding mode, one axis at a time. */
-export function gpuPad(x: Tensor, p: { readonly pads: readonly Pair[]; readonly mode: PaddingMode; readonly inSize: readonly number[] }): Tensor {
+export function gpuPad(x: Tensor, p: { readonly pads: readonly Pair[]; readonly mode: PaddingMode; readonly inSize: readonly number[]; readonly value?: number }): Tensor {
   const d = p.inSize.length, r = x.shape.length;
   const padOnce = (t: Tensor, a: number, adjoint: boolean): Tensor => {
     const axis = r - d + a, L = p.inSize[a], Lp = L + p.pads[a][0] + p.pads[a][1];
     const inner = prod(t.shape.slice(axis + 1));
     const shape = t.shape.map((s, i) => (i === axis ? (adjoint ? L : Lp) : s));
     const op = `pad(${p.mode})`;
-    return make(op, shape, (o) => (adjoint ? padAxisAdjointKernel : padAxisKernel)(op, p.mode, storageOf(t), o, L, Lp, inner, p.pads[a][0]));
+    return make(op, shape, (o) => (adjoint ? padAxisAdjointKernel(op, p.mode, storageOf(t), o, L, Lp, inner, p.pads[a][0])
+      : padAxisKernel(op, p.mode, storageOf(t), o, L, Lp, inner, p.pads[a][0], p.value ?? 0)));
   };
   let y = x;
   for (let a = 0; a < d; a++) if (p.pads[a][0] || p.pads[a][1]) y = padOnce(y, a, false);
@@ -290,4 +291,57 @@ export function gpuDiv(x: Tensor, y: Tensor, shape: Shape): Tensor {
     x.requiresGrad ? gpuSumTo(gpuMap2('div', 'div', gy, y, gy.shape), x.shape) : null,
     y.requiresGrad ? gpuSumTo(gpuMap1('div', 'scale', gpuMap2('div', 'div', gpuMap2('div', 'mul', gy, out, gy.shape), y, gy.shape), -1), y.shape) : null,
   ]);
+}
+
+/** The options of `gpuBatchNorm` (checked by autograd/batch-norm.ts). */
+export interface GpuBatchNormOptions { readonly training: boolean; readonly momentum: number; readonly eps: number }
+
+/**
+ * batchNorm on a GPU tensor x (N, C, *) with GPU running statistics, weight and bias (any may be
+ * null where batch-norm.ts allows it). Training: the batch mean and biased variance per channel by
+ * two fixed-order reductions (x, then (x − mean)²), the running statistics updated in place on the
+ * GPU (r ← (1 − m)·r + m·mean, v ← (1 − m)·v + m·var·n/(n − 1)); eval: the running ones. The VJP
+ * is autograd/batch-norm.ts's, on the GPU: Σ gy and Σ gy·x̂ per channel, then one pass for gx.
+ */
+export function gpuBatchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null,
+  { training, momentum, eps }: GpuBatchNormOptions): Tensor {
+  const op = 'batchNorm';
+  for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const)
+    if (t) checkSameDevice(op, name, x, t);
+  const n = x.shape[0], c = x.shape[1], inner = x.size / Math.max(n * c, 1), count = n * inner;
+  const v3 = [n, c, inner], kept = [1, c, 1];
+  const xs = storageOf(x);
+  const perChannel = (src: GpuStorage, alpha: number) => make(op, [c], (o) => reduceKernel(op, src, v3, kept, o, alpha));
+  let mean: Tensor, variance: Tensor;
+  if (training) {
+    mean = perChannel(xs, 1 / count);
+    const centred = gpuMap2(op, 'sub', new Tensor(xs, v3), new Tensor(mean.storage, kept), v3);
+    variance = perChannel(storageOf(gpuMap1(op, 'square', centred)), 1 / count);
+    if (runningMean) blendKernel(op, storageOf(runningMean), storageOf(mean), 1 - momentum, momentum);
+    if (runningVar) blendKernel(op, storageOf(runningVar), storageOf(variance), 1 - momentum, (momentum * count) / (count - 1));
+  } else {
+    // Copies: a later training call updates the running statistics in place, this call's backward must not see it.
+    mean = new Tensor(cloneStorage(storageOf(runningMean!)), [c]);
+    variance = runningVar!;
+  }
+  const invstd = gpuMap1(op, 'rsqrtPlus', variance, eps);
+  const scale = weight ? gpuMap2(op, 'mul', invstd, weight, [c]) : invstd;
+  const zeros = storageOf(gpuFull([c], 0));
+  const shift = bias ? storageOf(bias) : zeros;
+  const y = make(op, x.shape, (o) => channelAffineKernel(op, xs, storageOf(mean), storageOf(scale), shift, o, c, inner));
+  const parents = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  return record(y, op, parents, (gy) => {
+    const gys = storageOf(gy);
+    const xhat = make(op, v3, (o) => channelAffineKernel(op, xs, storageOf(mean), storageOf(invstd), zeros, o, c, inner));
+    const needStats = training || weight?.requiresGrad || bias?.requiresGrad;
+    const sumG = needStats ? perChannel(gys, 1) : null;
+    const sumGX = needStats ? perChannel(storageOf(gpuMap2(op, 'mul', new Tensor(gys, v3), xhat, v3)), 1) : null;
+    let gx: Tensor | null = null;
+    if (x.requiresGrad)
+      gx = training
+        ? make(op, x.shape, (o) => batchNormBackwardKernel(op, gys, storageOf(xhat), storageOf(scale),
+          storageOf(gpuMap1(op, 'scale', sumG!, 1 / count)), storageOf(gpuMap1(op, 'scale', sumGX!, 1 / count)), o, c, inner))
+        : make(op, x.shape, (o) => channelAffineKernel(op, gys, zeros, storageOf(scale), zeros, o, c, inner));
+    return [gx, ...(weight ? [weight.requiresGrad ? sumGX : null] : []), ...(bias ? [bias.requiresGrad ? sumG : null] : [])];
+  });
 }

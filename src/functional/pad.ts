@@ -21,10 +21,7 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 export function padTrailing(x: Tensor, pads: readonly Pair[], mode: PaddingMode, value = 0): Tensor {
   const d = pads.length;
   const lead = x.shape.slice(0, x.shape.length - d), inSize = x.shape.slice(x.shape.length - d);
-  if (x.device === 'webgpu') {
-    if (value !== 0) throw new ConvError('pad', 'value', `must be 0 for a 'webgpu' tensor (constant padding with another value runs on the CPU); got ${fmt(value)}`);
-    return gpuPad(x, { pads, mode, inSize });
-  }
+  if (x.device === 'webgpu') return gpuPad(x, { pads, mode, inSize, value });
   const outSize = inSize.map((L, a) => L + pads[a][0] + pads[a][1]);
   const planes = prod(lead);
   const out = allocate(x.dtype, numel('pad', [...lead, ...outSize]));

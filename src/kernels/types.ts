@@ -34,7 +34,8 @@ export interface Epilogue<B = F> {
 export interface Fuses {
   readonly bias?: boolean;
   readonly residual?: boolean;
-  readonly activation?: boolean;
+  /** Every activation (true), or only those listed. */
+  readonly activation?: boolean | readonly Activation[];
 }
 
 /** A kernel family on host arrays, computed before each call returns. */

@@ -5,7 +5,7 @@
 import { ConvError, fmt, guarded } from '../spec/errors.js';
 import type { DType } from '../spec/types.js';
 import { parseDType, type PaddingArg } from '../spec/normalize.js';
-import { allocate, Tensor } from '../autograd/tensor.js';
+import { allocate, Tensor, writeInPlace } from '../autograd/tensor.js';
 import { batchNorm, checkBatchNormInput } from '../autograd/batch-norm.js';
 import { Module } from './module.js';
 import { Conv1d, Conv2d, Conv3d, ConvNdBase, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d } from './conv.js';
@@ -81,8 +81,9 @@ abstract class BatchNormNd extends Module {
 
   /** Resets the running statistics (mean 0, variance 1, no batches), as PyTorch `reset_running_stats`. */
   resetRunningStats(): void {
-    this.runningMean?.data.fill(0);
-    this.runningVar?.data.fill(1);
+    // On whatever device holds them (Module.to moves the float32 running statistics to the GPU).
+    if (this.runningMean) writeInPlace(this.runningMean, allocate(this.runningMean.dtype, this.numFeatures).fill(0));
+    if (this.runningVar) writeInPlace(this.runningVar, allocate(this.runningVar.dtype, this.numFeatures).fill(1));
     this.numBatchesTracked?.data.fill(0);
   }
 
@@ -94,11 +95,13 @@ abstract class BatchNormNd extends Module {
     const useBatch = this.training || !this.trackRunningStats;
     checkBatchNormInput(this.#op, x, this.numFeatures, this.#ranks, useBatch);
     let factor = 0;
-    if (this.training && this.numBatchesTracked) {
-      this.numBatchesTracked.data[0] += 1;
-      factor = this.momentum === null ? 1 / this.numBatchesTracked.data[0] : this.momentum;
-    }
-    return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, { training: useBatch, momentum: factor, eps: this.eps });
+    const counting = this.training && this.numBatchesTracked !== null;
+    const batches = counting ? this.numBatchesTracked!.data[0] + 1 : 0;
+    if (counting) factor = this.momentum === null ? 1 / batches : this.momentum;
+    const y = batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, { training: useBatch, momentum: factor, eps: this.eps });
+    // Counted once the call has passed every check (a refused call, e.g. mixed devices, changes nothing).
+    if (counting) this.numBatchesTracked!.data[0] = batches;
+    return y;
   }
 
   protected override ownParameters(): [string, Tensor][] {

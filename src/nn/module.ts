@@ -201,10 +201,11 @@ export abstract class Module {
   /**
    * Moves every parameter to `device` in place, once ('webgpu' uploads float32 parameters; the
    * same tensor objects stay in the module and in optimizers). Parameters already there are left alone.
+   * float32 buffers (BatchNorm's running statistics) move with them; BatchNorm's float64 batch counter stays on the CPU.
    * @example await initWebGPU(); model.to('webgpu'); const y = model.forward(x.to('webgpu'));
    */
   to(device: Device): this {
-    const params = this.parameters();
+    const params = [...this.parameters(), ...this.namedBuffers().map(([, t]) => t).filter((t) => t.dtype === 'float32')];
     for (const p of params)
       if (p.device !== 'cpu' && device === 'cpu')
         throw new ConvError(`${this.constructor.name}.to`, 'device', `'cpu' cannot take parameters back from '${p.device}' synchronously; read them with \`await t.cpu()\` (or stateDict() then await each tensor's cpu()); got device ${fmt(device)}`);

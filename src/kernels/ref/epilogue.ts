@@ -20,7 +20,7 @@ export function splitEpilogue(ep: Epilogue | undefined, fuses: Fuses | undefined
   const f = fuses ?? {};
   const bias = !ep.bias || f.bias === true;
   const residual = bias && (!ep.residual || f.residual === true);
-  const activation = residual && (!ep.activation || f.activation === true);
+  const activation = residual && (!ep.activation || f.activation === true || (Array.isArray(f.activation) && f.activation.includes(ep.activation)));
   const act = { activation: ep.activation, negativeSlope: ep.negativeSlope };
   const fused: Epilogue = { ...(bias && ep.bias ? { bias: ep.bias } : {}), ...(residual && ep.residual ? { residual: ep.residual } : {}), ...(activation && ep.activation ? act : {}) };
   const rest: Epilogue = { ...(!bias && ep.bias ? { bias: ep.bias } : {}), ...(!residual && ep.residual ? { residual: ep.residual } : {}), ...(!activation && ep.activation ? act : {}) };

@@ -12,7 +12,8 @@ import type { DType, Geometry } from '../../spec/types.js';
 import { ConvError } from '../../spec/errors.js';
 import { macCount } from '../../spec/shape.js';
 import { prod } from '../../util/shape.js';
-import type { ConvKernels, F, PhaseKernels, PhasePlan } from '../types.js';
+import type { ConvKernels, Epilogue, F, PhaseKernels, PhasePlan } from '../types.js';
+import { applyEpilogue, DEFAULT_NEGATIVE_SLOPE } from '../ref/epilogue.js';
 import { forEachTap, hasPaddingTaps } from '../ref/taps.js';
 import { plainWasm, sharedWasm, plainRelaxedWasm, sharedRelaxedWasm, maxPages, GEMM_DEPTH_BLOCK } from './module.generated.js';
 import { section } from '../../profile/profile.js';
@@ -204,15 +205,16 @@ function writeGeometry(mem: Int32Array, g: Geometry, exact = false): void {
 }
 
 /** `b`: the bias a depthwise unit writes into its output plane before accumulating (0: none, y is initialised). */
-interface Pointers { x: number; w: number; y: number; scratch: number; b?: number }
+interface Pointers { x: number; w: number; y: number; scratch: number; b?: number; offs?: number; xRow?: number }
 /** Column tile, channel block and bytes per element (4: f32, 8: f64). */
 interface Tiling { nc: number; cb: number; es: number }
 
 /** Units of a task: (sample, group, tile) for conv, (sample, channel) for depthwise, (group, block) otherwise. */
 function itemsOf(kind: Kind, g: Geometry, t: Tiling): { items: number; tiles: number; cblocks: number } {
   const cols = kind === Kind.ConvSamples ? g.n * columnsPerSample(prod(g.outSize)) : prod(g.outSize);
-  const tiles = Math.ceil(cols / t.nc), cblocks = Math.ceil(g.cIn / g.groups / t.cb);
-  const items = kind === Kind.Conv || kind === Kind.Phase ? g.n * g.groups * tiles
+  const rowBlocks = kind === Kind.Direct || kind === Kind.Phase || kind === Kind.PhaseDirect;
+  const tiles = Math.ceil(cols / t.nc), cblocks = Math.ceil((rowBlocks ? g.cOut : g.cIn) / g.groups / t.cb);
+  const items = kind === Kind.Conv ? g.n * g.groups * tiles : rowBlocks ? g.n * g.groups * cblocks * tiles
     : kind === Kind.ConvSamples ? g.groups * tiles : kind === Kind.Depthwise ? g.n * g.cOut : g.groups * cblocks;
   return { items, tiles, cblocks };
 }
@@ -257,7 +259,7 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   task[T.scratch] = p.scratch; task[T.bias] = p.b ?? 0; task[T.scratchStride] = scratchBytes(kind, g, t); task[T.nc] = t.nc; task[T.cb] = t.cb;
   task[T.tiles] = tiles; task[T.cblocks] = cblocks; task[T.n] = g.n; task[T.cIn] = g.cIn; task[T.cOut] = g.cOut;
   task[T.groups] = g.groups; task[T.inVol] = prod(g.inSize); task[T.outVol] = prod(g.outSize); task[T.kVol] = prod(g.kSize);
-  task[T.es] = t.es;
+  task[T.es] = t.es; task[T.offs] = p.offs ?? 0; task[T.xRow] = p.xRow ?? 0;
   // Small tasks stay on this thread: waking the workers (~20 µs) would cost more than they share.
   const macs = macCount(g);
   const parallel = threads > 1 && units > 1 && macs >= MIN_PARALLEL_MACS;
@@ -350,16 +352,103 @@ const copy = (dst: F, src: F) => (dst as Float64Array).set(src as Float64Array);
  * The operands of a task, by the task block's slots: a forward task reads x and w and writes y
  * (`b`: the bias); a weight-gradient task reads x and gy and writes gw.
  */
-type Operands = { x: F; w: F; y: F; b?: F } | { x: F; gy: F; gw: F };
+type Operands = { x: F; w: F; y: F; b?: F; post?: Post } | { x: F; gy: F; gw: F };
+
+/** The epilogue after the bias that the wasm families fuse: a residual (output-shaped) and relu or leakyRelu. */
+type Post = Omit<Epilogue, 'bias'>;
+/** The part of `ep` after its bias, or undefined when there is none. */
+const postOf = (ep?: Epilogue): Post | undefined => (ep?.residual || ep?.activation ? { residual: ep.residual, activation: ep.activation, negativeSlope: ep.negativeSlope } : undefined);
+/** The epilogue's activation code for asm `epilogue` (0: none). */
+const actCode = (p: Post): number => (p.activation === 'relu' ? 1 : p.activation === 'leakyRelu' ? 2 : 0);
+
+/**
+ * Applies `post` to the output region yp (len elements) in linear memory, the residual copied to
+ * rp first: one SIMD pass before the copy out, bit for bit the generic epilogue's formulas.
+ */
+function applyPost(e: Engine, post: Post, yp: number, rp: number, len: number, es: number): void {
+  const end = section('elementwise');
+  if (post.residual) copy(view(e, rp, len, es), post.residual);
+  typedExports(e.exports, es).epilogue(yp, post.residual ? rp : 0, len, actCode(post), post.negativeSlope ?? DEFAULT_NEGATIVE_SLOPE);
+  end();
+}
+
+/** The generic epilogue's `post` on a host output (n, c, vol) that a JavaScript path wrote. */
+const hostPost = (y: F, post: Post | undefined, n: number, c: number) => { if (post) applyEpilogue(y, post, n, c, y.length / (n * c)); };
 /** `packW`: conv weights packed per group first; `guard`: the slot whose non-finite values must not meet padding taps (see hasPaddingTaps). */
 type TaskTiling = Tiling & { packW: boolean; guard?: 'w' | 'y' };
 
-/** Region sizes (bytes, allocation order) of execute: x, w (packed), raw w, y, bias, scratch per thread, stream words. */
-function executeSizes(kind: Kind, g: Geometry, lens: { x: number; w: number; y: number; b: number }, t: TaskTiling, threads: number): number[] {
+/**
+ * Region sizes (bytes, allocation order) of execute: x (for Direct, its padded planes and one panel
+ * of slack: gemmDirect reads whole panels), w (packed), raw w, y, bias, scratch per thread, stream
+ * words, Direct's row offsets, the residual of the epilogue.
+ */
+function executeSizes(kind: Kind, g: Geometry, lens: { x: number; w: number; y: number; b: number; r?: number }, t: TaskTiling, threads: number): number[] {
   const es = t.es, cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
   const packed = g.groups * up(cog, MR) * rows * es;
-  return [lens.x * es, t.packW ? packed : lens.w * es, t.packW ? lens.w * es : 0, lens.y * es, lens.b * es,
-    scratchBytes(kind, g, t) * threads, 4 * STREAM_WORDS];
+  const direct = kind === Kind.Direct;
+  return [direct ? (g.n * g.cIn * directRow(g) + 8) * es : lens.x * es, t.packW ? packed : lens.w * es, t.packW ? lens.w * es : 0, lens.y * es, lens.b * es,
+    scratchBytes(kind, g, t) * threads, 4 * STREAM_WORDS, direct ? rows * 4 : 0, (lens.r ?? 0) * es];
+}
+
+/**
+ * Direct (gemmDirect) applies to a 1-D stride-1 conv: output j of tap kq reads input j + kq·δ − p0,
+ * so the columns of one B row are consecutive elements of one padded input plane.
+ */
+const directApplies = (g: Geometry, es: number): boolean =>
+  directOn && g.kSize.length === 1 && g.stride[0] === 1 && g.padBefore[0] >= 0
+  && ((g.cIn / g.groups) * directRow(g) + 8) * es <= 0x7fffffff;
+
+/**
+ * Output channels per unit of a Direct or phase task: all of a group's, unless its column tiles give fewer
+ * than 4 units per thread (a short signal with many channels, e.g. 512 channels × 86 frames), when
+ * the channels are cut into blocks (multiples of MR, 16 at least) until they do. Blocks of rows
+ * never split a sum, so the results are the same.
+ */
+function directBlock(g: Geometry, nc: number, threads: number): number {
+  const cog = g.cOut / g.groups, have = g.n * g.groups * Math.ceil(prod(g.outSize) / nc), want = 4 * threads;
+  if (threads < 2 || have >= want) return cog;
+  return Math.min(cog, Math.max(16, up(Math.ceil(cog / Math.ceil(want / have)), MR)));
+}
+
+let directOn = true;
+/** Runs `fn` with Direct tasks off, so 1-D stride-1 convs go through im2col (tests compare the two forms bitwise). */
+export function withoutDirectConv<R>(fn: () => R): R {
+  const prev = directOn;
+  directOn = false;
+  try {
+    return fn();
+  } finally {
+    directOn = prev;
+  }
+}
+
+/** The units a polyphase convT of `g` runs its phases as: 'direct' (PhaseDirect) or 'im2col' (Phase). */
+export const phaseTaskKind = (g: Geometry, phases: readonly PhasePlan[], es: number): 'direct' | 'im2col' => phaseDirect(g, phases, es) ? 'direct' : 'im2col';
+
+/** The wasm task a conv of `g` runs as: 'direct' (gemmDirect), 'samples' (samples folded into the columns) or 'im2col'. */
+export function convTaskKind(g: Geometry, es: number): 'direct' | 'samples' | 'im2col' {
+  const { kind } = convTask(g, es, currentThreads());
+  return kind === Kind.Direct ? 'direct' : kind === Kind.ConvSamples ? 'samples' : 'im2col';
+}
+
+/** Elements of one padded input plane of a Direct task: p0 zeros, the input, and zeros up to the last tap of the last output. */
+const directRow = (g: Geometry): number => {
+  const L = g.inSize[0], p0 = g.padBefore[0], last = g.outSize[0] - 1 + (g.kSize[0] - 1) * g.dilation[0];
+  return Math.max(p0 + L, last + 1);
+};
+
+/** x (planes of L elements) copied to xp as planes of `row` elements, each with p0 zeros before it and zeros after, and one panel of slack. */
+function padPlanes(e: Engine, x: F, xp: number, planes: number, L: number, row: number, p0: number, es: number): void {
+  const xv = view(e, xp, planes * row + 8, es);
+  xv.fill(0);
+  for (let pl = 0; pl < planes; pl++) xv.set(x.subarray(pl * L, (pl + 1) * L), pl * row + p0);
+}
+
+/** The byte offset of B's row c·k + kq in a group's padded planes (c < cn): (c·row + shift + kq·δ)·es. */
+function rowOffsets(e: Engine, op: number, cn: number, k: number, d: number, row: number, shift: number, es: number): void {
+  const offs = new Int32Array(e.memory.buffer, op, cn * k);
+  for (let c = 0, r = 0; c < cn; c++)
+    for (let kq = 0; kq < k; kq++) offs[r++] = (c * row + shift + kq * d) * es;
 }
 
 /**
@@ -371,12 +460,17 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean
   const e = wasmEngine()!;
   const threads = currentThreads(), es = t.es, ex = typedExports(e.exports, es);
   const grad = 'gw' in ops, xs = ops.x, ws = grad ? ops.gw : ops.w, ys = grad ? ops.gy : ops.y, b = grad ? undefined : ops.b;
+  const post = grad ? undefined : ops.post;
   const cog = g.cOut / g.groups, rows = (g.cIn / g.groups) * prod(g.kSize);
-  const [xp, wp, rawW, yp, bp, sp, at] = allocate(e, executeSizes(kind, g, { x: xs.length, w: ws.length, y: ys.length, b: b?.length ?? 0 }, t, threads));
+  const [xp, wp, rawW, yp, bp, sp, at, op, rp] = allocate(e, executeSizes(kind, g, { x: xs.length, w: ws.length, y: ys.length, b: b?.length ?? 0, r: post?.residual ? ys.length : 0 }, t, threads));
   // Depthwise tasks copy x in and y out themselves, overlapped with the compute (Stream).
   const stream = kind === Kind.Depthwise && !grad ? { x: xs, xp, y: ys, yp, at } : undefined;
   const copyIn = section('allocation/copy');
-  if (!stream) copy(view(e, xp, xs.length, es), xs);
+  if (kind === Kind.Direct) {
+    padPlanes(e, xs, xp, g.n * g.cIn, g.inSize[0], directRow(g), g.padBefore[0], es);
+    rowOffsets(e, op, g.cIn / g.groups, g.kSize[0], g.dilation[0], directRow(g), 0, es);
+  }
+  else if (!stream) copy(view(e, xp, xs.length, es), xs);
   // Depthwise units write their planes' bias themselves (in parallel); the others start from y or the bias.
   const unitBias = kind === Kind.Depthwise && b !== undefined;
   if (unitBias) copy(view(e, bp, b.length, es), b);
@@ -397,8 +491,10 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling): boolean
     for (let grp = 0; grp < g.groups; grp++)
       ex.packA(rawW + grp * cog * rows * es, rows, 1, cog, rows, wp + grp * up(cog, MR) * rows * es);
   pack();
-  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0 }, t, threads, grad ? ws : ys, stream, exact);
+  const direct = kind === Kind.Direct ? { offs: op, xRow: directRow(g) } : {};
+  runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0, ...direct }, t, threads, grad ? ws : ys, stream, exact);
   if (stream) return true;
+  if (post) applyPost(e, post, yp, rp, ys.length, es);
   const copyOut = section('allocation/copy');
   if (grad) copy(ws, view(e, wp, ws.length, es));
   else copy(ys, view(e, yp, ys.length, es));
@@ -431,15 +527,38 @@ function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n
   typedExports(e.exports, es).fillBias(yp, bp, n * b.length, b.length, y.length / (n * b.length));
 }
 
-/** The tilings of a polyphase convT's phases and its region sizes (x, w, y, bias, tap table, scratch per thread, packed A per phase). */
-function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, threads: number, bLen: number) {
+/**
+ * The tilings of a polyphase convT's phases and its region sizes (x — for PhaseDirect its padded
+ * planes —, w, y, bias, tap table, scratch per thread, PhaseDirect's row offsets, packed A per phase).
+ */
+function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, threads: number, bLen: number, rLen: number) {
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  const tilings = phases.map((p) => ({ nc: convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es), cb: 1, es }));
-  const scratch = Math.max(0, ...phases.map((p, i) => scratchBytes(Kind.Phase, p, tilings[i])));
+  const direct = phaseDirect(g, phases, es);
+  const kind = direct ? Kind.PhaseDirect : Kind.Phase;
+  const tilings = phases.map((p) => {
+    const nc = convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es);
+    return { nc, cb: directBlock(p, nc, threads), es };
+  });
+  const scratch = Math.max(0, ...phases.map((p, i) => scratchBytes(kind, p, tilings[i])));
   const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
-  const sizes = [g.n * g.cOut * prod(g.outSize) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
-    bLen * es, kVol * 16, scratch * threads, ...aBytes];
-  return { tilings, sizes };
+  const xBytes = direct ? (g.n * g.cOut * direct.row + 8) * es : g.n * g.cOut * prod(g.outSize) * es;
+  const offsBytes = direct ? phases.reduce((a, p) => a + up(cog * p.kSize[0] * 4, 64), 0) : 0;
+  const sizes = [xBytes, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
+    bLen * es, kVol * 16, scratch * threads, offsBytes, rLen * es, ...aBytes];
+  return { tilings, sizes, kind, direct };
+}
+
+/**
+ * The padded planes of a 1-D polyphase convT run as PhaseDirect: one copy of x serves every phase,
+ * with P = the largest phase padding before it; phase φ reads its row at `shift[φ]` = P − p0(φ).
+ * Null where a phase is not 1-D stride 1 with p0 ≥ −P, Direct is off, or the offsets pass 31 bits.
+ */
+function phaseDirect(g: Geometry, phases: readonly PhasePlan[], es: number): { row: number; P: number; shift: number[] } | null {
+  if (!directOn || g.kSize.length !== 1 || phases.some((p) => p.stride[0] !== 1)) return null;
+  const L = g.outSize[0], P = Math.max(0, ...phases.map((p) => p.padBefore[0]));
+  const shift = phases.map((p) => P - p.padBefore[0]);
+  const row = Math.max(P + L, ...phases.map((p, i) => shift[i] + p.outSize[0] + (p.kSize[0] - 1) * p.dilation[0]));
+  return ((g.cOut / g.groups) * row + 8) * es <= 0x7fffffff ? { row, P, shift } : null;
 }
 
 /**
@@ -451,8 +570,13 @@ function polyphaseHeapBound(g: Geometry, es: number, threads: number): number {
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
   const nc = tileFor(cog, prod(g.inSize), es);
   const scratch = scratchLayout(Kind.Phase, { nc, cb: 1, cig: cog, cog: cig, kVol, es }).bytes;
-  return heapEnd([g.n * g.cOut * prod(g.outSize) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
-    g.cIn * es, kVol * 16, scratch * threads, g.groups * up(cig, MR) * cog * kVol * es + 64 * kVol]);
+  // PhaseDirect's padded row (1-D): P ≤ (k − 1)·δ zeros before x, and phase φ's last tap reads
+  // position P + q1(φ), q1 ≤ ⌊(inSize − 1 + p0)/s⌋ (plan/phases.ts); for more dims, x as it is.
+  const a = g.kSize.length - 1;
+  const row = a > 0 ? prod(g.outSize)
+    : (g.kSize[0] - 1) * g.dilation[0] + Math.max(g.outSize[0], Math.floor((g.inSize[0] - 1 + g.padBefore[0]) / g.stride[0]) + 1);
+  return heapEnd([(g.n * g.cOut * row + 8) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
+    g.cIn * es, kVol * 16, scratch * threads, 4 * cog * kVol + 64 * kVol, g.n * g.cIn * prod(g.inSize) * es, g.groups * up(cig, MR) * cog * kVol * es + 64 * kVol]);
 }
 
 /**
@@ -462,24 +586,34 @@ function polyphaseHeapBound(g: Geometry, es: number, threads: number): number {
  * position by the unit itself (Kind.Phase). A phase's taps outside x are padding of that conv, so
  * a w holding ±Inf or NaN (w·0 = NaN there) runs as GEMM + col2im instead, which has no such taps.
  */
-function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], b?: F): void {
+function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], b?: F, post?: Post): void {
   const e = wasmEngine()!;
   const threads = currentThreads(), es = bytesOf(y), ex = typedExports(e.exports, es);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  const { tilings, sizes } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0);
+  const { tilings, sizes, kind, direct } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0, post?.residual ? y.length : 0);
   if (phases.length === 0) {
     // No tap reaches the output (it is all cropped padding or output padding): y is only the bias, (n, cIn, …) in conv terms.
     for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] = b ? b[Math.floor(i / vol) % g.cIn] : 0;
+    hostPost(y, post, g.n, g.cIn);
     return;
   }
-  const [xp, wp, yp, bp, tp, sp, ...aps] = allocate(e, sizes);
+  const [xp, wp, yp, bp, tp, sp, op, rp, ...aps] = allocate(e, sizes);
   copy(view(e, wp, w.length, es), w);
   if (!ex.finite(wp, w.length)) {
-    gemmConvT(x, w, y, g, b);
+    gemmConvT(x, w, y, g, b, post);
     return;
   }
-  copy(view(e, xp, x.length, es), x);
+  const copyIn = section('allocation/copy');
+  if (direct) padPlanes(e, x, xp, g.n * g.cOut, g.outSize[0], direct.row, direct.P, es);
+  else copy(view(e, xp, x.length, es), x);
   initOutput(e, y, yp, b, bp, g.n);
+  copyIn();
+  const offsAt: number[] = [];
+  if (direct)
+    phases.forEach((p, i) => {
+      offsAt.push(i === 0 ? op : offsAt[i - 1] + up(cog * phases[i - 1].kSize[0] * 4, 64));
+      rowOffsets(e, offsAt[i], cog, p.kSize[0], p.dilation[0], direct.row, direct.shift[i], es);
+    });
   // Tap table for packPhases: tap j → (packed A of its phase, T, flipped tap u).
   const tab = new Int32Array(kVol * 4);
   phases.forEach((p, i) => p.taps.forEach((j, u) => tab.set([aps[i], p.taps.length, u, 0], j * 4)));
@@ -491,8 +625,10 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
     // Each unit scatters its own tile (phases write disjoint positions): no phase buffer, no serial pass.
     const block = [...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)];
     new Int32Array(e.memory.buffer, SCATTER, S.LENGTH).set(block);
-    runTask(e, Kind.Phase, p, { x: xp, w: aps[i], y: yp, scratch: sp }, tilings[i], threads, i === 0 ? y : undefined);
+    const d = direct ? { offs: offsAt[i], xRow: direct.row } : {};
+    runTask(e, kind, p, { x: xp, w: aps[i], y: yp, scratch: sp, ...d }, tilings[i], threads, i === 0 ? y : undefined);
   });
+  if (post) applyPost(e, post, yp, rp, y.length, es);
   const copyOut = section('allocation/copy');
   copy(y, view(e, yp, y.length, es));
   copyOut();
@@ -521,14 +657,16 @@ const blockFor = (cig: number) => Math.max(1, Math.ceil(cig / 8));
 export const foldSamples = (g: Geometry, rows: number, es: number): boolean =>
   g.n > 1 && 2 * columnsPerSample(prod(g.outSize)) <= tileFor(rows, g.n * columnsPerSample(prod(g.outSize)), es);
 
-/** The task of a conv by GEMM: samples folded into the columns (ConvSamples) or one sample per unit (Conv). */
+/** The task of a conv by GEMM: samples folded into the columns (ConvSamples), or one sample per unit reading B from x (Direct) or from im2col (Conv). */
 function convTask(g: Geometry, es: number, threads: number): { kind: Kind; t: TaskTiling } {
   const rows = (g.cIn / g.groups) * prod(g.kSize);
   if (foldSamples(g, rows, es)) {
     const cols = g.n * columnsPerSample(prod(g.outSize));
     return { kind: Kind.ConvSamples, t: { nc: convTile(rows, cols, g.groups, threads, es), cb: 1, es, packW: true, guard: 'w' } };
   }
-  return { kind: Kind.Conv, t: { nc: convTile(rows, prod(g.outSize), g.n * g.groups, threads, es), cb: 1, es, packW: true, guard: 'w' } };
+  const nc = convTile(rows, prod(g.outSize), g.n * g.groups, threads, es);
+  if (directApplies(g, es)) return { kind: Kind.Direct, t: { nc, cb: directBlock(g, nc, threads), es, packW: true, guard: 'w' } };
+  return { kind: Kind.Conv, t: { nc, cb: 1, es, packW: true, guard: 'w' } };
 }
 /** GEMM + col2im: x lives in the conv's output space (cOut, outSize), y in its input space (cIn, inSize); every product is of real taps. */
 function convTTask(g: Geometry, es: number): TaskTiling {
@@ -546,22 +684,26 @@ function depthwiseTask(g: Geometry, es: number): TaskTiling {
   return { nc: g.outSize[a] + (g.kSize[a] - 1) * g.dilation[a], cb: 1, es, packW: false, guard: 'w' };
 }
 
-function gemmConv(x: F, w: F, y: F, g: Geometry, b?: F): void {
+function gemmConv(x: F, w: F, y: F, g: Geometry, b?: F, post?: Post): void {
   const { kind, t } = convTask(g, bytesOf(y), currentThreads());
-  if (!execute(kind, g, { x, w, y, b }, t)) exactConv(x, w, y, g, b);
+  if (!execute(kind, g, { x, w, y, b, post }, t)) {
+    exactConv(x, w, y, g, b);
+    hostPost(y, post, g.n, g.cOut);
+  }
 }
 
-function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F): void {
-  execute(Kind.ConvT, g, { x, w, y, b }, convTTask(g, bytesOf(y)));
+function gemmConvT(x: F, w: F, y: F, g: Geometry, b?: F, post?: Post): void {
+  execute(Kind.ConvT, g, { x, w, y, b, post }, convTTask(g, bytesOf(y)));
 }
 
 /** im2col + packed GEMM (conv), GEMM + col2im (convT), GEMM against the transposed columns (weightGrad). */
 export const wasmGemmKernels: ConvKernels = {
   name: 'wasm-gemm',
-  // The bias is broadcast into the output region before the units accumulate.
-  fuses: { bias: true },
-  conv: (x, w, y, g, ep) => gemmConv(x, w, y, g, ep?.bias),
-  convT: (x, w, y, g, ep) => gemmConvT(x, w, y, g, ep?.bias),
+  // The bias is broadcast into the output region before the units accumulate; the residual and
+  // relu / leakyRelu are one SIMD pass over that region before it is copied out (applyPost).
+  fuses: { bias: true, residual: true, activation: ['relu', 'leakyRelu'] },
+  conv: (x, w, y, g, ep) => gemmConv(x, w, y, g, ep?.bias, postOf(ep)),
+  convT: (x, w, y, g, ep) => gemmConvT(x, w, y, g, ep?.bias, postOf(ep)),
   weightGrad(x, gy, gw, g) {
     if (!execute(Kind.WeightGrad, g, { x, gy, gw }, weightGradTask(g, bytesOf(gw)))) exactWeightGrad(x, gy, gw, g);
   },
@@ -570,7 +712,7 @@ export const wasmGemmKernels: ConvKernels = {
 /** convT for `usePolyphase` geometries, run as phases; conv and weightGrad as wasm-gemm. */
 export const wasmPolyphaseKernels: PhaseKernels = {
   name: 'wasm-polyphase', fuses: wasmGemmKernels.fuses, conv: wasmGemmKernels.conv, weightGrad: wasmGemmKernels.weightGrad,
-  convTPhases: (x, w, y, g, phases, ep) => polyphase(x, w, y, g, phases, ep?.bias),
+  convTPhases: (x, w, y, g, phases, ep) => polyphase(x, w, y, g, phases, ep?.bias, postOf(ep)),
 };
 
 /** Direct kernel for convolutions with one input channel per group (depthwise, any multiplier). */
@@ -606,11 +748,11 @@ export function wasmHeapBytes(family: WasmFamily, g: Geometry, es: number, dir: 
   const inLen = g.n * g.cIn * prod(g.inSize), outLen = g.n * g.cOut * prod(g.outSize), wLen = g.cOut * (g.cIn / g.groups) * prod(g.kSize);
   if (dir === 'weightGrad') return heapEnd(executeSizes(Kind.WeightGrad, g, { x: inLen, w: wLen, y: outLen, b: 0 }, weightGradTask(g, es), threads));
   if (dir === 'convT') {
-    const col2im = heapEnd(executeSizes(Kind.ConvT, g, { x: outLen, w: wLen, y: inLen, b: g.cIn }, convTTask(g, es), threads));
+    const col2im = heapEnd(executeSizes(Kind.ConvT, g, { x: outLen, w: wLen, y: inLen, b: g.cIn, r: inLen }, convTTask(g, es), threads));
     return family === 'polyphase' ? Math.max(col2im, polyphaseHeapBound(g, es, threads)) : col2im;
 
   }
-  const lens = { x: inLen, w: wLen, y: outLen, b: g.cOut };
+  const lens = { x: inLen, w: wLen, y: outLen, b: g.cOut, r: outLen };
   if (family === 'depthwise' && g.cIn === g.groups) return heapEnd(executeSizes(Kind.Depthwise, g, lens, depthwiseTask(g, es), threads));
   const { kind, t } = convTask(g, es, threads);
   return heapEnd(executeSizes(kind, g, lens, t, threads));

@@ -17,6 +17,8 @@ export interface WasmExports {
   tapTile(gp: number, o0: number, nc: number, table: number): void;
   tapTileSamples(gp: number, q0: number, nc: number, table: number, per: number, xs: number): void;
   gemmSamples(M: number, N: number, K: number, pa: number, pb: number, c: number, ldc: number, per: number, cols: number, cs: number, first: number): void;
+  gemmRows(m0: number, m1: number, Mp: number, N: number, K: number, pa: number, pb: number, c: number, ldc: number): void;
+  gemmDirect(m0: number, m1: number, Mp: number, N: number, K: number, pa: number, xb: number, offs: number, c: number, ldc: number): void;
   im2colB(x: number, inVol: number, cn: number, kVol: number, table: number, nc: number, dst: number): void;
   im2colBT(x: number, inVol: number, cn: number, kVol: number, table: number, nc: number, dst: number): void;
   col2im(col: number, nc: number, cn: number, kVol: number, table: number, y: number, inVol: number): void;
@@ -26,14 +28,16 @@ export interface WasmExports {
   scatterTile(src: number, m: number, planes: number, y: number, o0: number, sp: number): void;
   /** 1 when the n elements at p are all finite. */
   finite(p: number, n: number): number;
-  packA64: WasmExports['packA']; packB64: WasmExports['packB']; gemm64: WasmExports['gemm']; gemmSamples64: WasmExports['gemmSamples'];
+  /** y = act(y + r) in place (r 0: none; act 0 none, 1 relu, 2 leakyRelu). */
+  epilogue(y: number, r: number, n: number, act: number, slope: number): void;
+  packA64: WasmExports['packA']; packB64: WasmExports['packB']; gemm64: WasmExports['gemm']; gemmSamples64: WasmExports['gemmSamples']; gemmDirect64: WasmExports['gemmDirect']; gemmRows64: WasmExports['gemmRows'];
   im2colB64: WasmExports['im2colB']; im2colBT64: WasmExports['im2colBT']; col2im64: WasmExports['col2im'];
   depthwise64: WasmExports['depthwise']; packPhases64: WasmExports['packPhases'];
-  fillBias64: WasmExports['fillBias']; scatterTile64: WasmExports['scatterTile']; finite64: WasmExports['finite'];
+  fillBias64: WasmExports['fillBias']; scatterTile64: WasmExports['scatterTile']; finite64: WasmExports['finite']; epilogue64: WasmExports['epilogue'];
 }
 
 /** The element-typed kernels of one precision: the f32 exports, or their `…64` twins. */
-export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'gemmSamples' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'fillBias' | 'scatterTile' | 'finite'>;
+export type TypedExports = Pick<WasmExports, 'packA' | 'packB' | 'gemm' | 'gemmSamples' | 'gemmDirect' | 'gemmRows' | 'im2colB' | 'im2colBT' | 'col2im' | 'depthwise' | 'packPhases' | 'fillBias' | 'scatterTile' | 'finite' | 'epilogue'>;
 
 const typed = new WeakMap<WasmExports, readonly [TypedExports, TypedExports]>();
 
@@ -42,8 +46,8 @@ export function typedExports(ex: WasmExports, es: number): TypedExports {
   let pair = typed.get(ex);
   if (!pair) {
     pair = [ex, {
-      packA: ex.packA64, packB: ex.packB64, gemm: ex.gemm64, gemmSamples: ex.gemmSamples64, im2colB: ex.im2colB64, im2colBT: ex.im2colBT64, col2im: ex.col2im64,
-      depthwise: ex.depthwise64, packPhases: ex.packPhases64, fillBias: ex.fillBias64, scatterTile: ex.scatterTile64, finite: ex.finite64,
+      packA: ex.packA64, packB: ex.packB64, gemm: ex.gemm64, gemmSamples: ex.gemmSamples64, gemmDirect: ex.gemmDirect64, gemmRows: ex.gemmRows64, im2colB: ex.im2colB64, im2colBT: ex.im2colBT64, col2im: ex.col2im64,
+      depthwise: ex.depthwise64, packPhases: ex.packPhases64, fillBias: ex.fillBias64, scatterTile: ex.scatterTile64, finite: ex.finite64, epilogue: ex.epilogue64,
     }];
     typed.set(ex, pair);
   }
@@ -71,7 +75,9 @@ export const STREAM_WORDS = 1 + MAX_UNITS;
 
 /** Phase: a stride-1 conv unit whose tile goes to a scratch column buffer and is scattered into every s-th output position. */
 /** ConvSamples: a Conv whose column tiles run over the samples side by side (columnsPerSample each), so one GEMM serves several small samples. */
-export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4, Phase = 5, ConvSamples = 6 }
+/** Direct: a stride-1 1-D Conv whose GEMM reads B straight from a zero-padded copy of x (gemmDirect: no tap table, no im2col). */
+/** PhaseDirect: a Phase unit of a 1-D polyphase convT whose B is read from the padded x as in Direct. */
+export const enum Kind { Conv = 1, ConvT = 2, WeightGrad = 3, Depthwise = 4, Phase = 5, ConvSamples = 6, Direct = 7, PhaseDirect = 8 }
 
 /**
  * Task block fields (Int32 index from TASK/4). Byte addresses are stored as Int32 and read back
@@ -83,6 +89,8 @@ export const enum T {
   n, cIn, cOut, groups, inVol, outVol, kVol, es, bias,
   /** Streamed depthwise tasks (0 otherwise): byte address of the input-progress word, then of the per-unit done flags. */
   progress, flags,
+  /** Direct tasks: byte address of the row offsets of B in the padded x (see gemmDirect); x is that padded copy, `xRow` elements per plane. */
+  offs, xRow,
   gw = w, gy = y,
 }
 
@@ -94,10 +102,10 @@ export const columnsPerSample = (outVol: number): number => up(outVol, 8);
 /** For depthwise tasks `nc` is the length of the zero-padded row copy (see asm depthwise). */
 export function scratchLayout(kind: Kind, t: { nc: number; cb: number; cig: number; cog: number; kVol: number; es: number }) {
   const { nc, cb, cig, cog, kVol, es } = t;
-  const table = kind === Kind.Depthwise ? 0 : up(kVol * nc * 4, 64);
+  const table = kind === Kind.Depthwise || kind === Kind.Direct || kind === Kind.PhaseDirect ? 0 : up(kVol * nc * 4, 64);
   let a = 0, b = 0, col = 0;
   if (kind === Kind.Conv || kind === Kind.Phase || kind === Kind.ConvSamples) b = up(cig * kVol * up(nc, 8) * es, 64);
-  if (kind === Kind.Phase) col = cog * nc * es;
+  if (kind === Kind.Phase || kind === Kind.PhaseDirect) col = cog * nc * es;
   if (kind === Kind.ConvT) { a = up(up(cb * kVol, MR) * cog * es, 64); b = up(cog * up(nc, 8) * es, 64); col = cb * kVol * nc * es; }
   if (kind === Kind.WeightGrad) { a = up(up(cog, MR) * nc * es, 64); b = up(up(cb * kVol, 8) * nc * es, 64); }
   if (kind === Kind.Depthwise) b = up(nc * es, 64);
@@ -135,11 +143,28 @@ interface Unit {
   n: number; cIn: number; cOut: number; groups: number; inVol: number; outVol: number; kVol: number;
   cig: number; cog: number; rows: number;
   table: number; pa: number; pb: number; col: number;
+  offs: number; xRow: number;
 }
 
 /** A zeroed region of `len` elements at byte address `at`. */
 function zero(u: Unit, at: number, len: number): void {
   (u.es === 8 ? new Float64Array(u.mem.buffer, at, len) : new Float32Array(u.mem.buffer, at, len)).fill(0);
+}
+
+/**
+ * A phase unit's item: (sample, group, block of cb output channels, column tile). Few column tiles
+ * (a small image with many channels, e.g. DCGAN at batch 1) split the channels too (see directBlock).
+ */
+function phaseItem(u: Unit, item: number): { tile: number; s: number; grp: number; m0: number; m1: number } {
+  const tile = item % u.tiles, rest = Math.floor(item / u.tiles), blk = rest % u.cblocks;
+  const grp = Math.floor(rest / u.cblocks) % u.groups, s = Math.floor(rest / (u.cblocks * u.groups)), m0 = blk * u.cb;
+  return { tile, s, grp, m0, m1: Math.min(u.cog, m0 + u.cb) };
+}
+
+/** Rows m0 … m1−1 of a phase unit's column buffer (row stride m) added to every s-th output position (scatterTile). */
+function scatterRows(u: Unit, s: number, grp: number, m0: number, m1: number, o0: number, m: number): void {
+  const sc = SCATTER >> 2, es = u.es, yVol = u.mem[sc + S.I0] * u.mem[sc + S.I1] * u.mem[sc + S.I2];
+  u.ex.scatterTile(u.col + m0 * m * es, m, m1 - m0, u.y + (s * u.cOut + grp * u.cog + m0) * yVol * es, o0, SCATTER);
 }
 
 /** Runs item `item` of a task; one handler per Kind. */
@@ -163,16 +188,32 @@ const handlers: Record<Kind, Handler> = {
     u.ex.gemmSamples(u.cog, m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.pb, u.y + (s0 * u.cOut + grp * u.cog) * u.outVol * es, u.outVol,
       per, u.outVol, u.cOut * u.outVol, q0 - s0 * per);
   },
+  // As Conv, with B read from the padded input planes (xRow elements each) at the offsets of T.offs.
+  [Kind.Direct](u, item) {
+    // item = (sample, group, row block, column tile): few columns split over blocks of cb output channels too.
+    const tile = item % u.tiles, rest = Math.floor(item / u.tiles), blk = rest % u.cblocks;
+    const grp = Math.floor(rest / u.cblocks) % u.groups, s = Math.floor(rest / (u.cblocks * u.groups));
+    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es, m0 = blk * u.cb, m1 = Math.min(u.cog, m0 + u.cb);
+    u.ex.gemmDirect(m0, m1, up(u.cog, MR), m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.x + ((s * u.cIn + grp * u.cig) * u.xRow + o0) * es, u.offs,
+      u.y + ((s * u.cOut + grp * u.cog) * u.outVol + o0) * es, u.outVol);
+  },
   // As Conv, into the zeroed column buffer (cog × m), then added to the phase's positions of y (planes of the full size).
   [Kind.Phase](u, item) {
-    const tile = item % u.tiles, grp = Math.floor(item / u.tiles) % u.groups, s = Math.floor(item / (u.tiles * u.groups));
-    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es, sc = SCATTER >> 2;
-    const yVol = u.mem[sc + S.I0] * u.mem[sc + S.I1] * u.mem[sc + S.I2];
+    const { tile, s, grp, m0, m1 } = phaseItem(u, item);
+    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es;
     u.wx.tapTile(GEOM, o0, m, u.table);
     u.ex.im2colB(u.x + (s * u.cIn + grp * u.cig) * u.inVol * es, u.inVol, u.cig, u.kVol, u.table, m, u.pb);
-    zero(u, u.col, u.cog * m);
-    u.ex.gemm(u.cog, m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.pb, u.col, m);
-    u.ex.scatterTile(u.col, m, u.cog, u.y + (s * u.cOut + grp * u.cog) * yVol * es, o0, SCATTER);
+    zero(u, u.col + m0 * m * es, (m1 - m0) * m);
+    u.ex.gemmRows(m0, m1, up(u.cog, MR), m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.pb, u.col, m);
+    scatterRows(u, s, grp, m0, m1, o0, m);
+  },
+  // As Phase, with B read from the padded input planes as in Direct.
+  [Kind.PhaseDirect](u, item) {
+    const { tile, s, grp, m0, m1 } = phaseItem(u, item);
+    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es;
+    zero(u, u.col + m0 * m * es, (m1 - m0) * m);
+    u.ex.gemmDirect(m0, m1, up(u.cog, MR), m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.x + ((s * u.cIn + grp * u.cig) * u.xRow + o0) * es, u.offs, u.col, m);
+    scatterRows(u, s, grp, m0, m1, o0, m);
   },
   // item = (group, block of output channels); x lives in the conv's output space, y in its input space.
   [Kind.ConvT](u, item) {
@@ -223,6 +264,7 @@ function unitOf(wx: WasmExports, mem: Int32Array, tid: number): Unit {
     nc, cb, tiles: mem[t + T.tiles], cblocks: mem[t + T.cblocks], n: mem[t + T.n], cIn, cOut, groups,
     inVol: mem[t + T.inVol], outVol: mem[t + T.outVol], kVol, cig, cog, rows: cig * kVol,
     table: base + lay.table, pa: base + lay.a, pb: base + lay.b, col: base + lay.col,
+    offs: at(T.offs), xRow: mem[t + T.xRow],
   };
 }
 

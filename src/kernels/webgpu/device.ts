@@ -39,6 +39,15 @@ interface State {
   passes: number;
   /** Uniform buffers of the recorded passes, destroyed once submitted. */
   transient: GPUBuffer[];
+  /** An open GPU-time measurement (startGpuTiming), or null. */
+  timing: Timing | null;
+}
+
+/** Timestamp pairs of the passes recorded since the last submit, and the sums of the submitted ones. */
+interface Timing {
+  set: GPUQuerySet | null;
+  used: number;
+  readonly pending: Promise<number>[];
 }
 
 let state: State | null = null;
@@ -105,7 +114,7 @@ export async function openWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUIn
     maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
     timestampQuery: device.features.has('timestamp-query'),
   };
-  const s: State = { device, keep, info, lost: null, error: null, encoder: null, passes: 0, transient: [] };
+  const s: State = { device, keep, info, lost: null, error: null, encoder: null, passes: 0, transient: [], timing: null };
   device.lost.then((i) => { s.lost = `${i.reason}: ${i.message}`; });
   device.addEventListener('uncapturederror', (ev) => {
     s.error ??= (ev as GPUUncapturedErrorEvent).error.message;
@@ -181,10 +190,15 @@ function writeArray(st: GpuStorage, values: ArrayLike<number>): void {
   s.device.queue.writeBuffer(st.buffer, 0, f.buffer, f.byteOffset, f.byteLength);
 }
 
+/** Passes per command buffer: the encoder is submitted after this many (so one query set of 2·PASSES timestamps covers it). */
+const PASSES = 256;
+
 /** Submits the recorded passes. */
 export function flush(s: State = gpu('flush')): void {
   if (!s.encoder) return;
+  const read = s.timing ? resolveTimestamps(s, s.timing, s.encoder) : null;
   s.device.queue.submit([s.encoder.finish()]);
+  if (read) s.timing!.pending.push(read());
   for (const b of s.transient) b.destroy();
   s.transient = [];
   s.encoder = null;
@@ -269,12 +283,61 @@ export function dispatch(op: string, key: string, code: () => string, uniforms: 
   const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: u } }];
   buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b } }));
   const bind = s.device.createBindGroup({ layout: p.getBindGroupLayout(0), entries });
-  const pass = encoder(s).beginComputePass();
+  const t = s.timing;
+  if (t) t.set ??= s.device.createQuerySet({ type: 'timestamp', count: 2 * PASSES });
+  const pass = encoder(s).beginComputePass(t ? { timestampWrites: { querySet: t.set!, beginningOfPassWriteIndex: 2 * t.used, endOfPassWriteIndex: 2 * t.used++ + 1 } } : undefined);
   pass.setPipeline(p);
   pass.setBindGroup(0, bind);
   pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
   pass.end();
-  if (++s.passes >= 256) flush(s);
+  if (++s.passes >= PASSES) flush(s);
+}
+
+/** Resolves the pass timestamps recorded into `enc`; the returned function (called after submit) maps them and sums end − begin in ns. */
+function resolveTimestamps(s: State, t: Timing, enc: GPUCommandEncoder): (() => Promise<number>) | null {
+  const set = t.set, n = t.used;
+  t.set = null;
+  t.used = 0;
+  if (!set || n === 0) return null;
+  const resolve = s.device.createBuffer({ size: 16 * n, usage: 0x200 | 0x04 }); // QUERY_RESOLVE | COPY_SRC
+  const read = s.device.createBuffer({ size: 16 * n, usage: 0x01 | 0x08 }); // MAP_READ | COPY_DST
+  enc.resolveQuerySet(set, 0, 2 * n, resolve, 0);
+  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
+  return async () => {
+    try {
+      await within(read.mapAsync(0x01), readTimeoutMs, 'gpuTiming', 'timestamp readback');
+      const ts = new BigUint64Array(read.getMappedRange());
+      let ns = 0;
+      for (let k = 0; k < n; k++) if (ts[2 * k + 1] > ts[2 * k]) ns += Number(ts[2 * k + 1] - ts[2 * k]);
+      return ns;
+    } finally {
+      read.destroy();
+      resolve.destroy();
+      set.destroy();
+    }
+  };
+}
+
+/**
+ * Starts measuring the GPU time of the passes recorded from now on with timestamp queries; false
+ * (and nothing measured) when the device has no 'timestamp-query'. For benchmarks.
+ */
+export function startGpuTiming(): boolean {
+  const s = gpu('gpuTiming');
+  if (!s.info.timestampQuery) return false;
+  flush(s); // earlier passes are not part of the measurement
+  s.timing = { set: null, used: 0, pending: [] };
+  return true;
+}
+
+/** Ends the measurement: the time the GPU spent in the measured compute passes (ns, gaps between passes excluded). */
+export async function stopGpuTiming(): Promise<number> {
+  const s = gpu('gpuTiming');
+  const t = s.timing;
+  if (!t) throw new ConvError('gpuTiming', 'measurement', 'was not started: call startGpuTiming() first (on a device with timestamp-query)');
+  flush(s);
+  s.timing = null;
+  return (await Promise.all(t.pending)).reduce((a, b) => a + b, 0);
 }
 
 /** Largest workgroup count per dimension. */

@@ -24,7 +24,7 @@ const ENTRY = `@compute @workgroup_size(${WG}, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>)`;
 
 /** Unary maps y = f(x, α). */
-export type UnaryKind = 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid' | 'abs' | 'scale' | 'square';
+export type UnaryKind = 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid' | 'abs' | 'scale' | 'square' | 'rsqrtPlus';
 const UNARY: Record<UnaryKind, string> = {
   relu: 'select(v, 0.0, v <= 0.0)',
   leakyRelu: 'select(v * p.alpha, v, v > 0.0)',
@@ -34,6 +34,8 @@ const UNARY: Record<UnaryKind, string> = {
   abs: 'abs(v)',
   scale: 'v * p.alpha',
   square: 'v * v',
+  // 1 / √(v + α): batch norm's inverse standard deviation (α = eps); a true division, not inverseSqrt's approximation.
+  rsqrtPlus: '1.0 / sqrt(v + p.alpha)',
 };
 
 export function unaryKernel(op: string, kind: UnaryKind, x: GpuStorage, y: GpuStorage, alpha = 0): void {
@@ -208,7 +210,7 @@ const PAD_SOURCE: Record<PaddingMode, string> = {
 };
 
 const PAD_HEADER = (mode: PaddingMode) => `
-struct P { n: u32, L: i32, Lp: i32, inner: i32, p0: i32, pad0: u32, pad1: u32, pad2: u32 }
+struct P { n: u32, L: i32, Lp: i32, inner: i32, p0: i32, value: f32, pad1: u32, pad2: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
@@ -218,12 +220,18 @@ fn source(q: i32) -> i32 {
   return ${PAD_SOURCE[mode]};
 }`;
 
-function padUniforms(n: number, L: number, Lp: number, inner: number, p0: number): Int32Array {
-  return new Int32Array([n, L, Lp, inner, p0, 0, 0, 0]);
+function padUniforms(n: number, L: number, Lp: number, inner: number, p0: number, value = 0): ArrayBuffer {
+  const u = new ArrayBuffer(32);
+  new Int32Array(u).set([n, L, Lp, inner, p0]);
+  new Float32Array(u, 20, 1)[0] = value;
+  return u;
 }
 
-/** Pads one axis: x (outer, L, inner) → y (outer, L + p0 + p1, inner) with a padding mode. */
-export function padAxisKernel(op: string, mode: PaddingMode, x: GpuStorage, y: GpuStorage, L: number, Lp: number, inner: number, p0: number): void {
+/**
+ * Pads one axis: x (outer, L, inner) → y (outer, L + p0 + p1, inner) with a padding mode ('zeros'
+ * writes `value` outside x: PyTorch's constant padding). Negative p0/p1 crop.
+ */
+export function padAxisKernel(op: string, mode: PaddingMode, x: GpuStorage, y: GpuStorage, L: number, Lp: number, inner: number, p0: number, value = 0): void {
   const n = y.length;
   if (n === 0) return;
   dispatch(op, `pad-${mode}`, () => `${PAD_HEADER(mode)}
@@ -234,8 +242,8 @@ ${ENTRY} {
   let q = (i32(i) / p.inner) % p.Lp;
   let o = i32(i) / (p.inner * p.Lp);
   let s = source(q);
-  Y[i] = select(0.0, X[max((o * p.L + s) * p.inner + r, 0)], s >= 0);
-}`, padUniforms(n, L, Lp, inner, p0), [x.buffer, y.buffer], grid1(op, n));
+  Y[i] = select(p.value, X[max((o * p.L + s) * p.inner + r, 0)], s >= 0);
+}`, padUniforms(n, L, Lp, inner, p0, value), [x.buffer, y.buffer], grid1(op, n));
 }
 
 /** The adjoint of `padAxisKernel`: gx[o, i, r] = Σ over padded P with source(P) = i of gy[o, P, r] (a gather: no atomics). */
@@ -369,4 +377,75 @@ ${ENTRY} {
   let b = (o * p.bigLen + p.start + j * p.step) * p.inner + r;
   ${toSmall ? 'Small[i] = Big[b];' : 'Big[b] = Small[i];'}
 }`, u, [big.buffer, small.buffer], grid1(op, n));
+}
+
+/** Uniforms of the per-channel kernels over a channels-first (n, c, inner) buffer. */
+const channelUniforms = (n: number, c: number, inner: number): Uint32Array => new Uint32Array([n, c, inner, 0]);
+const CHANNEL_HEADER = `
+struct P { n: u32, c: u32, inner: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> p: P;`;
+
+/**
+ * y[i] = (x[i] − mean[ch]) · scale[ch] + shift[ch], ch = ⌊i / inner⌋ mod c, over a channels-first
+ * (n, c, inner) buffer: batch norm's forward (scale = γ/σ, shift = β), x̂ (scale = 1/σ, shift = 0)
+ * and its eval-mode adjoint (x = gy, mean = shift = 0, scale = γ/σ).
+ */
+export function channelAffineKernel(op: string, x: GpuStorage, mean: GpuStorage, scale: GpuStorage, shift: GpuStorage, y: GpuStorage,
+  c: number, inner: number): void {
+  const n = y.length;
+  if (n === 0) return;
+  dispatch(op, 'channel-affine', () => `${CHANNEL_HEADER}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> M: array<f32>;
+@group(0) @binding(3) var<storage, read> S: array<f32>;
+@group(0) @binding(4) var<storage, read> B: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Y: array<f32>;
+${ENTRY} {
+  ${INDEX}
+  if (i >= p.n) { return; }
+  let ch = (i / p.inner) % p.c;
+  Y[i] = (X[i] - M[ch]) * S[ch] + B[ch];
+}`, channelUniforms(n, c, inner), [x.buffer, mean.buffer, scale.buffer, shift.buffer, y.buffer], grid1(op, n));
+}
+
+/**
+ * Training-mode batch-norm adjoint: gx[i] = k[ch] · (gy[i] − mg[ch] − x̂[i] · mgx[ch]) with k = γ/σ,
+ * mg = mean(gy), mgx = mean(gy · x̂) per channel (the batch statistics depend on x).
+ */
+export function batchNormBackwardKernel(op: string, gy: GpuStorage, xhat: GpuStorage, k: GpuStorage, mg: GpuStorage, mgx: GpuStorage,
+  gx: GpuStorage, c: number, inner: number): void {
+  const n = gx.length;
+  if (n === 0) return;
+  dispatch(op, 'batch-norm-back', () => `${CHANNEL_HEADER}
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read> XH: array<f32>;
+@group(0) @binding(3) var<storage, read> K: array<f32>;
+@group(0) @binding(4) var<storage, read> MG: array<f32>;
+@group(0) @binding(5) var<storage, read> MGX: array<f32>;
+@group(0) @binding(6) var<storage, read_write> GX: array<f32>;
+${ENTRY} {
+  ${INDEX}
+  if (i >= p.n) { return; }
+  let ch = (i / p.inner) % p.c;
+  GX[i] = K[ch] * (G[i] - MG[ch] - XH[i] * MGX[ch]);
+}`, channelUniforms(n, c, inner), [gy.buffer, xhat.buffer, k.buffer, mg.buffer, mgx.buffer, gx.buffer], grid1(op, n));
+}
+
+/** y ← a · y + b · x in place (the running-statistics update r ← (1 − m)·r + m·batch). */
+export function blendKernel(op: string, y: GpuStorage, x: GpuStorage, a: number, b: number): void {
+  const n = y.length;
+  if (n === 0) return;
+  const u = new ArrayBuffer(16);
+  new Uint32Array(u, 0, 1)[0] = n;
+  new Float32Array(u, 4, 2).set([a, b]);
+  dispatch(op, 'blend', () => `
+struct P { n: u32, a: f32, b: f32, pad: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<storage, read> X: array<f32>;
+${ENTRY} {
+  ${INDEX}
+  if (i >= p.n) { return; }
+  Y[i] = p.a * Y[i] + p.b * X[i];
+}`, u, [y.buffer, x.buffer], grid1(op, n));
 }
