@@ -8,7 +8,7 @@ interface Cell { lib: string; id: string; status: string; ms?: number; gflops?: 
 interface Result {
   date: string;
   mode: string;
-  machine: { cpu: string; cores: number; node: string };
+  machine: { cpu: string; cores: number; node: string; browser?: string };
   workloads: { id: string; label: string }[];
   cells: Cell[];
 }
@@ -22,7 +22,7 @@ export function markdownTable(r: Result): string {
   const best = (libs: string[], id: string) =>
     libs.map((l) => ({ l, c: cell(l, id) })).filter((e) => e.c).sort((a, b) => a.c!.ms! - b.c!.ms!)[0];
   const lines = [
-    `Measured ${r.date.slice(0, 10)} on ${r.machine.cores} × ${r.machine.cpu} cores, Node ${r.machine.node} (${r.mode} run); ` +
+    `Measured ${r.date.slice(0, 10)} on ${r.machine.cores} × ${r.machine.cpu} cores, ${r.machine.browser ?? `Node ${r.machine.node}`} (${r.mode} run); ` +
       'float32 with bias; median ms per call. Ratios are the peer\'s time over convkit\'s 2-thread time (> 1: convkit is faster).',
     '',
     '| id | workload | convkit 1 thread | convkit 2 threads | GFLOP/s (2 threads) | fastest WebAssembly/JS peer | ratio | native ONNX Runtime (fastest) | ratio |',

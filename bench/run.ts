@@ -6,6 +6,7 @@
  *   npm run bench -- [--quick] [--only T1,C4] [--libs convkit-1t,ort-node-1t] [--json out.json]
  *   npm run bench -- --models [--quick] [--only hifigan-1s] [--libs convkit-2t,ort-web-2t]   (whole models: bench/models.ts)
  *   npm run bench -- --profile hifigan-1s                                                   (convkit's profile of one model call)
+ *   npm run bench -- --browser [--models] [--quick] [--only …] [--libs …] [--json out.json]  (in headless Chromium: bench/browser.ts)
  *
  * Also callable as `runBench(options)` (the CLI's `convkit bench`).
  */
@@ -68,7 +69,9 @@ export interface BenchLibrary {
 export interface BenchReport {
   readonly date: string;
   readonly mode: 'full' | 'quick' | 'verify';
-  readonly machine: { readonly cpu: string; readonly cores: number; readonly loadavg: readonly number[]; readonly node: string };
+  readonly machine: { readonly cpu: string; readonly cores: number; readonly loadavg: readonly number[]; readonly node: string;
+    /** The browser of a `--browser` run (bench/browser.ts). */
+    readonly browser?: string };
   readonly workloads: readonly (Workload & { readonly macs: number; readonly label: string })[];
   readonly libraries: readonly BenchLibrary[];
   readonly reference: BenchLibrary;
@@ -174,7 +177,7 @@ export function formatReport(r: BenchReport): string[] {
     out.push(`median ms per call (ratio = library ms / convkit ms at the same thread count; > 1: convkit faster)`, ...rows('ms'));
     out.push('', 'GFLOP/s (2·MACs / median time)', ...rows('gflops'));
   }
-  out.push('', 'peak RSS per child process (MB)', ...table([
+  out.push('', r.machine.browser ? 'libraries (peak memory is not measured in the browser)' : 'peak RSS per child process (MB)', ...table([
     ['library', 'RSS', 'details'],
     ...[r.reference, ...r.libraries].map((l) => [l.id, l.maxRssMB === null ? '-' : l.maxRssMB.toFixed(0), l.error ? `error: ${l.error}` : l.note]),
   ], [0, 2]));
@@ -185,8 +188,36 @@ export function formatReport(r: BenchReport): string[] {
       notes.set(key, [...(notes.get(key) ?? []), c.id]);
     }
   if (notes.size > 0) out.push('', 'notes', ...[...notes].map(([k, ids]) => `  ${k}: ${ids.join(', ')}`));
+  if (r.machine.browser) out.push('', `in ${r.machine.browser} (headless; each library in a dedicated Web Worker of its own crossOriginIsolated page)`);
   out.push('', `${r.mode} run, ${r.machine.cores} × ${r.machine.cpu}, load ${r.machine.loadavg.map((v) => v.toFixed(2)).join(' ')} at start, ${r.wallS.toFixed(0)} s`);
   return out;
+}
+
+/**
+ * The table's cells from the children's results: GFLOP/s, and the ratio to the convkit row with the
+ * same thread count (`threadsOf`: from the library id's `-Nt`, else 1; convkit-1t where there is no such row).
+ */
+export function benchCells(libs: readonly string[], wls: readonly Workload[],
+  raw: readonly Pick<BenchCell, 'lib' | 'id' | 'status' | 'ms' | 'runs' | 'relErr' | 'note'>[],
+  threadsOf: (lib: string) => number = (lib) => Number(/-(\d+)t$/.exec(lib)?.[1] ?? 1)): BenchCell[] {
+  const byKey = new Map(raw.map((m) => [`${m.lib}/${m.id}`, m]));
+  const convkitMs = (lib: string, id: string): number | null => {
+    const same = byKey.get(`convkit-${threadsOf(lib)}t/${id}`) ?? byKey.get(`convkit-1t/${id}`);
+    return same?.ms ?? null;
+  };
+  const cells: BenchCell[] = [];
+  for (const lib of libs)
+    for (const w of wls) {
+      const m = byKey.get(`${lib}/${w.id}`);
+      if (!m) { cells.push({ lib, id: w.id, status: 'error', ms: null, runs: 0, gflops: null, ratio: null, relErr: null, note: 'no result' }); continue; }
+      const base = convkitMs(lib, w.id);
+      cells.push({
+        lib, id: w.id, status: m.status, ms: m.ms, runs: m.runs, relErr: m.relErr, note: m.note,
+        gflops: m.ms === null ? null : gflops(macs(w), m.ms),
+        ratio: m.ms === null || base === null ? null : m.ms / base,
+      });
+    }
+  return cells;
 }
 
 export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
@@ -222,24 +253,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     progress.stop();
     rmSync(refDir, { recursive: true, force: true });
   }
-  const byKey = new Map(raw.map((m) => [`${m.lib}/${m.id}`, m]));
-  const convkitMs = (lib: string, id: string): number | null => {
-    const threads = /-(\d+)t$/.exec(lib)?.[1] ?? '1';
-    const same = byKey.get(`convkit-${threads}t/${id}`) ?? byKey.get(`convkit-1t/${id}`);
-    return same?.ms ?? null;
-  };
-  const cells: BenchCell[] = [];
-  for (const lib of libs)
-    for (const w of wls) {
-      const m = byKey.get(`${lib}/${w.id}`);
-      if (!m) { cells.push({ lib, id: w.id, status: 'error', ms: null, runs: 0, gflops: null, ratio: null, relErr: null, note: 'no result' }); continue; }
-      const base = convkitMs(lib, w.id);
-      cells.push({
-        lib, id: w.id, status: m.status, ms: m.ms, runs: m.runs, relErr: m.relErr, note: m.note,
-        gflops: m.ms === null ? null : gflops(macs(w), m.ms),
-        ratio: m.ms === null || base === null ? null : m.ms / base,
-      });
-    }
+  const cells = benchCells(libs, wls, raw);
   const report: BenchReport = {
     date: new Date().toISOString(), mode, machine,
     workloads: wls.map((w) => ({ ...w, macs: macs(w), label: label(w) })),
@@ -263,9 +277,18 @@ async function cli(argv: string[]): Promise<void> {
     .option('--webgpu', "convkit's WebGPU backend next to onnxruntime-web's WebGPU EP and tfjs-webgpu in headless Chromium (bench/webgpu.ts)")
     .option('--models', 'whole models (HiFi-GAN, DCGAN, U-Net) instead of the layer workloads; --only then names models')
     .option('--profile <ids>', "print convkit's profile of one call of each named model")
+    .option('--browser', 'in headless Chromium (crossOriginIsolated page, each library in its own page; bench/browser.ts), layers or --models')
     .parse(argv);
-  const o = program.opts<{ only?: string; libs?: string; quick?: boolean; verifyOnly?: boolean; json?: string; progress: boolean; webgpu?: boolean; models?: boolean; profile?: string }>();
+  const o = program.opts<{ only?: string; libs?: string; quick?: boolean; verifyOnly?: boolean; json?: string; progress: boolean; webgpu?: boolean; models?: boolean; profile?: string; browser?: boolean }>();
   const list = (s?: string) => (s === undefined ? undefined : s.split(',').map((v) => v.trim()).filter(Boolean));
+  if (o.browser) {
+    const { runBrowserBench, runBrowserModelBench } = await import('./browser.js');
+    const opts = { only: list(o.only), libs: list(o.libs), quick: o.quick, verifyOnly: o.verifyOnly, json: o.json, progress: o.progress };
+    const r = o.models ? await runBrowserModelBench(opts) : await runBrowserBench(opts);
+    const cells: readonly { status: string }[] = r.cells;
+    if (cells.some((c) => c.status === 'mismatch' || c.status === 'error') || r.libraries.some((l) => l.error)) process.exitCode = 1;
+    return;
+  }
   if (o.webgpu) {
     const { runWebgpuBench } = await import('./webgpu.js');
     await runWebgpuBench({ only: list(o.only), quick: o.quick });

@@ -28,6 +28,8 @@ export { Sequential, ReLU, LeakyReLU, Tanh, Sigmoid } from './nn/sequential.js';
 export { Optimizer, SGD, Adam, type SGDOptions, type AdamOptions } from './optim/index.js';
 export { setNumThreads, getNumThreads } from './kernels/threads/pool.js';
 export { wasmStats, type WasmStats } from './kernels/threads/pool.js';
+export { setWeightCacheBytes } from './kernels/wasm/glue.js';
+export type { WeightCacheStats } from './kernels/wasm/weight-cache.js';
 export { readNpy, writeNpy, readNpyHeader, readNpz, writeNpz, readSafetensors, readSafetensorsHeader, writeSafetensors, foldWeightNorm, weightNormWeight, loadSafetensorsStateDict, halfToFloat, bfloatToFloat, type ReadOptions, type NpyHeader, type NpzReadOptions, type NpzWriteOptions, type SafetensorsFile, type SafetensorsHeader, type SafetensorsEntry, type LoadSafetensorsOptions } from './io/index.js';
 export { conv1dAsync, conv2dAsync, conv3dAsync, convTranspose1dAsync, convTranspose2dAsync, convTranspose3dAsync, asyncStats, asyncThreads, type AsyncStats } from './async/index.js';
 export { cat, narrow, slice, div } from './autograd/shape-ops.js';

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runBench, label, formatReport, type BenchReport } from '../bench/run.js';
+import { runBrowserBench } from '../bench/browser.js';
 import { verify } from '../bench/measure.js';
 import { macs, outSize, selectWorkloads, workloads, type Workload } from '../bench/workloads.js';
 
@@ -90,4 +91,38 @@ test('formatReport: a mismatch and an n/a are shown in the table and the notes, 
   assert.match(text, /ort-node-1t: mismatch rel\. error 2\.50e-1: tT/);
   assert.match(text, /tfjs-cpu: n\/a \(why\): tT/);
   assert.match(text, new RegExp(`${((2 * m) / 1e6).toFixed(2)} MISMATCH`));
+});
+
+test('runBrowserBench (verify only): in a crossOriginIsolated Chromium page, convkit on 1 and 2 threads and onnxruntime-web match the reference', async () => {
+  const lines: string[] = [];
+  const wl = tiny[2]; // grouped, dilated, padded conv1d
+  const report = await runBrowserBench({
+    workloads: [wl], libs: ['convkit-1t', 'convkit-2t', 'ort-web-2t'], verifyOnly: true, log: (s) => lines.push(s), pageTimeoutS: 120,
+  });
+  assert.equal(report.mode, 'verify');
+  assert.match(report.machine.browser, /^Chromium \d+/);
+  const note = (id: string) => {
+    const l = report.libraries.find((x) => x.id === id)!;
+    assert.equal(l.error, undefined, `${id}: ${l.error}`);
+    return l.note;
+  };
+  // convkit reports 2 threads only in a dedicated worker with shared memory, i.e. a crossOriginIsolated page.
+  assert.match(note('convkit-1t'), /setNumThreads\(1\) → 1 thread/);
+  assert.match(note('convkit-2t'), /setNumThreads\(2\) → 2 thread/);
+  assert.match(note('ort-web-2t'), /numThreads 2.*loaded ort-wasm-simd-threaded\.wasm/);
+  assert.equal(report.cells.length, 3);
+  for (const c of report.cells) {
+    assert.equal(c.ms, null, 'nothing is timed');
+    assert.equal(c.status, 'ok', `${c.lib}: ${c.status} ${c.note ?? ''}`);
+    // A float32 output compared with the float64 reference: a small error, never exactly none.
+    assert.ok(c.relErr !== null && c.relErr > 0 && c.relErr < 1e-5, `${c.lib}: relErr ${c.relErr}`);
+  }
+  assert.match(lines.join('\n'), /\[3\/3\] ort-web-2t tD ok/);
+});
+
+test('runBrowserBench: a page served without COOP/COEP stops the run with an error naming crossOriginIsolated', async () => {
+  await assert.rejects(
+    runBrowserBench({ workloads: [tiny[2]], libs: ['convkit-1t'], verifyOnly: true, isolate: false, log: () => undefined, pageTimeoutS: 60 }),
+    /not crossOriginIsolated/,
+  );
 });

@@ -12,7 +12,7 @@
  * padding that restores it is implicit; gb sums over batch and space.
  */
 import type { Geometry } from '../spec/types.js';
-import type { Activation, Direction, Epilogue, F, Fuses } from '../kernels/types.js';
+import type { Activation, Direction, Epilogue, F, Fuses, WeightKey } from '../kernels/types.js';
 import { selectKernels } from '../plan/select.js';
 import { biasGrad } from '../kernels/ref/layout.js';
 import { activate, activationGrad, applyEpilogue, DEFAULT_NEGATIVE_SLOPE, splitEpilogue } from '../kernels/ref/epilogue.js';
@@ -29,19 +29,20 @@ const adjoints = {
 /**
  * y = conv or convT of x with w, then the epilogue (bias b, then `post`'s residual and activation).
  * The kernel fuses the prefix of the epilogue it can; the generic fallback applies the rest to the
- * written output. y need not be zeroed (kernels overwrite).
+ * written output. y need not be zeroed (kernels overwrite). `wk`: w's storage and version
+ * (weightKey), so that a backend may reuse what it derived from w on an earlier call.
  */
-export function convForward(x: F, w: F, b: F | null, y: F, g: Geometry, transposed: boolean, post?: Omit<Epilogue, 'bias'>): void {
+export function convForward(x: F, w: F, b: F | null, y: F, g: Geometry, transposed: boolean, post?: Omit<Epilogue, 'bias'>, wk?: WeightKey): void {
   const dir = transposed ? 'convT' : 'conv';
   const kernels = selectKernels(g, x instanceof Float64Array ? 'float64' : 'float32', dir);
   const ep: Epilogue | undefined = b ? (post ? { ...post, bias: b } : { bias: b }) : post;
   // The common calls (no epilogue, or one the family writes whole) need no split.
   if (!ep || fusesAll(ep, kernels.fuses)) {
-    kernels[dir](x, w, y, g, ep && (ep.bias || ep.residual || ep.activation) ? ep : undefined);
+    kernels[dir](x, w, y, g, ep && (ep.bias || ep.residual || ep.activation) ? ep : undefined, wk);
     return;
   }
   const { fused, rest } = splitEpilogue(ep, kernels.fuses);
-  kernels[dir](x, w, y, g, fused);
+  kernels[dir](x, w, y, g, fused, wk);
   if (rest) applyEpilogue(y, rest, g.n, transposed ? g.cIn : g.cOut, prod(transposed ? g.inSize : g.outSize));
 }
 
@@ -63,6 +64,9 @@ function outputShape(g: Geometry, transposed: boolean): readonly number[] {
   if (!shapes) outShapes.set(g, (shapes = {}));
   return (shapes[dir] = sharedShape(shape));
 }
+
+/** The key of a weight tensor's values now: its storage and write count (Tensor.version). */
+export const weightKey = (w: Tensor): WeightKey => ({ storage: w.data, version: w.version });
 
 /** The epilogue of convPrimitive: bias and residual as tensors, the residual channels-first and batched like the output. */
 export interface PrimitiveEpilogue {
@@ -91,7 +95,7 @@ export function convPrimitive(x: Tensor, w: Tensor, g: Geometry, transposed: boo
   const post: Omit<Epilogue, 'bias'> | undefined = !r && !(act && !keepZ) ? undefined
     : { ...(r ? { residual: r.data } : {}), ...(act && !keepZ ? { activation: act, negativeSlope: slope } : {}) };
   const y = computed ?? allocate(x.dtype, g.n * yChannels * yVol);
-  if (!computed) convForward(x.data, w.data, b?.data ?? null, y, g, transposed, post);
+  if (!computed) convForward(x.data, w.data, b?.data ?? null, y, g, transposed, post, weightKey(w));
   else if (post) applyEpilogue(y, post, g.n, yChannels, yVol);
   let z: F | undefined;
   if (keepZ) {
@@ -110,7 +114,7 @@ export function convPrimitive(x: Tensor, w: Tensor, g: Geometry, transposed: boo
     }
     const gx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
     const gw = w.requiresGrad ? allocate(w.dtype, w.size) : null;
-    if (gx) selectKernels(g, x.dtype, rule.gx)[rule.gx](gz, w.data, gx, g);
+    if (gx) selectKernels(g, x.dtype, rule.gx)[rule.gx](gz, w.data, gx, g, undefined, weightKey(w));
     if (gw) {
       const [src, dst] = rule.gw(x.data, gz);
       selectKernels(g, x.dtype, 'weightGrad').weightGrad(src, dst, gw, g);

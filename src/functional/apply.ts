@@ -17,7 +17,7 @@ export { DEFAULT_NEGATIVE_SLOPE };
 export type { Activation };
 import { isGradEnabled } from '../autograd/graph.js';
 import { allocate, Tensor, type TypedArray } from '../autograd/tensor.js';
-import { convForward, convPrimitive } from '../autograd/rules.js';
+import { convForward, convPrimitive, weightKey } from '../autograd/rules.js';
 import { prod } from '../util/shape.js';
 import { fromChannelsFirst, toChannelsFirst } from './permute.js';
 import { padTrailing } from './pad.js';
@@ -218,7 +218,7 @@ function runChannelsLast(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null,
   let residual: F | undefined;
   if (ep.residual) transposePlanes(ep.residual.data, n, prod(ySize), yChannels, (residual = scratch(x.dtype, 2, y.length)));
   const post = { ...(residual ? { residual } : {}), ...(ep.activation ? { activation: ep.activation, negativeSlope: ep.negativeSlope } : {}) };
-  convForward(h.data, w.data, b ? b.data : null, y, g, spec.transposed, post);
+  convForward(h.data, w.data, b ? b.data : null, y, g, spec.transposed, post, weightKey(w));
   const out = allocate(x.dtype, y.length);
   transposePlanes(y, n, yChannels, prod(ySize), out);
   return new Tensor(out, plan.outShape);

@@ -38,15 +38,27 @@ export interface Fuses {
   readonly activation?: boolean | readonly Activation[];
 }
 
+/**
+ * Identifies a weight operand's values across calls: its storage (the tensor's `data` array, shared
+ * by reshapes and detaches) and that storage's write count (Tensor.version) now. A backend may keep
+ * what it derives from the weights (the WebAssembly kernels' packed copy in linear memory) and reuse
+ * it while the same storage comes back with the same version; a key whose storage is not the `w`
+ * array of the call is ignored. Backends that keep nothing ignore it.
+ */
+export interface WeightKey {
+  readonly storage: object;
+  readonly version: number;
+}
+
 /** A kernel family on host arrays, computed before each call returns. */
 export interface ConvKernels {
   readonly name: string;
   /** Which epilogue parts conv and convT fuse; none where absent. */
   readonly fuses?: Fuses;
   /** y = conv(x, w) (+ the fused epilogue): x is (n, cIn, *inSize), w is (cOut, cIn/g, *kSize), y is (n, cOut, *outSize). */
-  conv(x: F, w: F, y: F, g: Geometry, ep?: Epilogue): void;
+  conv(x: F, w: F, y: F, g: Geometry, ep?: Epilogue, wk?: WeightKey): void;
   /** y = convTranspose(x, w) (+ epilogue): x is (n, cOut, *outSize), y is (n, cIn, *inSize): the adjoint of conv. */
-  convT(x: F, w: F, y: F, g: Geometry, ep?: Epilogue): void;
+  convT(x: F, w: F, y: F, g: Geometry, ep?: Epilogue, wk?: WeightKey): void;
   /** gw = Σ x ⊗ gy over the taps of conv: x is (n, cIn, *inSize), gy is (n, cOut, *outSize). */
   weightGrad(x: F, gy: F, gw: F, g: Geometry): void;
 }
@@ -64,7 +76,7 @@ export interface PhasePlan extends Geometry {
 
 /** A family whose convT runs as phases: plan/ hands it the phases of the geometry. */
 export interface PhaseKernels extends Omit<ConvKernels, 'convT'> {
-  convTPhases(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], ep?: Epilogue): void;
+  convTPhases(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], ep?: Epilogue, wk?: WeightKey): void;
 }
 
 /** Where a backend's operands live: host typed arrays, or buffers a device (a GPU) owns. */

@@ -34,8 +34,8 @@ let seq = 0;
 const withPhases = (k: PhaseKernels): ConvKernels => ({
   name: k.name,
   fuses: k.fuses,
-  conv: (x, w, y, g, ep) => k.conv(x, w, y, g, ep),
-  convT: (x, w, y, g, ep) => k.convTPhases(x, w, y, g, phasePlan(g), ep),
+  conv: (x, w, y, g, ep, wk) => k.conv(x, w, y, g, ep, wk),
+  convT: (x, w, y, g, ep, wk) => k.convTPhases(x, w, y, g, phasePlan(g), ep, wk),
   weightGrad: (x, gy, gw, g) => k.weightGrad(x, gy, gw, g),
 });
 

@@ -14,7 +14,8 @@
  * driver, or a user's own worker) the pool starts module Web Workers instead.
  */
 import { ConvError, fmt } from '../../spec/errors.js';
-import { onEngineRelease, setRunner, wasmEngine, wasmMemoryBytes, type Engine } from '../wasm/glue.js';
+import { onEngineRelease, setRunner, wasmEngine, wasmMemoryBytes, weightCacheStats, type Engine } from '../wasm/glue.js';
+import type { WeightCacheStats } from '../wasm/weight-cache.js';
 import { MAX_THREADS } from '../wasm/work.js';
 import { C, CLOSED, controlBlock, drain, failureMessage, Fault, markDead, publishTask } from './protocol.js';
 import { startNodeWorker, type NodeWorker, type WorkerThreads } from './node-worker.js';
@@ -98,15 +99,19 @@ export function setNumThreads(n: number): void {
   if (crew && crew.spawned > requestedThreads() - 1) shutdown();
 }
 
-/** What the WebAssembly kernels hold now: linear memory bytes (0 once released) and live worker threads of the pool. */
-export interface WasmStats { memoryBytes: number; workers: number }
+/**
+ * What the WebAssembly kernels hold now: linear memory bytes (0 once released), live worker
+ * threads of the pool, and the weight cache: `hits` (calls that reused packed weights), `misses`
+ * (calls with a weight tensor that copied and packed them), `bytes` and `entries` held now.
+ */
+export interface WasmStats { memoryBytes: number; workers: number; weightCache: WeightCacheStats }
 /**
  * The WebAssembly kernels' memory and threads now (a diagnostic, like asyncStats): an idle heap
  * above 64 MiB is given back after a second without calls, and lowering setNumThreads stops the
  * extra workers at once.
  * @example setNumThreads(1); wasmStats().workers // 0
  */
-export const wasmStats = (): WasmStats => ({ memoryBytes: wasmMemoryBytes(), workers: poolSize() });
+export const wasmStats = (): WasmStats => ({ memoryBytes: wasmMemoryBytes(), workers: poolSize(), weightCache: weightCacheStats() });
 
 function nodeCrew(e: Engine): Crew {
   const wt = builtin<WorkerThreads>('node:worker_threads')!;

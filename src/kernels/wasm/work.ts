@@ -89,6 +89,12 @@ export const enum T {
   n, cIn, cOut, groups, inVol, outVol, kVol, es, bias,
   /** Streamed depthwise tasks (0 otherwise): byte address of the input-progress word, then of the per-unit done flags. */
   progress, flags,
+  /**
+   * ConvT tasks: byte address of every block's packed A (0: each unit packs its block into its
+   * scratch), block (group, b) at (group·cblocks + b)·convTBlockA; with `fillA` 1 each unit first
+   * packs its blocks there (the cached weights of a first call), with 0 they are already packed.
+   */
+  packedA, fillA,
   /** Direct tasks: byte address of the row offsets of B in the padded x (see gemmDirect); x is that padded copy, `xRow` elements per plane. */
   offs, xRow,
   gw = w, gy = y,
@@ -97,6 +103,9 @@ export const enum T {
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
 /** Columns of one sample in a ConvSamples task: its outputs rounded up to whole B panels (8 columns), so no panel spans two samples. */
 export const columnsPerSample = (outVol: number): number => up(outVol, 8);
+
+/** Elements of one block's packed A in a ConvT task: cb·kVol rows (MR-rounded) by cog. */
+export const convTBlockA = (cb: number, kVol: number, cog: number): number => up(cb * kVol, MR) * cog;
 
 /** Scratch layout of one thread for a unit: [table | A panels | B panels | col]; `es` bytes per element. */
 /** For depthwise tasks `nc` is the length of the zero-padded row copy (see asm depthwise). */
@@ -143,6 +152,8 @@ interface Unit {
   n: number; cIn: number; cOut: number; groups: number; inVol: number; outVol: number; kVol: number;
   cig: number; cog: number; rows: number;
   table: number; pa: number; pb: number; col: number;
+  /** ConvT: the blocks' packed A (T.packedA, 0: none) and whether the units pack them first (T.fillA). */
+  packedA: number; fillA: boolean;
   offs: number; xRow: number;
 }
 
@@ -219,13 +230,14 @@ const handlers: Record<Kind, Handler> = {
   [Kind.ConvT](u, item) {
     const blk = item % u.cblocks, grp = Math.floor(item / u.cblocks), es = u.es;
     const c0 = blk * u.cb, cn = Math.min(u.cb, u.cig - c0), M = cn * u.kVol;
-    u.ex.packA(u.w + (grp * u.cog * u.rows + c0 * u.kVol) * es, 1, u.rows, M, u.cog, u.pa);
+    const pa = u.packedA ? u.packedA + item * convTBlockA(u.cb, u.kVol, u.cog) * es : u.pa;
+    if (!u.packedA || u.fillA) u.ex.packA(u.w + (grp * u.cog * u.rows + c0 * u.kVol) * es, 1, u.rows, M, u.cog, pa);
     for (let s = 0; s < u.n; s++)
       for (let tile = 0; tile < u.tiles; tile++) {
         const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0);
         u.ex.packB(u.x + ((s * u.cOut + grp * u.cog) * u.outVol + o0) * es, u.outVol, 1, u.cog, m, u.pb);
         zero(u, u.col, M * m);
-        u.ex.gemm(M, m, u.cog, u.pa, u.pb, u.col, m);
+        u.ex.gemm(M, m, u.cog, pa, u.pb, u.col, m);
         u.wx.tapTile(GEOM, o0, m, u.table);
         u.ex.col2im(u.col, m, cn, u.kVol, u.table, u.y + ((s * u.cIn + grp * u.cig + c0) * u.inVol) * es, u.inVol);
       }
@@ -264,6 +276,7 @@ function unitOf(wx: WasmExports, mem: Int32Array, tid: number): Unit {
     nc, cb, tiles: mem[t + T.tiles], cblocks: mem[t + T.cblocks], n: mem[t + T.n], cIn, cOut, groups,
     inVol: mem[t + T.inVol], outVol: mem[t + T.outVol], kVol, cig, cog, rows: cig * kVol,
     table: base + lay.table, pa: base + lay.a, pb: base + lay.b, col: base + lay.col,
+    packedA: at(T.packedA), fillA: mem[t + T.fillA] === 1,
     offs: at(T.offs), xRow: mem[t + T.xRow],
   };
 }
