@@ -7,8 +7,13 @@
  *   node --import tsx scripts/measure-overhead.ts --rss C4        # peak RSS of one call in this (fresh) process
  *   node --import tsx scripts/measure-overhead.ts --split         # tiny calls: the API against its forward kernels alone
  *   node --cpu-prof --import tsx scripts/measure-overhead.ts      # profile the tiny calls
+ *   node --import tsx scripts/measure-overhead.ts --only T3,C2,module  # 'module': a Conv1d(16, 8, 3) forward of (1, 16, 10)
+ *   node --import tsx scripts/measure-overhead.ts --layers        # the same calls with a no-op kernel: the layers above the kernels alone
+ *   node --import tsx scripts/measure-overhead.ts --against /tmp/old  # rounds interleaved with another checkout's src/ (same process)
  *
- * Operands are float32 with bias, as in bench/workloads.ts; calls run under noGrad like the benchmark.
+ * Operands are float32 with bias, as in bench/workloads.ts; calls run under noGrad like the benchmark,
+ * on one thread. The machine is shared: compare medians of interleaved rounds (--against), not runs
+ * made minutes apart.
  */
 import * as ck from '../src/index.js';
 import { workloads, xShape, wShape, type Workload } from '../bench/workloads.js';
@@ -29,6 +34,11 @@ const byId = (id: string): Workload => {
 
 /** Seeded operands in the workload's layout ('last': channels moved to the end of x). */
 function prepare(wl: Workload, layout: 'first' | 'last'): () => InstanceType<typeof ck.Tensor> {
+  return prepareOf(ck, wl, layout) as () => InstanceType<typeof ck.Tensor>;
+}
+
+/** The workload's call through `ck` (another checkout's public API with --against). */
+function prepareOf(ck: typeof import('../src/index.js'), wl: Workload, layout: 'first' | 'last'): () => unknown {
   const xs = xShape(wl);
   const shape = layout === 'first' ? xs : [xs[0], ...xs.slice(2), xs[1]];
   const x = ck.randn(shape, { seed: 1 }), w = ck.randn(wShape(wl), { seed: 2 }), b = ck.randn([wl.cOut], { seed: 3 });
@@ -99,15 +109,46 @@ if (args.includes('--rss')) {
     console.log(`${id}: API ${a[rounds >> 1].toFixed(2)} µs (fastest ${a[0].toFixed(2)}), kernels alone ${k[rounds >> 1].toFixed(2)} µs (fastest ${k[0].toFixed(2)}): layers ${(a[0] - k[0]).toFixed(2)} µs`);
   }
 } else {
-  // 20k warm calls split into 10 rounds: the median and the fastest round (least disturbed by other processes).
-  const calls = Number(flag('--calls') ?? 20000), rounds = 10;
-  const ids = (flag('--only') ?? 'T3,C2').split(',');
+  // Warm calls split into rounds; with --against, each round runs every checkout in turn, so that
+  // machine noise hits all alike. The median and the fastest round (least disturbed) per checkout.
+  const calls = Number(flag('--calls') ?? 20000), rounds = Number(flag('--rounds') ?? 20);
+  const ids = (flag('--only') ?? 'T3,C2,module').split(',');
+  const against = flag('--against');
+  type Api = typeof ck;
+  const checkouts: [string, Api][] = [['this', ck]];
+  if (against) checkouts.push([against, (await import(`${against}/src/index.ts`)) as Api]);
+  if (args.includes('--layers')) for (const [name] of checkouts) await noopKernels(name);
   for (const id of ids) {
-    const f = prepare(byId(id), 'first');
-    for (let i = 0; i < 2000; i++) f();
-    const per: number[] = [];
-    for (let r = 0; r < rounds; r++) per.push(time(f, Math.ceil(calls / rounds), 1, false) * 1000);
-    per.sort((a, b) => a - b);
-    console.log(`${id}: ${per[rounds >> 1].toFixed(2)} µs/call median, ${per[0].toFixed(2)} fastest (${rounds} rounds × ${Math.ceil(calls / rounds)} calls)`);
+    const fs = checkouts.map(([, lib]) => (id === 'module' ? moduleCall(lib) : prepareOf(lib, byId(id), 'first')));
+    for (const f of fs) for (let i = 0; i < 2000; i++) f();
+    const per = fs.map((): number[] => []);
+    for (let r = 0; r < rounds; r++) fs.forEach((f, j) => per[j].push(time(f, Math.ceil(calls / rounds), 1, false) * 1000));
+    const line = per.map((v, j) => {
+      v.sort((a, b) => a - b);
+      return `${checkouts[j][0]} ${v[rounds >> 1].toFixed(2)} µs/call median, ${v[0].toFixed(2)} fastest`;
+    });
+    console.log(`${id}${args.includes('--layers') ? ' (no-op kernel)' : ''}: ${line.join(' | ')} (${rounds} rounds × ${Math.ceil(calls / rounds)} calls)`);
   }
+}
+
+/** A tiny module call: Conv1d(16, 8, 3) on (1, 16, 10), seeded, under noGrad. */
+function moduleCall(lib: typeof ck): () => unknown {
+  const m = new lib.Conv1d(16, 8, 3, { seed: 1 }), x = lib.randn([1, 16, 10], { seed: 2 });
+  return () => lib.noGrad(() => m.forward(x));
+}
+
+/**
+ * Registers a backend of the highest priority whose kernels do nothing (fusing every epilogue part),
+ * so that a call's time is its layers': checks, spec and plan caches, allocation, autograd.
+ */
+async function noopKernels(name: string): Promise<void> {
+  const root = name === 'this' ? '..' : name;
+  const select = (await import(`${root}/src/plan/select.ts`)) as typeof import('../src/plan/select.js');
+  if (typeof select.registerBackend !== 'function') throw new Error(`${name}: no registerBackend in src/plan/select (--layers needs the backend seam)`);
+  const none = () => {};
+  select.registerBackend({
+    name: 'noop', priority: 1e9,
+    candidates: [{ name: 'noop', location: 'host', algorithm: 'direct', dtypes: ['float32', 'float64'],
+      kernels: { name: 'noop', fuses: { bias: true, residual: true, activation: true }, conv: none, convT: none, weightGrad: none } }],
+  });
 }

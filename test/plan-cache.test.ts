@@ -15,6 +15,7 @@ import { convSpec, convTransposeSpec } from '../src/spec/normalize.js';
 import { collapsePermutation, permute as permuteKernel, permuteStrided, transposePlanes } from '../src/kernels/ref/layout.js';
 import { conv1dAsync } from '../src/async/index.js';
 import { convSpecs } from '../src/functional/conv.js';
+import { specCache } from '../src/plan/spec-cache.js';
 
 const maxDiff = (a: Tensor, b: Tensor): number => {
   assert.deepEqual([...a.shape], [...b.shape]);
@@ -183,6 +184,80 @@ test('an option getter that answers differently on each read cannot poison the s
   reads = 0;
   assert.deepEqual([...conv1d(x, w, null, new Opts() as never).shape], [1, 3, 9]);
   assert.equal(reads, 1);
+});
+
+test('the spec cache answers by option values: equal values give the same spec, any change a new one', () => {
+  const specOf = convSpecs[2];
+  const a = specOf({ stride: [2, 1], padding: 1 });
+  assert.equal(specOf({ stride: [2, 1], padding: 1 }), a, 'a fresh object with the same values hits');
+  assert.notEqual(specOf({ stride: [1, 2], padding: 1 }), a, 'a changed list element misses');
+  assert.deepEqual(specOf({ stride: [1, 2], padding: 1 }).stride, [1, 2]);
+  const b = specOf({ padding: 1, stride: [2, 1] });
+  assert.deepEqual([b.stride, b.padding], [a.stride, a.padding], 'the keys in another order parse to the same values');
+  assert.notEqual(specOf({ stride: [2, 1], padding: 1, dilation: 1 }), specOf({ stride: [2, 1], padding: 1 }), 'an added key misses');
+  const list = [2, 1];
+  const c = specOf({ stride: list });
+  list[0] = 3;
+  assert.deepEqual(specOf({ stride: list }).stride, [3, 1], 'a list changed in place after a call is read anew');
+  assert.deepEqual(c.stride, [2, 1], 'and the earlier spec kept its own copy');
+});
+
+test('the spec cache (property): a call gets the last spec back exactly when its option values equal the last call\'s', () => {
+  // Values by index: plain ones (numbers with NaN and -0, strings, lists with holes, nested lists) and
+  // opaque ones (a function; a list nested deeper than any option), which are never cached.
+  const sparse = [1, , 3]; // eslint-disable-line no-sparse-arrays
+  const pool: unknown[] = [1, 2, -0, 0, NaN, 'same', undefined, null, [1, 2], [1, 3], [2, 1], sparse, [1, undefined, 3], [[1, 2], [3, 4]], [[1, 2], [3, 5]], [], () => 1, [[[[1]]]]];
+  const opaque = (v: unknown): boolean => typeof v === 'function' || (Array.isArray(v) && v.length === 1 && Array.isArray(v[0]));
+  const show = (v: unknown): string => Array.isArray(v) ? `[${Array.from({ length: v.length }, (_, i) => (i in v ? show(v[i]) : '_')).join(',')}]`
+    : Object.is(v, -0) ? '-0' : typeof v === 'function' ? 'fn' : typeof v === 'string' ? `'${v}'` : String(v);
+  fc.assert(fc.property(fc.array(fc.tuple(fc.subarray(['a', 'b', 'c']), fc.array(fc.nat(pool.length - 1), { minLength: 3, maxLength: 3 }), fc.boolean()), { minLength: 1, maxLength: 12 }),
+    (calls) => {
+      const seen: Record<string, unknown>[] = [];
+      const cached = specCache<Record<string, unknown>>(['a', 'b'], (o) => { seen.push(o); return { copy: o } as never; });
+      let prev: { keys: string; shown: string; plain: boolean } | null = null, prevSpec: unknown = null;
+      for (const [keys, picks, fresh] of calls) {
+        // Fresh lists each call (equal values, other objects) or the pool's own lists.
+        const value = (j: number) => (fresh && Array.isArray(pool[j]) ? structuredCloneSparse(pool[j] as unknown[]) : pool[j]);
+        const o = Object.fromEntries(keys.map((k, i) => [k, value(picks[i])]));
+        const now = { keys: keys.join(), shown: ['a', 'b'].map((k) => (k in o ? show(o[k]) : '-')).join(' '), plain: !['a', 'b'].some((k) => k in o && opaque(o[k])) };
+        const n = seen.length, spec = cached(o);
+        const hit = prev !== null && prev.plain && now.plain && prev.keys === now.keys && prev.shown === now.shown;
+        assert.equal(seen.length === n, hit, `${now.keys} ${now.shown} after ${prev?.keys} ${prev?.shown}`);
+        if (hit) assert.equal(spec, prevSpec);
+        else assert.equal(['a', 'b'].map((k) => (k in o ? show((spec as unknown as { copy: Record<string, unknown> }).copy[k]) : '-')).join(' '), now.shown, 'the parser sees the values read');
+        prev = now;
+        prevSpec = spec;
+      }
+    }), { numRuns: 400, seed: 23 });
+});
+
+/** A copy of a list keeping its holes (structuredClone fills them). */
+function structuredCloneSparse(v: unknown[]): unknown[] {
+  const out = new Array<unknown>(v.length);
+  for (let i = 0; i < v.length; i++) if (i in v) out[i] = Array.isArray(v[i]) ? structuredCloneSparse(v[i] as unknown[]) : v[i];
+  return out;
+}
+
+test('the spec cache: a list option that throws when read is a ConvError naming it, and the next call runs as usual', () => {
+  const x = randn([1, 2, 20], { seed: 15 }), w = randn([3, 2, 3], { seed: 16 });
+  const want = Array.from(conv1d(x, w, null, { stride: 2 }).data);
+  const trap = new Proxy([2], { get() { throw new RangeError('trap'); } });
+  assert.throws(() => conv1d(x, w, null, { stride: trap as never }),
+    (e: unknown) => e instanceof ConvError && e.op === 'conv1d' && e.param === 'stride' && /could not be read \(trap\)/.test(e.message));
+  assert.throws(() => convTranspose1d(x, randn([2, 3, 3], { seed: 17 }), null, { outputPadding: trap as never }),
+    (e: unknown) => e instanceof ConvError && e.param === 'outputPadding');
+  assert.deepEqual(Array.from(conv1d(x, w, null, { stride: 2 }).data), want);
+});
+
+test('the outputs of one planned convolution share one frozen shape, which no one can change', () => {
+  const x = randn([2, 3, 12], { seed: 18 }), w = randn([4, 3, 3], { seed: 19 });
+  const a = conv1d(x, w, null, { padding: 1 }), b = conv1d(x, w, null, { padding: 1 });
+  assert.equal(a.shape, b.shape);
+  assert.ok(Object.isFrozen(a.shape));
+  assert.throws(() => { (a.shape as number[])[2] = 1; }, TypeError);
+  assert.deepEqual([...b.shape], [2, 4, 12]);
+  assert.deepEqual([...conv1d(x, w, null, { padding: 1 }).reshape([8, 12]).shape], [8, 12]);
+  assert.deepEqual([...conv1d(x, w, null, { padding: 1 }).shape], [2, 4, 12]);
 });
 
 test('async calls share the functional spec and plan caches', async () => {

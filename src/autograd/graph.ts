@@ -7,7 +7,7 @@ import { ConvError, fmt } from '../spec/errors.js';
 import { setBackwardHook, setReshapeHook, Tensor, type BackwardOptions, type GradNode } from './tensor.js';
 import { readOptions } from '../spec/normalize.js';
 import { gpuAddGrads, gpuFull } from './gpu-ops.js';
-import { traceOp } from '../profile/trace.js';
+import { traceOp, tracing } from '../profile/trace.js';
 
 let gradEnabled = true;
 
@@ -38,7 +38,7 @@ export function record(out: Tensor, name: string, parents: readonly Tensor[], vj
 // Reshape shares storage; its gradient is the incoming gradient viewed in the original shape.
 setReshapeHook((t, shape) => {
   const y = new Tensor(t.storage, shape);
-  traceOp('reshape', [t], y, { shape });
+  if (tracing()) traceOp('reshape', [t], y, { shape });
   return record(y, 'reshape', [t], (gy) => [new Tensor(gy.storage, t.shape)]);
 });
 

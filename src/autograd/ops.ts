@@ -10,7 +10,7 @@ import { isGradEnabled, record } from './graph.js';
 import { allocate, Tensor, type TypedArray } from './tensor.js';
 import { activationGrad, activationInto, binaryInto, type Activation } from '../kernels/wasm/elementwise.js';
 import { section } from '../profile/profile.js';
-import { traceOp } from '../profile/trace.js';
+import { traceOp, tracing } from '../profile/trace.js';
 import { checkSameDevice, gpuActivation, gpuBinary, gpuLoss, gpuReduce, gpuScalar } from './gpu-ops.js';
 
 /** A tensor operand or a plain number (treated as a 0-d constant of the other operand's dtype). */
@@ -119,7 +119,7 @@ function binary(op: 'add' | 'sub' | 'mul', a: Operand, b: Operand, f: (x: number
   }
   end();
   const z = new Tensor(out, shape);
-  traceOp(op, [x, y], z);
+  if (tracing()) traceOp(op, [x, y], z);
   return record(z, op, [x, y], (gy) => {
     const [gx, gyy] = vjp(gy, x, y);
     return [gx && x.requiresGrad ? sumTo(gx, x.shape) : null, gyy && y.requiresGrad ? sumTo(gyy, y.shape) : null];
@@ -173,7 +173,7 @@ function unary(op: Activation, x: Tensor, f: (v: number) => number, df: (x: numb
   if (!activationInto(op, xd, out, slope)) for (let i = 0; i < out.length; i++) out[i] = f(xd[i]);
   end();
   const y = inplace ? x.markChanged() : new Tensor(out, x.shape);
-  traceOp(op, [x], y, slope === undefined ? {} : { negativeSlope: slope });
+  if (tracing()) traceOp(op, [x], y, slope === undefined ? {} : { negativeSlope: slope });
   if (inplace) return y;
   const byInput = op === 'relu' || op === 'leakyRelu';
   return record(y, op, [x], (gy) => {
@@ -230,7 +230,7 @@ function reduce(op: string, x: Tensor, dim: number | readonly number[] | undefin
   if (scale !== 1) for (let i = 0; i < out.length; i++) out[i] *= scale;
   end();
   const y = new Tensor(out, outShape);
-  traceOp(op, [x], y, { dims, keepdim });
+  if (tracing()) traceOp(op, [x], y, { dims, keepdim });
   return record(y, op, [x], (gy) => {
     const g = expandTo(new Tensor(gy.data, keptShape), x.shape);
     return [scale === 1 ? g : mapData(g, (v) => v * scale)];

@@ -12,13 +12,13 @@
  * padding that restores it is implicit; gb sums over batch and space.
  */
 import type { Geometry } from '../spec/types.js';
-import type { Activation, Direction, Epilogue, F, WeightKey } from '../kernels/types.js';
+import type { Activation, Direction, Epilogue, F, Fuses, WeightKey } from '../kernels/types.js';
 import { selectKernels } from '../plan/select.js';
 import { biasGrad } from '../kernels/ref/layout.js';
 import { activate, activationGrad, applyEpilogue, DEFAULT_NEGATIVE_SLOPE, splitEpilogue } from '../kernels/ref/epilogue.js';
 import { prod } from '../util/shape.js';
 import { isGradEnabled, record } from './graph.js';
-import { allocate, Tensor } from './tensor.js';
+import { allocate, sharedShape, Tensor } from './tensor.js';
 
 /** The kernel directions of one op: its forward, its input gradient, and the weight gradient's operands (src over the conv's input space). */
 const adjoints = {
@@ -35,10 +35,34 @@ const adjoints = {
 export function convForward(x: F, w: F, b: F | null, y: F, g: Geometry, transposed: boolean, post?: Omit<Epilogue, 'bias'>, wk?: WeightKey): void {
   const dir = transposed ? 'convT' : 'conv';
   const kernels = selectKernels(g, x instanceof Float64Array ? 'float64' : 'float32', dir);
-  const ep: Epilogue | undefined = b ? { ...post, bias: b } : post;
+  const ep: Epilogue | undefined = b ? (post ? { ...post, bias: b } : { bias: b }) : post;
+  // The common calls (no epilogue, or one the family writes whole) need no split.
+  if (!ep || fusesAll(ep, kernels.fuses)) {
+    kernels[dir](x, w, y, g, ep && (ep.bias || ep.residual || ep.activation) ? ep : undefined, wk);
+    return;
+  }
   const { fused, rest } = splitEpilogue(ep, kernels.fuses);
   kernels[dir](x, w, y, g, fused, wk);
   if (rest) applyEpilogue(y, rest, g.n, transposed ? g.cIn : g.cOut, prod(transposed ? g.inSize : g.outSize));
+}
+
+/** Whether a family with `fuses` writes every part of `ep` itself (splitEpilogue would leave no rest). */
+const fusesAll = (ep: Epilogue, fuses: Fuses | undefined): boolean =>
+  (!ep.bias || fuses?.bias === true) && (!ep.residual || fuses?.residual === true) && (!ep.activation || fuses?.activation === true);
+
+/** The output shapes of planned geometries (frozen, living with their plan), one per direction, shared by their outputs. */
+const outShapes = new WeakMap<Geometry, { conv?: readonly number[]; convT?: readonly number[] }>();
+
+/** The primitive's output shape, (n, cOut, *outSize) or for convT (n, cIn, *inSize). */
+function outputShape(g: Geometry, transposed: boolean): readonly number[] {
+  const dir = transposed ? 'convT' : 'conv', planned = Object.isFrozen(g);
+  let shapes = planned ? outShapes.get(g) : undefined;
+  const known = shapes?.[dir];
+  if (known) return known;
+  const shape = transposed ? [g.n, g.cIn, ...g.inSize] : [g.n, g.cOut, ...g.outSize];
+  if (!planned) return shape;
+  if (!shapes) outShapes.set(g, (shapes = {}));
+  return (shapes[dir] = sharedShape(shape));
 }
 
 /** The key of a weight tensor's values now: its storage and write count (Tensor.version). */
@@ -68,16 +92,17 @@ export function convPrimitive(x: Tensor, w: Tensor, g: Geometry, transposed: boo
   const recording = isGradEnabled() && (x.requiresGrad || w.requiresGrad || (b !== null && b.requiresGrad) || (r !== null && r.requiresGrad));
   // A negative slope's derivative needs the pre-activation z (y > 0 on both sides of 0).
   const keepZ = recording && act === 'leakyRelu' && slope < 0;
-  const post: Omit<Epilogue, 'bias'> = { ...(r ? { residual: r.data } : {}), ...(act && !keepZ ? { activation: act, negativeSlope: slope } : {}) };
+  const post: Omit<Epilogue, 'bias'> | undefined = !r && !(act && !keepZ) ? undefined
+    : { ...(r ? { residual: r.data } : {}), ...(act && !keepZ ? { activation: act, negativeSlope: slope } : {}) };
   const y = computed ?? allocate(x.dtype, g.n * yChannels * yVol);
-  if (computed) applyEpilogue(y, post, g.n, yChannels, yVol);
-  else convForward(x.data, w.data, b?.data ?? null, y, g, transposed, post, weightKey(w));
+  if (!computed) convForward(x.data, w.data, b?.data ?? null, y, g, transposed, post, weightKey(w));
+  else if (post) applyEpilogue(y, post, g.n, yChannels, yVol);
   let z: F | undefined;
   if (keepZ) {
     z = y.slice();
     activate(y, act, slope);
   }
-  const out = new Tensor(y, [g.n, yChannels, ...ySize]);
+  const out = new Tensor(y, outputShape(g, transposed));
   // Nothing to record (inference, noGrad): no parents list, no closure.
   if (!recording) return out;
   const parents = [x, w, ...(b ? [b] : []), ...(r ? [r] : [])];

@@ -11,7 +11,7 @@ import { allocate, Tensor, type TypedArray } from './tensor.js';
 import { checkSameDevice, gpuCat, gpuDiv, gpuTake } from './gpu-ops.js';
 import { binaryInto } from '../kernels/wasm/elementwise.js';
 import { section } from '../profile/profile.js';
-import { traceOp } from '../profile/trace.js';
+import { traceOp, tracing } from '../profile/trace.js';
 
 const prodOf = (s: Shape, from = 0, to = s.length) => {
   let n = 1;
@@ -91,7 +91,7 @@ export function cat(list: readonly Tensor[], dim = 0): Tensor {
     at += t.shape[d];
   }
   const y = new Tensor(out, shape);
-  traceOp('cat', tensors, y, { dim: d });
+  if (tracing()) traceOp('cat', tensors, y, { dim: d });
   return record(y, op, tensors, (gy) => tensors.map((t, i) => {
     if (!t.requiresGrad) return null;
     const g = allocate(t.dtype, t.size);
@@ -116,7 +116,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   if (!Number.isInteger(length) || length < 0 || s + length > size)
     throw new ConvError(op, 'length', `must be an integer in [0, ${size - s}] (start ${s} + length must not exceed dim ${d} of size ${size}); got ${fmt(length)}`);
   const y = take(op, x, d, s, 1, length);
-  traceOp('narrow', [x], y, { dim: d, start: s, length });
+  if (tracing()) traceOp('narrow', [x], y, { dim: d, start: s, length });
   return y;
 }
 
@@ -167,7 +167,7 @@ export function div(a: Operand, b: Operand): Tensor {
   }
   end();
   const z = new Tensor(out, shape);
-  traceOp('div', [x, y], z);
+  if (tracing()) traceOp('div', [x, y], z);
   return record(z, op, [x, y], (gy) => {
     const g = gy.data;
     const [xi, yi] = index();

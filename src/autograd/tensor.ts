@@ -21,6 +21,22 @@ export type NestedArray = number | readonly NestedArray[];
  */
 const versions = new WeakMap<object, number>();
 
+/**
+ * Shapes frozen once and shared by every tensor made with them (sharedShape): the constructor keeps
+ * such a shape as it is rather than freezing a copy, the larger part of making a small tensor.
+ */
+const sharedShapes = new WeakSet<readonly number[]>();
+
+/**
+ * A frozen copy of `shape` that tensors may share, for a shape made once and used call after call
+ * (a planned convolution's output). Each call registers a new shape: keep what it returns.
+ */
+export function sharedShape(shape: Shape): readonly number[] {
+  const s = Object.freeze(Array.from(shape));
+  sharedShapes.add(s);
+  return s;
+}
+
 /** Largest number of elements convkit allocates for one tensor (2^31 − 1: typed-array indexing limit). */
 export const MAX_ELEMENTS = 2 ** 31 - 1;
 
@@ -107,7 +123,13 @@ export class Tensor {
 
   /** `data`: a Float32Array or Float64Array of exactly `prod(shape)` elements (kept, not copied), or a device's storage. */
   constructor(data: TypedArray | DeviceStorage, shape: Shape, requiresGrad = false) {
-    if (!guarded('tensor', 'data', () => data instanceof Float32Array || data instanceof Float64Array || isDeviceStorage(data)))
+    let storage: boolean;
+    try {
+      storage = data instanceof Float32Array || data instanceof Float64Array || isDeviceStorage(data);
+    } catch (e) {
+      storage = guarded('tensor', 'data', () => { throw e; });
+    }
+    if (!storage)
       throw new ConvError('tensor', 'data', `must be a Float32Array or Float64Array (use tensor() for other values); got ${describeValue(data)}`);
     const n = numel('tensor', shape);
     if (data.length !== n)
@@ -115,7 +137,7 @@ export class Tensor {
     const onDevice = isDeviceStorage(data);
     this.#data = onDevice ? null : data;
     this.#device = onDevice ? data : null;
-    this.#shape = Object.freeze(Array.from(shape));
+    this.#shape = sharedShapes.has(shape) ? shape : Object.freeze(Array.from(shape));
     this.#requiresGrad = checkFlag('tensor', 'requiresGrad', requiresGrad);
   }
 

@@ -59,12 +59,29 @@ export interface TensorEpilogue {
 const ACTIVATIONS: readonly Activation[] = ['relu', 'leakyRelu', 'tanh', 'sigmoid'];
 const EPILOGUE_KEYS = ['activation', 'negativeSlope', 'residual'] as const;
 
+/** The epilogue of a call that asks for none (shared: epilogues are never written). */
+const NO_EPILOGUE: TensorEpilogue = Object.freeze({});
+
+/** Whether `options` has (or inherits) an epilogue key; a throwing `has` trap is a ConvError naming the key. */
+function hasEpilogueKey(op: string, options: object): boolean {
+  for (const k of EPILOGUE_KEYS) {
+    let has: boolean;
+    try {
+      has = k in options;
+    } catch (e) {
+      return guarded(op, k, () => { throw e; });
+    }
+    if (has) return true;
+  }
+  return false;
+}
+
 /**
  * Splits a call's options into the convolution's own (parsed into the spec) and its checked
  * epilogue; each epilogue option is read once. Options without epilogue keys come back as they are.
  */
 export function epilogueOf<O extends object>(op: string, options: O & EpilogueOptions): { conv: O; epilogue: TensorEpilogue } {
-  if (options === null || typeof options !== 'object' || !EPILOGUE_KEYS.some((k) => guarded(op, k, () => k in options))) return { conv: options, epilogue: {} };
+  if (options === null || typeof options !== 'object' || !hasEpilogueKey(op, options)) return { conv: options, epilogue: NO_EPILOGUE };
   // A copy, each option read once (a throwing getter or Proxy trap is a ConvError naming it).
   const copy = Object.create(null) as Record<string, unknown>, src = options as Record<string, unknown>;
   for (const k of guarded(op, 'options', () => Object.keys(options))) copy[k] = guarded(op, k, () => src[k]);
@@ -145,22 +162,26 @@ export function planCall(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null 
   return plan;
 }
 
+/** The primitive's input: x channels-first, batched and padded (paddingMode). */
+function primitiveInput(plan: ConvPlan, x: Tensor): Tensor {
+  const h = toPrimitive(plan, x);
+  return plan.inputPad ? padTrailing(h, plan.inputPad.pads, plan.inputPad.mode) : h;
+}
+
+/** The primitive run on operands in its form (see PreparedConv), its output in the user's layout and batch. */
+function runPrimitive(plan: ConvPlan, h: Tensor, w: Tensor, b: Tensor | null, residual: Tensor | undefined, ep: TensorEpilogue, computed?: F): Tensor {
+  const { spec, geometry: g } = plan;
+  const primitiveEp = { bias: b, residual, activation: ep.activation, negativeSlope: ep.negativeSlope };
+  // GPU tensors run the same primitive on the device (src/autograd/gpu-ops.ts); the plan is shared.
+  const y = h.device === 'webgpu' ? gpuConvPrimitive(h, w, g, spec.transposed, spec.op, primitiveEp)
+    : convPrimitive(h, w, g, spec.transposed, spec.op, primitiveEp, computed);
+  return fromPrimitive(plan, y);
+}
+
 /** The operands of a planned call in the primitive's form (see PreparedConv). */
 export function prepare(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null, ep: TensorEpilogue): PreparedConv {
-  let h = toPrimitive(plan, x);
-  if (plan.inputPad) h = padTrailing(h, plan.inputPad.pads, plan.inputPad.mode);
-  const residual = ep.residual && toPrimitive(plan, ep.residual);
-  const { spec, geometry: g } = plan;
-  return {
-    plan, h, w, b, residual, epilogue: ep,
-    run: (computed) => {
-      const primitiveEp = { bias: b, residual, activation: ep.activation, negativeSlope: ep.negativeSlope };
-      // GPU tensors run the same primitive on the device (src/autograd/gpu-ops.ts); the plan is shared.
-      const y = h.device === 'webgpu' ? gpuConvPrimitive(h, w, g, spec.transposed, spec.op, primitiveEp)
-        : convPrimitive(h, w, g, spec.transposed, spec.op, primitiveEp, computed);
-      return fromPrimitive(plan, y);
-    },
-  };
+  const h = primitiveInput(plan, x), residual = ep.residual && toPrimitive(plan, ep.residual);
+  return { plan, h, w, b, residual, epilogue: ep, run: (computed) => runPrimitive(plan, h, w, b, residual, ep, computed) };
 }
 
 /** Largest scratch buffer kept between calls (elements): 2^24, 64 MiB as float32. */
@@ -209,14 +230,14 @@ const needsGrad = (t: Tensor | null | undefined): boolean => !!t && t.requiresGr
  * Validates, plans and runs one call; `ep`: the call's checked epilogue (epilogueOf). Used by the
  * functional API, the modules and Paddle's API.
  */
-export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[], ep: TensorEpilogue = {}): Tensor {
+export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null | undefined, outputSize?: readonly number[], ep: TensorEpilogue = NO_EPILOGUE): Tensor {
   const plan = planCall(spec, x, w, b, outputSize, ep);
   const end = section('convolution');
   let y: Tensor;
   try {
     if (spec.layout === 'channelsLast' && x.device === 'cpu' && !(isGradEnabled() && (needsGrad(x) || needsGrad(w) || needsGrad(b) || needsGrad(ep.residual))))
       y = runChannelsLast(plan, x, w, b ?? null, ep);
-    else y = prepare(plan, x, w, b ?? null, ep).run();
+    else y = runPrimitive(plan, primitiveInput(plan, x), w, b ?? null, ep.residual && toPrimitive(plan, ep.residual), ep);
   } finally {
     end();
   }

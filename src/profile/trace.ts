@@ -1,8 +1,8 @@
 /**
  * Op tracing: `traceOps(fn)` runs fn and returns the ops it ran in order — name, input tensors,
  * output tensor and attributes — as the graph of a forward pass (the benchmark turns it into an
- * ONNX graph for its peers). The ops report themselves with `traceOp`; outside a trace that costs
- * one null check.
+ * ONNX graph for its peers). The ops report themselves with `if (tracing()) traceOp(…)`: outside a
+ * trace that is one null check, and the inputs list and attributes are not even built.
  */
 import { ConvError, fmt } from '../spec/errors.js';
 import type { Tensor } from '../autograd/tensor.js';

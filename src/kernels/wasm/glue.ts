@@ -434,10 +434,8 @@ const actCode = (p: Post): number => (p.activation === 'relu' ? 1 : p.activation
  * rp first: one SIMD pass before the copy out, bit for bit the generic epilogue's formulas.
  */
 function applyPost(e: Engine, post: Post, yp: number, rp: number, len: number, es: number): void {
-  const end = section('elementwise');
   if (post.residual) copy(view(e, rp, len, es), post.residual);
   typedExports(e.exports, es).epilogue(yp, post.residual ? rp : 0, len, actCode(post), post.negativeSlope ?? DEFAULT_NEGATIVE_SLOPE);
-  end();
 }
 
 /** The generic epilogue's `post` on a host output (n, c, vol) that a JavaScript path wrote. */
