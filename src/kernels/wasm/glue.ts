@@ -177,7 +177,7 @@ function arm(f: () => void, ms: number): unknown {
 export const wasmAvailable = (): boolean => wasmEngine() !== null;
 
 const serial: Runner = (e, units) => {
-  const mem = new Int32Array(e.memory.buffer);
+  const mem = words(e);
   for (let u = 0; u < units; u++) runUnit(e.exports, mem, 0, u);
 };
 let runner: Runner = serial;
@@ -222,13 +222,28 @@ const convTile = (depth: number, outVol: number, planes: number, threads: number
 
 const pad3 = (v: readonly number[], fill: number): number[] => [...new Array<number>(3 - v.length).fill(fill), ...v];
 
+/** Writes v into mem at `at`, `at + 1`, `at + 2`, right-aligned: leading dims missing from v are `fill`. */
+function put3(mem: Int32Array, at: number, v: readonly number[], fill: number): void {
+  const lead = 3 - v.length;
+  for (let i = 0; i < 3; i++) mem[at + i] = i < lead ? fill : v[i - lead];
+}
+
 /** The geometry block (see asm/conv.ts); `exact`: depthwise rows skip padding taps rather than add w·0 (a non-finite w). */
 function writeGeometry(mem: Int32Array, g: Geometry, exact = false): void {
-  const words = [g.n, g.cIn, g.cOut, g.groups, ...pad3(g.inSize, 1), ...pad3(g.outSize, 1), ...pad3(g.kSize, 1),
-    ...pad3(g.stride, 1), ...pad3(g.dilation, 1), ...pad3(g.padBefore, 0)];
-  words[GEOM_EXACT] = exact ? 1 : 0;
-  mem.set(words, GEOM >> 2);
+  const at = GEOM >> 2;
+  mem[at] = g.n; mem[at + 1] = g.cIn; mem[at + 2] = g.cOut; mem[at + 3] = g.groups;
+  put3(mem, at + 4, g.inSize, 1); put3(mem, at + 7, g.outSize, 1); put3(mem, at + 10, g.kSize, 1);
+  put3(mem, at + 13, g.stride, 1); put3(mem, at + 16, g.dilation, 1); put3(mem, at + 19, g.padBefore, 0);
+  mem[at + GEOM_EXACT] = exact ? 1 : 0;
 }
+
+/** An Int32Array over the whole of `e`'s memory, made again only when the memory has grown (a new buffer). */
+function words(e: Engine): Int32Array {
+  const buf = e.memory.buffer;
+  if (wordView?.buffer !== buf) wordView = new Int32Array(buf);
+  return wordView;
+}
+let wordView: Int32Array | null = null;
 
 /**
  * `b`: the bias a depthwise unit writes into its output plane before accumulating (0: none, y is
@@ -280,11 +295,12 @@ const STREAM_PLANES = 32;
  * touches its pages before claiming units (touchPages).
  */
 function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, threads: number, out?: F, stream?: Stream, exact = false): void {
-  const mem = new Int32Array(e.memory.buffer);
+  const mem = words(e);
   writeGeometry(mem, g, exact);
   const { items, tiles, cblocks } = itemsOf(kind, g, t);
   const chunk = Math.ceil(items / MAX_UNITS), units = Math.ceil(items / chunk);
-  const task: number[] = [];
+  // The task block's words, written in place (the T fields are word offsets from TASK).
+  const task = mem.subarray(TASK >> 2, (TASK >> 2) + T.xRow + 1);
   task[T.kind] = kind; task[T.items] = items; task[T.chunk] = chunk; task[T.x] = p.x; task[T.w] = p.w; task[T.y] = p.y;
   task[T.scratch] = p.scratch; task[T.bias] = p.b ?? 0; task[T.scratchStride] = scratchBytes(kind, g, t); task[T.nc] = t.nc; task[T.cb] = t.cb;
   task[T.tiles] = tiles; task[T.cblocks] = cblocks; task[T.n] = g.n; task[T.cIn] = g.cIn; task[T.cOut] = g.cOut;
@@ -297,7 +313,6 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
     task[T.progress] = stream.at; task[T.flags] = stream.at + 4;
     mem.fill(0, stream.at >>> 2, (stream.at >>> 2) + 1 + units);
   } else task[T.progress] = task[T.flags] = 0;
-  mem.set(task, TASK >> 2);
   if (stream && parallel) {
     streamed(e, mem, stream, units, chunk * prod(g.outSize), t.es, threads);
     noteCall(e);
