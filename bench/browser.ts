@@ -19,7 +19,7 @@ import { basename, dirname, extname, join, normalize, resolve, sep } from 'node:
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { macs, selectWorkloads, type Workload } from './workloads.js';
-import { benchCells, formatReport, label, type BenchLibrary, type BenchReport } from './run.js';
+import { benchCells, formatReport, label, type BenchLibrary, type BenchOptions, type BenchReport } from './run.js';
 import type { ModelReport } from './models.js';
 import type { PageMessage, PageTask } from './browser-bench.js';
 
@@ -35,19 +35,12 @@ export const BROWSER_LIBS = ['convkit-1t', 'convkit-2t', 'tfjs-cpu', 'tfjs-wasm'
 /** Those that run the whole models (tfjs has no ONNX or convkit model to run). */
 export const BROWSER_MODEL_LIBS = ['convkit-1t', 'convkit-2t', 'ort-web-1t', 'ort-web-2t'] as const;
 
-export interface BrowserBenchOptions {
+/** The Node bench's options that mean the same here (BenchOptions of bench/run.ts), and the browser's own. */
+export interface BrowserBenchOptions extends Pick<BenchOptions, 'only' | 'workloads' | 'libs' | 'quick' | 'verifyOnly' | 'json' | 'log'> {
   /** Whole models (bench/models.ts) instead of the layer workloads; `only` then names models. */
   readonly models?: boolean;
-  readonly only?: readonly string[];
-  /** Explicit layer workloads instead of the standard set (the harness test). */
-  readonly workloads?: readonly Workload[];
-  readonly libs?: readonly string[];
-  readonly quick?: boolean;
-  readonly verifyOnly?: boolean;
-  readonly json?: string;
   /** Progress lines, one per cell (default true). */
   readonly progress?: boolean;
-  readonly log?: (line: string) => void;
   /** Per-page time limit in seconds (default 300 for layers, 900 for models). */
   readonly pageTimeoutS?: number;
   /**

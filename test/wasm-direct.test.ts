@@ -12,19 +12,10 @@ import { add, conv1d, convTranspose1d, convTranspose2d, leakyRelu, noGrad, relu,
 import { convTaskKind, phaseTaskKind, withoutDirectConv } from '../src/kernels/wasm/glue.js';
 import { phasePlan } from '../src/plan/phases.js';
 import { assertClose } from './helpers/close.js';
+import { seededValues as values } from './helpers/seeded.js';
 import { withWorkers } from './helpers/workers.js';
 import type { Geometry } from '../src/spec/types.js';
 
-/** Seeded values in [−1, 1). */
-function values(len: number, seed: number, dtype: 'float32' | 'float64'): Float32Array | Float64Array {
-  const out = dtype === 'float64' ? new Float64Array(len) : new Float32Array(len);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const cases = fc.record({
   n: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 1, max: 3 }), cig: fc.integer({ min: 2, max: 9 }),

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertClose } from './helpers/close.js';
+import { seededValues as data } from './helpers/seeded.js';
 import { withWorkers } from './helpers/workers.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,19 +22,6 @@ import type { Geometry } from '../src/spec/types.js';
 
 const prod = (a: readonly number[]) => a.reduce((p, q) => p * q, 1);
 
-/** Random data from a seeded LCG so failures replay with fast-check's seed. */
-function data(len: number, seed: number): Float32Array;
-function data(len: number, seed: number, dtype: 'float64'): Float64Array;
-function data(len: number, seed: number, dtype: 'float32' | 'float64'): Float32Array | Float64Array;
-function data(len: number, seed: number, dtype: 'float32' | 'float64' = 'float32'): Float32Array | Float64Array {
-  const out = dtype === 'float64' ? new Float64Array(len) : new Float32Array(len);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** |a − b| ≤ tol · (Σ|terms| bound): the scale is the largest |ref| plus one (tol 2e-5 for f32, 1e-12 for f64). */
 function assertNear(a: Float32Array | Float64Array, b: Float32Array | Float64Array, what: string, tol = 2e-5): void {

@@ -10,9 +10,8 @@ import assert from 'node:assert/strict';
 import * as ck from '../src/index.js';
 import { ConvError, Tensor } from '../src/index.js';
 import { assertClose } from './helpers/close.js';
-import { startWebGPU } from './helpers/webgpu.js';
+import { sameOnGpu, startWebGPU, values } from './helpers/webgpu.js';
 
-const values = async (t: Tensor): Promise<Float32Array> => (await t.cpu()).data as Float32Array;
 
 before(async () => {
   await startWebGPU();
@@ -23,23 +22,6 @@ test('a WebGPU adapter is found (a missing adapter fails)', async () => {
   assert.ok(ck.webgpuAvailable());
   assert.ok(info.maxComputeWorkgroupsPerDimension > 0, JSON.stringify(info));
 });
-
-/** f on CPU leaves and on their GPU copies: outputs and every input's gradient within rtol of the CPU's. */
-async function sameOnGpu(name: string, inputs: Tensor[], f: (...t: Tensor[]) => Tensor, rtol = 1e-5): Promise<void> {
-  const cpu = inputs.map((t) => { const c = t.clone(); c.requiresGrad = true; return c; });
-  const gpu = inputs.map((t) => { const g = t.to('webgpu'); g.requiresGrad = true; return g; });
-  const yc = f(...cpu), yg = f(...gpu);
-  assert.equal(yg.device, 'webgpu', name);
-  assert.deepEqual(yg.shape, yc.shape, `${name} shape`);
-  assertClose(await values(yg), yc.data, rtol, `${name} y`);
-  const gy = ck.randn([...yc.shape], { seed: 7 });
-  yc.backward(gy);
-  yg.backward(gy.to('webgpu'));
-  for (let i = 0; i < inputs.length; i++) {
-    assert.equal(gpu[i].grad!.device, 'webgpu', `${name} grad ${i} device`);
-    assertClose(await values(gpu[i].grad!), cpu[i].grad!.data, rtol, `${name} grad ${i}`);
-  }
-}
 
 const both = (e: unknown) => e instanceof ConvError && e.message.includes("'webgpu'") && e.message.includes("'cpu'");
 

@@ -11,7 +11,7 @@ import * as ck from '../src/index.js';
 import { Adam, ConvError, SGD, Tensor, tensor, webgpuAvailable, withBackend } from '../src/index.js';
 import { loadCases, type ArrayRecord, type ConvCase, type ErrorCase } from './helpers/fixtures.js';
 import { assertClose } from './helpers/close.js';
-import { startWebGPU } from './helpers/webgpu.js';
+import { sameOnGpu, startWebGPU, values } from './helpers/webgpu.js';
 
 type OpFn = (x: Tensor, w: Tensor, b: Tensor | null, options: object) => Tensor;
 const OPS: Record<string, OpFn> = {
@@ -36,7 +36,6 @@ function gpuLeaf(rec: ArrayRecord, requiresGrad: boolean): Tensor {
   t.requiresGrad = requiresGrad;
   return t;
 }
-const values = async (t: Tensor): Promise<Float32Array> => (await t.cpu()).data as Float32Array;
 
 before(async () => {
   await startWebGPU();
@@ -168,21 +167,6 @@ describe('webgpu: device tensors', () => {
 });
 
 /** Runs f on CPU tensors and on their GPU copies; compares outputs and input gradients. */
-async function sameOnGpu(name: string, inputs: Tensor[], f: (...t: Tensor[]) => Tensor, rtol = 1e-5): Promise<void> {
-  const cpu = inputs.map((t) => { const c = t.clone(); c.requiresGrad = true; return c; });
-  const gpu = inputs.map((t) => { const g = t.to('webgpu'); g.requiresGrad = true; return g; });
-  const yc = f(...cpu), yg = f(...gpu);
-  assert.equal(yg.device, 'webgpu', name);
-  assert.deepEqual(yg.shape, yc.shape, `${name} shape`);
-  assertClose(await values(yg), yc.data, rtol, `${name} y`);
-  const gy = ck.randn([...yc.shape], { seed: 7 });
-  yc.backward(gy);
-  yg.backward(gy.to('webgpu'));
-  for (let i = 0; i < inputs.length; i++) {
-    assert.equal(gpu[i].grad!.device, 'webgpu');
-    assertClose(await values(gpu[i].grad!), cpu[i].grad!.data, rtol, `${name} grad ${i}`);
-  }
-}
 
 describe('webgpu: elementwise, shape and loss ops match the CPU (values and gradients)', () => {
   const a = ck.randn([2, 3, 4], { seed: 1 }), b = ck.randn([3, 1], { seed: 2 }), c = ck.randn([2, 3, 4], { seed: 3 });
