@@ -11,14 +11,13 @@
  * bench/model-child.ts does. Node-only.
  */
 import { fork } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { basename, dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { macs, selectWorkloads, type Workload } from './workloads.js';
+import { ISOLATION, serveMounts } from './static-server.js';
 import { benchCells, formatReport, label, type BenchLibrary, type BenchOptions, type BenchReport } from './run.js';
 import type { ModelReport } from './models.js';
 import type { PageMessage, PageTask } from './browser-bench.js';
@@ -55,8 +54,6 @@ interface BrowserMachine { readonly browser: string }
 export type BrowserBenchReport = BenchReport & { readonly machine: BenchReport['machine'] & BrowserMachine };
 export type BrowserModelReport = ModelReport & { readonly machine: ModelReport['machine'] & BrowserMachine; readonly wallS: number };
 
-const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 const INDEX = '<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="./page.js"></script>\n';
 
 /** Bundles the page, the benchmark worker and convkit's unit worker (its package export `./browser-worker`) into `outDir`. */
@@ -89,32 +86,11 @@ async function bundle(outDir: string): Promise<void> {
 
 interface Served { readonly url: string; readonly wasmFetched: string[]; close(): Promise<void> }
 
-/** Serves `mounts` (URL prefix → folder) on 127.0.0.1, every response with the isolation headers when `isolate`. */
-function serve(mounts: Record<string, string>, isolate: boolean): Promise<Served> {
+/** Serves `mounts` (URL prefix → folder) on 127.0.0.1, every response uncached and with the isolation headers when `isolate`; records the .wasm files fetched. */
+async function serve(mounts: Record<string, string>, isolate: boolean): Promise<Served> {
   const wasmFetched: string[] = [];
-  const server: Server = createServer(async (req, res) => {
-    try {
-      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-      const prefix = Object.keys(mounts).filter((p) => path.startsWith(p)).sort((a, b) => b.length - a.length)[0];
-      if (prefix === undefined) throw new Error('no mount');
-      const root = mounts[prefix];
-      let file = normalize(join(root, path.slice(prefix.length)));
-      if (file !== root && !file.startsWith(root + sep)) throw new Error('outside root');
-      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
-      if (file.endsWith('.wasm')) wasmFetched.push(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...(isolate ? ISOLATION : {}) });
-      res.end(body);
-    } catch {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`,
-    wasmFetched,
-    close: () => new Promise<void>((done) => { server.close(() => done()); server.closeAllConnections(); }),
-  })));
+  const s = await serveMounts(mounts, { 'cache-control': 'no-store', ...(isolate ? ISOLATION : {}) }, (file) => { if (file.endsWith('.wasm')) wasmFetched.push(file); });
+  return { url: s.url, wasmFetched, close: () => s.close() };
 }
 
 /** Runs a Node benchmark child (bench/child.ts or bench/model-child.ts) for the references; rejects on its failure. */

@@ -2,9 +2,7 @@
  * Headless Chromium for the browser tests: Debian's /usr/bin/chromium driven by playwright-core
  * with the project's flags, and a static server on 127.0.0.1 for a built page.
  */
-import { createServer } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
+import { serveMounts, type Served } from '../../bench/static-server.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { removeDir, tempDir } from './tmp.js';
 
@@ -57,37 +55,10 @@ export function pageProblems(page: Page): string[] {
   return problems;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm',
-};
-
-/** A folder served over HTTP on 127.0.0.1. */
-export interface Served {
-  /** `http://127.0.0.1:PORT/`. */
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type { Served } from '../../bench/static-server.js';
 
 /**
  * Serves the files below `root` (a folder's index.html for the folder) on 127.0.0.1 at a free
  * port, each response with `headers`; anything else, or outside `root`, is a 404.
  */
-export function serve(root: string, headers: Record<string, string> = {}): Promise<Served> {
-  const server = createServer(async (req, res) => {
-    try {
-      let file = normalize(join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
-      if (file !== root && !file.startsWith(root + sep)) throw new Error('outside root');
-      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...headers });
-      res.end(body);
-    } catch {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`,
-    close: () => new Promise<void>((done) => { server.close(() => done()); server.closeAllConnections(); }),
-  })));
-}
+export const serve = (root: string, headers: Record<string, string> = {}): Promise<Served> => serveMounts({ '/': root }, headers);
