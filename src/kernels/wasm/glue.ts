@@ -521,8 +521,12 @@ const directRow = (g: Geometry): number => {
 /** x (planes of L elements) copied to xp as planes of `row` elements, each with p0 zeros before it and zeros after, and one panel of slack. */
 function padPlanes(e: Engine, x: F, xp: number, planes: number, L: number, row: number, p0: number, es: number): void {
   const xv = view(e, xp, planes * row + 8, es);
-  xv.fill(0);
-  for (let pl = 0; pl < planes; pl++) xv.set(x.subarray(pl * L, (pl + 1) * L), pl * row + p0);
+  // Each element written once: the zeros between planes (after one, before the next), then the plane.
+  for (let pl = 0, at = 0; pl < planes; pl++, at += row) {
+    xv.fill(0, pl === 0 ? 0 : at - row + p0 + L, at + p0);
+    xv.set(x.subarray(pl * L, (pl + 1) * L), at + p0);
+  }
+  xv.fill(0, Math.max(0, (planes - 1) * row + p0 + L));
 }
 
 /** The byte offset of B's row c·k + kq in a group's padded planes (c < cn): (c·row + shift + kq·δ)·es. */
@@ -650,10 +654,13 @@ function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, 
   const scratch = Math.max(0, ...phases.map((p, i) => scratchBytes(kind, p, tilings[i])));
   const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
   const xBytes = direct ? (g.n * g.cOut * direct.row + 8) * es : g.n * g.cOut * prod(g.outSize) * es;
-  const offsBytes = direct ? phases.reduce((a, p) => a + up(cog * p.kSize[0] * 4, 64), 0) : 0;
+  // PhaseDirect's row offsets: one table per phase, at byte `offsAt[φ]` of their region.
+  const offsAt: number[] = [];
+  let offsBytes = 0;
+  if (direct) for (const p of phases) { offsAt.push(offsBytes); offsBytes += up(cog * p.kSize[0] * 4, 64); }
   const sizes = [xBytes, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
     bLen * es, kVol * 16, scratch * threads, offsBytes, rLen * es, ...aBytes];
-  return { tilings, sizes, kind, direct };
+  return { tilings, sizes, kind, direct, offsAt };
 }
 
 /**
@@ -698,7 +705,7 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
   const e = wasmEngine()!;
   const threads = currentThreads(), es = bytesOf(y), ex = typedExports(e.exports, es);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  const { tilings, sizes, kind, direct } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0, post?.residual ? y.length : 0);
+  const { tilings, sizes, kind, direct, offsAt } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0, post?.residual ? y.length : 0);
   if (phases.length === 0) {
     // No tap reaches the output (it is all cropped padding or output padding): y is only the bias, (n, cIn, …) in conv terms.
     for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] = b ? b[Math.floor(i / vol) % g.cIn] : 0;
@@ -728,12 +735,8 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
     else copy(view(e, xp, x.length, es), x);
     initOutput(e, y, yp, b, bp, g.n);
     copyIn();
-    const offsAt: number[] = [];
     if (direct)
-      phases.forEach((p, i) => {
-        offsAt.push(i === 0 ? op : offsAt[i - 1] + up(cog * phases[i - 1].kSize[0] * 4, 64));
-        rowOffsets(e, offsAt[i], cog, p.kSize[0], p.dilation[0], direct.row, direct.shift[i], es);
-      });
+      phases.forEach((p, i) => rowOffsets(e, op + offsAt[i], cog, p.kSize[0], p.dilation[0], direct.row, direct.shift[i], es));
     if (!c?.hit) {
       // Tap table for packPhases: tap j → (packed A of its phase, T, flipped tap u).
       const tab = new Int32Array(kVol * 4);
@@ -747,7 +750,7 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
       // Each unit scatters its own tile (phases write disjoint positions): no phase buffer, no serial pass.
       const block = [...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)];
       new Int32Array(e.memory.buffer, SCATTER, S.LENGTH).set(block);
-      const d = direct ? { offs: offsAt[i], xRow: direct.row } : {};
+      const d = direct ? { offs: op + offsAt[i], xRow: direct.row } : {};
       runTask(e, kind, p, { x: xp, w: aps[i], y: yp, scratch: sp, ...d }, tilings[i], threads, i === 0 ? y : undefined);
     });
     if (post) applyPost(e, post, yp, rp, y.length, es);
