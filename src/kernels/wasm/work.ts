@@ -163,10 +163,11 @@ function zero(u: Unit, at: number, len: number): void {
 }
 
 /**
- * A phase unit's item: (sample, group, block of cb output channels, column tile). Few column tiles
- * (a small image with many channels, e.g. DCGAN at batch 1) split the channels too (see directBlock).
+ * The item of a Direct or phase unit: (sample, group, block of cb output channels, column tile). Few
+ * column tiles (a short signal or small image with many channels, e.g. DCGAN at batch 1) split the
+ * channels too (see directBlock).
  */
-function phaseItem(u: Unit, item: number): { tile: number; s: number; grp: number; m0: number; m1: number } {
+function blockItem(u: Unit, item: number): { tile: number; s: number; grp: number; m0: number; m1: number } {
   const tile = item % u.tiles, rest = Math.floor(item / u.tiles), blk = rest % u.cblocks;
   const grp = Math.floor(rest / u.cblocks) % u.groups, s = Math.floor(rest / (u.cblocks * u.groups)), m0 = blk * u.cb;
   return { tile, s, grp, m0, m1: Math.min(u.cog, m0 + u.cb) };
@@ -201,16 +202,14 @@ const handlers: Record<Kind, Handler> = {
   },
   // As Conv, with B read from the padded input planes (xRow elements each) at the offsets of T.offs.
   [Kind.Direct](u, item) {
-    // item = (sample, group, row block, column tile): few columns split over blocks of cb output channels too.
-    const tile = item % u.tiles, rest = Math.floor(item / u.tiles), blk = rest % u.cblocks;
-    const grp = Math.floor(rest / u.cblocks) % u.groups, s = Math.floor(rest / (u.cblocks * u.groups));
-    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es, m0 = blk * u.cb, m1 = Math.min(u.cog, m0 + u.cb);
+    const { tile, s, grp, m0, m1 } = blockItem(u, item);
+    const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es;
     u.ex.gemmDirect(m0, m1, up(u.cog, MR), m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.x + ((s * u.cIn + grp * u.cig) * u.xRow + o0) * es, u.offs,
       u.y + ((s * u.cOut + grp * u.cog) * u.outVol + o0) * es, u.outVol);
   },
   // As Conv, into the zeroed column buffer (cog × m), then added to the phase's positions of y (planes of the full size).
   [Kind.Phase](u, item) {
-    const { tile, s, grp, m0, m1 } = phaseItem(u, item);
+    const { tile, s, grp, m0, m1 } = blockItem(u, item);
     const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es;
     u.wx.tapTile(GEOM, o0, m, u.table);
     u.ex.im2colB(u.x + (s * u.cIn + grp * u.cig) * u.inVol * es, u.inVol, u.cig, u.kVol, u.table, m, u.pb);
@@ -220,7 +219,7 @@ const handlers: Record<Kind, Handler> = {
   },
   // As Phase, with B read from the padded input planes as in Direct.
   [Kind.PhaseDirect](u, item) {
-    const { tile, s, grp, m0, m1 } = phaseItem(u, item);
+    const { tile, s, grp, m0, m1 } = blockItem(u, item);
     const o0 = tile * u.nc, m = Math.min(u.nc, u.outVol - o0), es = u.es;
     zero(u, u.col + m0 * m * es, (m1 - m0) * m);
     u.ex.gemmDirect(m0, m1, up(u.cog, MR), m, u.rows, u.w + grp * up(u.cog, MR) * u.rows * es, u.x + ((s * u.cIn + grp * u.cig) * u.xRow + o0) * es, u.offs, u.col, m);
