@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
-  Adam, Conv1d, ConvError, SGD, Tensor, conv1d, conv2d, convTranspose1d, convTranspose2d, mul, noGrad, randn, relu, setNumThreads, sum, wasmStats, withBackend,
+  Adam, Conv1d, ConvError, ConvTranspose1d, SGD, Tensor, cat, conv1d, narrow, conv2d, convTranspose1d, convTranspose2d, mul, noGrad, randn, relu, setNumThreads, sum, wasmStats, withBackend,
   type DType,
 } from '../src/index.js';
 import { releaseWasmMemory, setWeightCacheBytes } from '../src/kernels/wasm/glue.js';
@@ -171,6 +171,39 @@ test('training: forward and both gradients equal the reference while the weights
     withBackend('ref', () => step(optR, r, x));
     assertNear(m.weight, r.weight, 1e-4, `weights after step ${i}`);
     assertNear(m.weight.grad!, r.weight.grad!, 1e-4, `weight gradient of step ${i}`);
+  }
+});
+
+test('a stream reuses the packed weights from push to push, and a weight write between pushes is seen by the next push', () => {
+  const x = randn([1, 64, 60], { seed: 5 });
+  for (const m of [new Conv1d(64, 64, 7, { padding: 3, dilation: 2, seed: 6 }), new ConvTranspose1d(64, 32, 16, { stride: 8, padding: 4, seed: 7 })]) {
+    const name = m.constructor.name, s = m.stream();
+    /** The outputs of pushing x[.., from:to) in chunks of 3 positions (and of flush() where `end`). */
+    const pushed = (from: number, to: number, end: boolean): Tensor[] => wasm(() => {
+      const out: Tensor[] = [];
+      for (let t = from; t < to; t += 3) out.push(s.push(narrow(x, 2, t, Math.min(3, to - t))));
+      if (end) out.push(s.flush());
+      return out;
+    });
+    const full = wasm(() => m.forward(x));
+    const before = counts();
+    const head = pushed(0, 30, false);
+    const d = delta(before);
+    assert.ok(d.misses <= 1 && d.hits >= 5, `${name}: the pushes pack at most once; got ${JSON.stringify(d)}`);
+    const all = wasm(() => cat([...head, ...pushed(30, 60, true)], 2));
+    assert.deepEqual(bits(all), bits(full), `${name}: stream = full forward bitwise`);
+    // A write between pushes: every push after it uses the new weights (a Conv1d output is one sum computed when it is emitted).
+    s.reset();
+    const t0 = pushed(0, 30, false).reduce((n, y) => n + y.shape[2], 0);
+    m.weight.update((w) => { for (let i = 0; i < w.length; i++) w[i] *= -0.5; });
+    const tail = wasm(() => cat(pushed(30, 60, true), 2)), fresh = withBackend('ref', () => noGrad(() => m.forward(x)));
+    // ConvTranspose1d outputs overlap-add contributions of inputs before and after the write: compare those fed only by inputs after it (the last 8).
+    const from = m instanceof Conv1d ? 0 : tail.shape[2] - 8, c = tail.shape[1], T = tail.shape[2], F = fresh.shape[2];
+    for (let ch = 0; ch < c; ch++)
+      for (let t = from; t < T; t++) {
+        const a = tail.data[ch * T + t], b = fresh.data[ch * F + t0 + t];
+        assert.ok(Math.abs(a - b) <= 1e-4 * (1 + Math.abs(b)), `${name}: channel ${ch}, output ${t0 + t} after the write: ${a} vs ${b}`);
+      }
   }
 });
 

@@ -254,7 +254,7 @@ export function applyConv(spec: ConvSpec, x: Tensor, w: Tensor, b: Tensor | null
 export function convInto(plan: ConvPlan, x: Tensor, w: Tensor, b: Tensor | null, y: TypedArray): void {
   const end = section('convolution');
   try {
-    convForward(x.data, w.data, b ? b.data : null, y, plan.geometry, plan.spec.transposed);
+    convForward(x.data, w.data, b ? b.data : null, y, plan.geometry, plan.spec.transposed, undefined, weightKey(w));
   } finally {
     end();
   }
