@@ -4,7 +4,7 @@
  * epoch word turns negative.
  */
 import type { WasmExports } from '../wasm/work.js';
-import { actOutFault, C, drain } from './protocol.js';
+import { actOutFault, C, drain, spinWhile } from './protocol.js';
 
 /** How often an idle worker looks at the epoch word without being woken. */
 const IDLE_MS = 1000;
@@ -23,9 +23,13 @@ export function unitLoop({ module, memory, ctrl, tid }: UnitWorkerData, exit: (c
   if (seen < 0) return; // the pool shut down while this worker loaded
   drain(ex, mem, ctrl, seen, tid, onClaim); // joins a call already in flight (or finds none to claim)
   for (;;) {
-    // Bounded, though a new epoch always notifies: the word is read again every IDLE_MS regardless.
-    Atomics.wait(ctrl, C.EPOCH, seen, IDLE_MS);
-    const now = Atomics.load(ctrl, C.EPOCH);
+    // The next call of a forward usually comes within SPIN_MS: look for it before sleeping. The
+    // sleep is bounded, though a new epoch always notifies: the word is read again every IDLE_MS.
+    let now = spinWhile(ctrl, C.EPOCH, seen);
+    if (now === seen) {
+      Atomics.wait(ctrl, C.EPOCH, seen, IDLE_MS);
+      now = Atomics.load(ctrl, C.EPOCH);
+    }
     if (now < 0) break;
     if (now === seen) continue;
     seen = now;

@@ -17,7 +17,7 @@ import { ConvError, fmt } from '../../spec/errors.js';
 import { onEngineRelease, setRunner, wasmEngine, wasmMemoryBytes, weightCacheStats, type Engine } from '../wasm/glue.js';
 import type { WeightCacheStats } from '../wasm/weight-cache.js';
 import { MAX_THREADS } from '../wasm/work.js';
-import { C, CLOSED, controlBlock, drain, failureMessage, Fault, markDead, publishTask } from './protocol.js';
+import { C, CLOSED, controlBlock, drain, failureMessage, Fault, markDead, publishTask, spinWhile } from './protocol.js';
 import { startNodeWorker, type NodeWorker, type WorkerThreads } from './node-worker.js';
 import { nodeBuiltin } from '../../util/node-builtin.js';
 import { section } from '../../profile/profile.js';
@@ -209,8 +209,11 @@ function runParallel(e: Engine, units: number, threads: number): void {
       const who = dead > MAX_THREADS ? 'the pool supervisor' : `worker ${dead - 1}`;
       fail(c, epoch, `stopped: ${failureMessage(c) ?? `${who} died`} (${done} of ${units} units done)`);
     }
-    Atomics.wait(c, C.DONE, done, 100);
-    const now = Atomics.load(c, C.DONE);
+    let now = spinWhile(c, C.DONE, done); // the workers' last units usually end within SPIN_MS
+    if (now === done) {
+      Atomics.wait(c, C.DONE, done, 100);
+      now = Atomics.load(c, C.DONE);
+    }
     if (now !== done) { done = now; since = Date.now(); continue; }
     if (Date.now() - since > stallMs)
       fail(c, epoch, `stopped: a worker made no progress for ${stallMs} ms (${done} of ${units} units done)`);

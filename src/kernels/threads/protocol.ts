@@ -57,6 +57,25 @@ export function publishTask(c: Int32Array, units: number, threads: number, step?
   return epoch;
 }
 
+/**
+ * How long a thread with nothing to do keeps reading a control word before it sleeps in
+ * Atomics.wait: the calls of one forward follow each other within tens of microseconds, and a
+ * sleeping thread costs the one that wakes it a system call and itself a wake-up of about as long.
+ */
+export const SPIN_MS = 0.2;
+
+/** Reads word `i` of `c` until it is no longer `v` or `ms` have passed; returns the last value read. */
+export function spinWhile(c: Int32Array, i: number, v: number, ms: number = SPIN_MS): number {
+  const until = performance.now() + ms;
+  for (;;) {
+    for (let k = 0; k < 64; k++) {
+      const now = Atomics.load(c, i);
+      if (now !== v) return now;
+    }
+    if (performance.now() > until) return v;
+  }
+}
+
 /** Marks worker `tid` dead with a reason and wakes a caller waiting for units. */
 export function markDead(c: Int32Array, tid: number, why: string): void {
   writeMessage(c, why);
