@@ -521,6 +521,16 @@ const directRow = (g: Geometry): number => {
 /** x (planes of L elements) copied to xp as planes of `row` elements, each with p0 zeros before it and zeros after, and one panel of slack. */
 function padPlanes(e: Engine, x: F, xp: number, planes: number, L: number, row: number, p0: number, es: number): void {
   const xv = view(e, xp, planes * row + 8, es);
+  if (L <= 64) {
+    // Short planes (small calls): plain stores, no subarray object and no builtin call per plane.
+    for (let pl = 0, at = 0, i = 0; pl < planes; pl++) {
+      const start = pl * row + p0;
+      while (at < start) xv[at++] = 0;
+      for (let j = 0; j < L; j++) xv[at++] = x[i++];
+    }
+    xv.fill(0, Math.max(0, (planes - 1) * row + p0 + L));
+    return;
+  }
   // Each element written once: the zeros between planes (after one, before the next), then the plane.
   for (let pl = 0, at = 0; pl < planes; pl++, at += row) {
     xv.fill(0, pl === 0 ? 0 : at - row + p0 + L, at + p0);
