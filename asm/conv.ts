@@ -38,6 +38,14 @@ const MC: i32 = 128;
   return sizeof<T>() == 4 ? v128.load32_splat(p + off) : v128.load64_splat(p + off);
 }
 @inline function vsplat<T>(v: T): v128 { return sizeof<T>() == 4 ? f32x4.splat(<f32>v) : f64x2.splat(<f64>v); }
+/** c + a·b for one element, rounded as one lane of vmadd (fused in the relaxed-SIMD build), so a scalar path gives the vector path's bits. */
+@inline function smadd<T>(c: T, a: T, b: T): T {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    if (sizeof<T>() == 4) return <T>f32x4.extract_lane(f32x4.relaxed_madd(f32x4.splat(<f32>a), f32x4.splat(<f32>b), f32x4.splat(<f32>c)), 0);
+    return <T>f64x2.extract_lane(f64x2.relaxed_madd(f64x2.splat(<f64>a), f64x2.splat(<f64>b), f64x2.splat(<f64>c)), 0);
+  }
+  return c + a * b;
+}
 
 let tmp: usize = 0;
 
@@ -562,11 +570,18 @@ function im2colTransT<T>(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize,
 export function im2colBT(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void { im2colTransT<f32>(x, inVol, cn, kVol, table, nc, dst); }
 export function im2colBT64(x: usize, inVol: i32, cn: i32, kVol: i32, table: usize, nc: i32, dst: usize): void { im2colTransT<f64>(x, inVol, cn, kVol, table, nc, dst); }
 
-/** col2im: y[c, table[kq, j]] += col[(c·kVol + kq)·nc + j] for channels c < cn. */
+/**
+ * col2im: y[c, table[kq, j]] += col[(c·kVol + kq)·nc + j] for channels c < cn, taps in descending
+ * order. The taps that reach one output position come from columns o with o·s + kq·δ fixed per dim,
+ * so a larger (flat) kq is a smaller (flat) column: each position receives its columns in ascending
+ * order within a tile, as it does across the tiles (run in ascending order). Its sum is then
+ * y + Σ over its columns in ascending order whatever the tiling and the call's length (a window of
+ * x gives the same bits as the whole: streamed convT relies on it).
+ */
 function col2imT<T>(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, y: usize, inVol: i32): void {
   for (let c = 0; c < cn; c++) {
     const yc = y + at<T>(c * inVol);
-    for (let kq = 0; kq < kVol; kq++) {
+    for (let kq = kVol - 1; kq >= 0; kq--) {
       const row = col + at<T>((c * kVol + kq) * nc), trow = table + (<usize>(kq * nc) << 2);
       for (let j = 0; j < nc; j++) {
         const off = load<i32>(trow + (<usize>j << 2));
@@ -639,14 +654,20 @@ export function col2im64(col: usize, nc: i32, cn: i32, kVol: i32, table: usize, 
       v128.store(yp, a0);
     }
   }
-  // Everything else (edges, the interior remainder, strided rows): scalar with bounds checks.
+  // Everything else (edges, the interior remainder, strided rows): scalar with bounds checks. Which
+  // positions of a stride-1 row run here depends on the row's length (a window of it puts others at
+  // its edges), so they round as a vector lane does (smadd: fused in the relaxed build) and a position
+  // gets the same bits on either path; a strided row runs here throughout, as a plain multiply-add.
   for (let o = 0; o < OW; o++) {
     if (o == lo) { o = ow; if (o >= OW) break; }
     const yp = yr + at<T>(o);
     let acc = load<T>(yp);
     for (let kw = 0; kw < KW; kw++) {
       const iw = o * SW + kw * DW - PW;
-      if (<u32>iw < <u32>IW) acc += load<T>(wr + at<T>(kw)) * load<T>(xr + at<T>(iw));
+      if (<u32>iw < <u32>IW) {
+        const wv = load<T>(wr + at<T>(kw)), xv = load<T>(xr + at<T>(iw));
+        acc = SW == 1 ? smadd<T>(acc, wv, xv) : <T>(acc + wv * xv);
+      }
     }
     store<T>(yp, acc);
   }
