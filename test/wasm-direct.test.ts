@@ -130,13 +130,13 @@ test('a 1-D polyphase transposed conv runs its phases as Direct units, equal to 
   assert.ok(direct > 100, `only ${direct} of the cases ran as PhaseDirect`);
 });
 
-test('HiFi-GAN\'s first upsampling (512 → 256, kernel 16, stride 8) as PhaseDirect units on 2 threads equals 1 thread bitwise', () => {
+test('HiFi-GAN\'s first upsampling (512 → 256, kernel 16, stride 8; GEMM + col2im, its 256 output channels being a full depth block) on 2 threads equals 1 thread bitwise', () => {
   const x = tensor(values(512 * 40, 5, 'float32'), [1, 512, 40]), w = tensor(values(512 * 256 * 16, 6, 'float32'), [512, 256, 16]);
   const f = () => noGrad(() => convTranspose1d(x, w, null, { stride: 8, padding: 4 })).data;
   setNumThreads(1);
   const one = f();
   setNumThreads(2);
-  assert.deepEqual(withWorkers(f, 'a polyphase convT on 2 threads'), one);
+  assert.deepEqual(withWorkers(f, 'a GEMM + col2im convT on 2 threads'), one);
   setNumThreads(1);
   assertClose(one, noGrad(() => withBackend('ref', () => convTranspose1d(x, w, null, { stride: 8, padding: 4 }))).data, { rtol: 2e-5, relativeTo: 'largest', floor: 1 }, 'vs ref');
 });
