@@ -3,7 +3,10 @@
  * statistics updated on the GPU), of the async convolution API and module `forwardAsync`, and of
  * the shape ops div / cat / narrow / slice / pad, each against the CPU path (values, gradients,
  * running statistics) within float32 tolerance; mixed-device calls of every listed op are ConvErrors
- * naming both devices. No adapter is a failure, never a skip.
+ * naming both devices. foldBatchNorm of GPU modules (against the CPU fold, no readback), the
+ * in-place activations on GPU tensors (identity, version, autograd refusals) and loadStateDict /
+ * loadStateDictAsync with GPU and CPU dicts into GPU and CPU modules. No adapter is a failure,
+ * never a skip.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
