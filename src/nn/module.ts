@@ -257,7 +257,7 @@ export abstract class Module {
     const params = [...this.parameters(), ...this.namedBuffers().map(([, t]) => t).filter((t) => t.dtype === 'float32')];
     for (const p of params)
       if (p.device !== 'cpu' && device === 'cpu')
-        throw new ConvError(`${this.constructor.name}.to`, 'device', `'cpu' cannot take parameters back from '${p.device}' synchronously; read them with \`await t.cpu()\` (or stateDict() then await each tensor's cpu()); got device ${fmt(device)}`);
+        throw new ConvError(`${this.constructor.name}.to`, 'device', `'cpu' cannot take parameters back from '${p.device}' synchronously; read them with \`await t.cpu()\`, or load a CPU copy of the module with \`await copy.loadStateDictAsync(module.stateDict())\`; got device ${fmt(device)}`);
     if (device === 'webgpu')
       for (const p of params)
         if (p.dtype !== 'float32') throw new ConvError(`${this.constructor.name}.to`, 'dtype', `must be float32 on 'webgpu' (WGSL has no float64); got a ${p.dtype} parameter`);
