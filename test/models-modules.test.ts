@@ -90,6 +90,20 @@ test('loadStateDict fills buffers too; stateDict copies them', () => {
   assert.throws(() => other.loadStateDict(partial), (e: unknown) => e instanceof ConvError && /missing keys \['blocks.0.norm.running_var'\]/.test(e.message));
 });
 
+test('loadStateDictAsync with a CPU dict loads as loadStateDict (result, checks, versions)', async () => {
+  const net = new Net(), other = new Net();
+  const saved = net.stateDict();
+  const { ['blocks.0.norm.running_var']: _, ...partial } = saved;
+  await assert.rejects(other.loadStateDictAsync(partial), (e: unknown) => e instanceof ConvError && /missing keys \['blocks.0.norm.running_var'\]/.test(e.message));
+  await assert.rejects(other.loadStateDictAsync(saved, { strict: 'no' as never }), /strict must be true or false/);
+  assert.deepEqual(await other.loadStateDictAsync(partial, { strict: false }), { missingKeys: ['blocks.0.norm.running_var'], unexpectedKeys: [] });
+  assert.deepEqual(await other.loadStateDictAsync(saved), { missingKeys: [], unexpectedKeys: [] });
+  for (const [k, p] of other.namedParameters()) {
+    assert.deepEqual(p.data, saved[k].data, k);
+    assert.equal(p.version, 2, `${k}: written twice`);
+  }
+});
+
 test('train() and eval() reach every descendant; BatchNorm follows them', () => {
   const net = new Net();
   const bn = (net.blocks.at(0) as Block).norm;

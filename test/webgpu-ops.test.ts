@@ -3,12 +3,17 @@
  * statistics updated on the GPU), of the async convolution API and module `forwardAsync`, and of
  * the shape ops div / cat / narrow / slice / pad, each against the CPU path (values, gradients,
  * running statistics) within float32 tolerance; mixed-device calls of every listed op are ConvErrors
- * naming both devices. No adapter is a failure, never a skip.
+ * naming both devices. foldBatchNorm of GPU modules (against the CPU fold, no readback), the
+ * in-place activations on GPU tensors (identity, version, autograd refusals) and loadStateDict /
+ * loadStateDictAsync with GPU and CPU dicts into GPU and CPU modules. No adapter is a failure,
+ * never a skip.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ck from '../src/index.js';
 import { ConvError, Tensor } from '../src/index.js';
+import { GpuStorage } from '../src/kernels/webgpu/device.js';
+import type { ConvNdBase } from '../src/nn/conv.js';
 import { assertClose } from './helpers/close.js';
 import { sameOnGpu, startWebGPU, values } from './helpers/webgpu.js';
 
@@ -241,4 +246,195 @@ describe('webgpu: every listed op refuses mixed devices with a ConvError naming 
     ['batchNorm', () => ck.batchNorm(g(), null, null, ck.ones([3]), null, { training: true })],
   ];
   for (const [name, call] of calls) test(name, () => assert.throws(call, both));
+});
+
+/** How many GPU buffers `f` reads back (GpuStorage.read: the only way values leave the GPU). */
+function readbacks(f: () => void): number {
+  const proto = GpuStorage.prototype, read = proto.read;
+  let n = 0;
+  proto.read = function (this: GpuStorage) { n++; return read.call(this); };
+  try { f(); } finally { proto.read = read; }
+  return n;
+}
+
+/** A BatchNorm with trained-looking statistics and affine parameters (CPU), in eval mode. */
+function trainedBn(bn: ck.BatchNorm, seed: number): ck.BatchNorm {
+  const c = bn.numFeatures;
+  if (bn.weight) bn.weight.data.set(Array.from(ck.randn([c], { seed }).data, (v) => 1 + 0.3 * v));
+  if (bn.bias) bn.bias.data.set(ck.randn([c], { seed: seed + 1 }).data);
+  bn.runningMean!.data.set(ck.randn([c], { seed: seed + 2 }).data);
+  bn.runningVar!.data.set(Array.from(ck.randn([c], { seed: seed + 3 }).data, (v) => 0.5 + v * v));
+  return bn.eval();
+}
+
+describe('webgpu: foldBatchNorm on GPU modules folds on the GPU, as on the CPU', () => {
+  const cases: [string, () => ConvNdBase, () => ck.BatchNorm, number[]][] = [
+    ['Conv1d with bias', () => new ck.Conv1d(4, 6, 3, { padding: 'same', dilation: 2, seed: 1 }), () => new ck.BatchNorm1d(6), [2, 4, 9]],
+    ['grouped Conv2d without bias, reflect', () => new ck.Conv2d(4, 6, 3, { stride: 2, groups: 2, bias: false, paddingMode: 'reflect', padding: 1, seed: 2 }), () => new ck.BatchNorm2d(6), [1, 4, 7, 6]],
+    ['Conv3d, BatchNorm without affine', () => new ck.Conv3d(2, 3, 2, { seed: 3 }), () => new ck.BatchNorm3d(3, { affine: false }), [1, 2, 3, 3, 3]],
+    ['grouped ConvTranspose1d without bias', () => new ck.ConvTranspose1d(4, 6, 4, { stride: 2, padding: 1, groups: 2, bias: false, seed: 4 }), () => new ck.BatchNorm1d(6, { eps: 1e-3 }), [2, 4, 5]],
+    ['ConvTranspose2d, output padding', () => new ck.ConvTranspose2d(3, 2, 3, { stride: 2, outputPadding: 1, padding: [[1, 0], [0, 1]], seed: 5 }), () => new ck.BatchNorm2d(2), [1, 3, 4, 3]],
+    ['grouped ConvTranspose3d', () => new ck.ConvTranspose3d(2, 4, 2, { groups: 2, seed: 6 }), () => new ck.BatchNorm3d(4), [1, 2, 2, 2, 2]],
+  ];
+  for (const [name, makeConv, makeBn, xShape] of cases)
+    test(`${name}: weight and bias equal the CPU fold, the module is on the GPU, nothing is read back, the arguments are unchanged`, async () => {
+      const conv = makeConv(), bn = trainedBn(makeBn(), 11);
+      const cpuFold = ck.foldBatchNorm(conv, bn);
+      const before = await Promise.all([conv.weight, bn.runningMean!, bn.runningVar!].map((t) => t.clone()));
+      conv.to('webgpu');
+      bn.to('webgpu');
+      let fold: ConvNdBase | null = null;
+      assert.equal(readbacks(() => { fold = ck.foldBatchNorm(conv, bn); }), 0, 'no readback');
+      const gpuFold = fold! as ConvNdBase;
+      assert.equal(gpuFold.constructor, conv.constructor);
+      assert.equal(gpuFold.weight.device, 'webgpu');
+      assert.equal(gpuFold.bias!.device, 'webgpu');
+      assert.deepEqual(gpuFold.weight.shape, cpuFold.weight.shape);
+      assert.equal(gpuFold.weight.requiresGrad, cpuFold.weight.requiresGrad);
+      assertClose(await values(gpuFold.weight), cpuFold.weight.data, 1e-6, `${name} weight`);
+      assertClose(await values(gpuFold.bias!), cpuFold.bias!.data, 1e-6, `${name} bias`);
+      // The folded GPU module computes conv → BatchNorm (eval) of the GPU modules.
+      const x = ck.randn(xShape, { seed: 9 }).to('webgpu');
+      const want = ck.noGrad(() => bn.forward(conv.forward(x))), got = ck.noGrad(() => gpuFold.forward(x));
+      assert.equal(got.device, 'webgpu');
+      assertClose(await values(got), await values(want), 1e-5, `${name} forward`);
+      for (const [i, t] of [conv.weight, bn.runningMean!, bn.runningVar!].entries())
+        assert.deepEqual(await values(t), before[i].data, `${name}: argument ${i} unchanged`);
+    });
+
+  test('mixed devices (conv on the GPU, bn on the CPU, and the reverse) are a ConvError naming both devices', () => {
+    const conv = () => new ck.Conv1d(2, 3, 3), bn = () => trainedBn(new ck.BatchNorm1d(3), 1);
+    const mixed = (e: unknown) => both(e) && (e as Error).message.startsWith('foldBatchNorm: ');
+    assert.throws(() => ck.foldBatchNorm(conv().to('webgpu'), bn()), mixed);
+    assert.throws(() => ck.foldBatchNorm(conv(), bn().to('webgpu')), mixed);
+    assert.throws(() => ck.foldBatchNorm(conv(), bn().to('webgpu')), /bn must be on the device of the conv's weight \('cpu'\); got its weight on device 'webgpu'/);
+  });
+});
+
+describe('webgpu: in-place activations on GPU tensors', () => {
+  const ops: [string, (x: Tensor, inplace: boolean) => Tensor][] = [
+    ['relu', (x, ip) => ck.relu(x, ip)], ['leakyRelu', (x, ip) => ck.leakyRelu(x, 0.2, ip)],
+    ['tanh', (x, ip) => ck.tanh(x, ip)], ['sigmoid', (x, ip) => ck.sigmoid(x, ip)],
+  ];
+  for (const [name, f] of ops) {
+    test(`${name}(x, true) writes the out-of-place values into x's own buffer, returns x and bumps its version`, async () => {
+      const cpu = ck.mul(ck.randn([3, 5, 17], { seed: 1 }), 4);
+      const x = cpu.to('webgpu'), storage = x.storage, v = x.version;
+      const expected = await values(f(x, false));
+      assert.equal(f(x, true), x, 'returns its input');
+      assert.equal(x.storage, storage, 'the same buffer');
+      assert.equal(x.device, 'webgpu');
+      assert.equal(x.version, v + 1);
+      assert.deepEqual(await values(x), expected, 'bitwise the out-of-place GPU values');
+      assertClose(await values(x), f(cpu, false).data, 1e-6, `${name} against the CPU`);
+    });
+
+    test(`${name}(x, true) refuses a GPU input autograd needs (nothing written), and runs under noGrad`, async () => {
+      const x = ck.randn([40], { seed: 2 }).to('webgpu');
+      x.requiresGrad = true;
+      const copy = await values(x);
+      assert.throws(() => f(x, true), (e: unknown) => e instanceof ConvError && new RegExp(`^${name}: inplace needs an input that does not require a gradient`).test(e.message));
+      assert.deepEqual(await values(x), copy, 'a refused in-place op changes nothing');
+      assert.equal(x.version, 0);
+      assert.equal(ck.noGrad(() => f(x, true)), x);
+      assert.equal(x.version, 1);
+      assertClose(await values(x), f(ck.tensor(copy), false).data, 1e-6, `${name} under noGrad`);
+    });
+  }
+
+  test('the write is ordered after earlier GPU work that reads x, and is seen through views (shared version)', async () => {
+    const cpu = ck.randn([2, 6], { seed: 3 }), x = cpu.to('webgpu'), view = x.reshape([3, 4]);
+    const doubled = ck.mul(x, 2); // enqueued before the in-place write
+    ck.relu(view, true);
+    assert.equal(x.version, 1, 'a view shares its version');
+    assert.deepEqual(await values(doubled), ck.mul(cpu, 2).data, 'earlier work read the old values');
+    assert.deepEqual(await values(x), ck.relu(cpu).data);
+  });
+
+  test('ReLU(true) / LeakyReLU(s, true) modules overwrite a GPU input; an empty tensor is fine; a non-boolean is refused', async () => {
+    const cpu = ck.randn([1, 4, 30], { seed: 4 }), x = cpu.to('webgpu');
+    assert.equal(ck.noGrad(() => new ck.LeakyReLU(0.2, true).forward(x)), x);
+    assertClose(await values(x), ck.leakyRelu(cpu, 0.2).data, 1e-7, 'LeakyReLU in place');
+    assert.equal(new ck.ReLU(true).forward(x), x);
+    assert.equal(x.version, 2);
+    const empty = ck.zeros([0, 3]).to('webgpu');
+    assert.equal(ck.sigmoid(empty, true), empty);
+    assert.throws(() => ck.relu(x, 'yes' as never), /relu: inplace must be a boolean/);
+  });
+});
+
+describe('webgpu: loadStateDict with GPU tensors', () => {
+  const build = (seed: number) => new ck.Sequential(new ck.Conv1d(2, 3, 3, { seed }), new ck.BatchNorm1d(3), new ck.ConvTranspose1d(3, 3, 2, { seed: seed + 1 }));
+
+  test('a GPU dict into a GPU module is copied on the GPU: values, the same tensors and buffers, versions bumped, nothing read back', async () => {
+    const src = build(1), dst = build(7).to('webgpu');
+    src.forward(ck.randn([2, 2, 8], { seed: 2 })); // running statistics and the batch counter
+    const want = src.stateDict();
+    const dict = src.to('webgpu').stateDict();
+    assert.equal(dict['0.weight'].device, 'webgpu');
+    assert.equal(dict['1.num_batches_tracked'].device, 'cpu', 'the float64 counter stays on the CPU');
+    const named = dst.stateDict(), tensors = Object.fromEntries([...dst.namedParameters(), ...dst.namedBuffers()]);
+    const storages = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.storage]));
+    const versions = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.version]));
+    assert.equal(readbacks(() => dst.loadStateDict(dict)), 0, 'no readback');
+    for (const [k, t] of Object.entries(tensors)) {
+      assert.equal(t.storage, storages[k], `${k}: the same buffer`);
+      assert.equal(t.version, versions[k] + 1, `${k}: version bumped`);
+      assert.deepEqual(t.device === 'cpu' ? t.data : await values(t), want[k].data, `${k}: the loaded values`);
+    }
+    assert.equal(Object.keys(named).length, Object.keys(tensors).length);
+    // Later writes to the dict's tensors do not reach the module (a copy, not a share).
+    ck.relu(dict['0.bias'], true);
+    assert.deepEqual(await values(tensors['0.bias']), want['0.bias'].data);
+  });
+
+  test("the module's own GPU tensors as the dict are loaded as they were (a swap is a swap), and a tensor into itself is kept", async () => {
+    const m = new ck.Sequential(new ck.Conv1d(2, 2, 3, { seed: 1 }), new ck.Conv1d(2, 2, 3, { seed: 2 })).to('webgpu');
+    const [w0, b0, w1, b1] = m.parameters();
+    const [v0, v1, c0, c1] = await Promise.all([w0, w1, b0, b1].map(values));
+    m.loadStateDict({ '0.weight': w1, '1.weight': w0, '0.bias': b0, '1.bias': b1.reshape([2]) });
+    assert.deepEqual(await values(w0), v1);
+    assert.deepEqual(await values(w1), v0);
+    assert.deepEqual(await values(b0), c0);
+    assert.deepEqual(await values(b1), c1);
+    assert.deepEqual(m.parameters().map((p) => p.version), [1, 1, 1, 1]);
+  });
+
+  test('a GPU dict into a CPU module is a ConvError naming the key and both devices, and changes nothing; loadStateDictAsync loads it', async () => {
+    const gpuModel = build(3).to('webgpu'), cpu = build(9);
+    const dict = gpuModel.stateDict();
+    const before = cpu.parameters().map((p) => p.data.slice());
+    assert.throws(() => cpu.loadStateDict(dict), (e: unknown) => e instanceof ConvError
+      && e.message.startsWith('Sequential.loadStateDict: stateDict does not match the module: ')
+      && e.message.includes("'0.weight' is on device 'webgpu' but the module's tensor is on device 'cpu', which cannot read it synchronously")
+      && e.message.includes('`await t.cpu()`') && e.message.includes('loadStateDictAsync'));
+    cpu.parameters().forEach((p, i) => { assert.deepEqual(p.data, before[i]); assert.equal(p.version, 0); });
+    const result = await cpu.loadStateDictAsync(dict);
+    assert.deepEqual(result, { missingKeys: [], unexpectedKeys: [] });
+    for (const [k, p] of [...cpu.namedParameters(), ...cpu.namedBuffers()]) {
+      assert.deepEqual(p.data, dict[k].device === 'cpu' ? dict[k].data : await values(dict[k]), `${k} loaded`);
+      assert.equal(p.version, 1, `${k} version`);
+    }
+    // A GPU module takes the same dict through the async form too (copied on the GPU).
+    const other = build(5).to('webgpu');
+    await other.loadStateDictAsync(dict);
+    assert.deepEqual(await values(other.parameters()[0]), await values(dict['0.weight']));
+    // Its checks are loadStateDict's.
+    await assert.rejects(cpu.loadStateDictAsync({ ...dict, '0.weight': ck.zeros([1]).to('webgpu') }), /'0.weight' has shape \[1\] but the parameter has shape \[3, 2, 3\]/);
+  });
+
+  test('a CPU dict into a GPU module uploads it (versions bumped); a GPU value of the wrong shape is refused with nothing changed', async () => {
+    const src = build(4), dst = build(8).to('webgpu');
+    const dict = src.stateDict();
+    dst.loadStateDict(dict);
+    for (const [k, p] of dst.namedParameters()) {
+      assert.equal(p.device, 'webgpu');
+      assert.equal(p.version, 1);
+      assert.deepEqual(await values(p), dict[k].data, k);
+    }
+    const w = dst.parameters()[0], keep = await values(w);
+    assert.throws(() => dst.loadStateDict({ ...dict, '0.weight': ck.zeros([3, 2, 2]).to('webgpu') }), /'0.weight' has shape \[3, 2, 2\] but the parameter has shape \[3, 2, 3\]/);
+    assert.deepEqual(await values(w), keep);
+    assert.equal(w.version, 1);
+  });
 });

@@ -14,7 +14,7 @@ import {
 import { webgpuBackend } from '../kernels/webgpu/backend.js';
 import { registerBackend } from '../plan/select.js';
 import {
-  adamKernel, batchNormBackwardKernel, binaryKernel, blendKernel, channelAffineKernel, fillBias, gatherKernel, padAxisAdjointKernel, padAxisKernel, reduceKernel, sgdKernel, stridedCopyKernel, unaryKernel,
+  adamKernel, batchNormBackwardKernel, binaryKernel, blendKernel, channelAffineKernel, fillBias, gatherKernel, padAxisAdjointKernel, padAxisKernel, reduceKernel, sgdKernel, stridedCopyKernel, unaryInPlaceKernel, unaryKernel,
   type BinaryKind, type UnaryKind,
 } from '../kernels/webgpu/elementwise.js';
 
@@ -43,6 +43,7 @@ setDeviceHooks('webgpu', {
   upload: (t: Tensor) => uploadArray('to', t.data),
   clone: (src: DeviceStorage) => cloneStorage(src as GpuStorage),
   write: (dst: DeviceStorage, values) => writeStorage(dst as GpuStorage, values),
+  copy: (dst: DeviceStorage, src: DeviceStorage) => (dst as GpuStorage).copyFrom('copy', src as GpuStorage),
 });
 
 /** SGD's hyper-parameters for one GPU step (see optim/sgd.ts). */
@@ -140,6 +141,16 @@ export function gpuActivation(op: 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid' | 'a
   const a = ACTIVATIONS[op];
   const y = gpuMap1(op, a.fwd, x, alpha);
   return record(y, op, [x], (gy) => [gpuMap2(op, a.back, gy, a.uses === 'x' ? x : y, gy.shape, alpha)]);
+}
+
+/**
+ * The `inplace` form of an activation on a GPU tensor: x ← f(x) by one pass over x's own buffer
+ * (no new buffer, no autograd record: the caller has checked that none is needed), x's version
+ * bumped so that caches keyed on it see the write. Returns x itself.
+ */
+export function gpuActivationInPlace(op: 'relu' | 'leakyRelu' | 'tanh' | 'sigmoid', x: Tensor, alpha = 0): Tensor {
+  unaryInPlaceKernel(op, ACTIVATIONS[op].fwd, storageOf(x), alpha);
+  return x.markChanged();
 }
 
 /** Multiplies by a constant (differentiable). */

@@ -11,7 +11,7 @@ import { allocate, Tensor, type TypedArray } from './tensor.js';
 import { activationGrad, activationInto, binaryInto, type Activation } from '../kernels/wasm/elementwise.js';
 import { section } from '../profile/profile.js';
 import { traceOp, tracing } from '../profile/trace.js';
-import { checkSameDevice, gpuActivation, gpuBinary, gpuLoss, gpuReduce, gpuScalar } from './gpu-ops.js';
+import { checkSameDevice, gpuActivation, gpuActivationInPlace, gpuBinary, gpuLoss, gpuReduce, gpuScalar } from './gpu-ops.js';
 
 /** A tensor operand or a plain number (treated as a 0-d constant of the other operand's dtype). */
 export type Operand = Tensor | number;
@@ -158,17 +158,15 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 /**
  * Elementwise op whose derivative is written with the input `x` and the output `y` (`slope`:
  * leakyRelu's). `inplace`: write the result into x's storage and return x (no autograd record, so
- * only where none is needed: under noGrad or for an x that does not require a gradient).
+ * only where none is needed: under noGrad or for an x that does not require a gradient), bumping
+ * x's version; on a 'webgpu' tensor by one pass over its own GPU buffer, under the same rules.
  */
 function unary(op: Activation, x: Tensor, f: (v: number) => number, df: (x: number, y: number) => number, slope: number | undefined, inplace: boolean): Tensor {
   checkTensor(op, 'input', x);
   if (typeof inplace !== 'boolean') throw new ConvError(op, 'inplace', `must be a boolean; got ${fmt(inplace)}`);
   if (inplace && isGradEnabled() && x.requiresGrad)
     throw new ConvError(op, 'inplace', `needs an input that does not require a gradient, or noGrad (autograd would lose the values it differentiates); got a tensor with requiresGrad`);
-  if (x.device === 'webgpu') {
-    if (inplace) throw new ConvError(op, 'inplace', `runs on CPU tensors only; got a tensor on device 'webgpu'`);
-    return gpuActivation(op as 'relu', x, slope ?? 0);
-  }
+  if (x.device === 'webgpu') return inplace ? gpuActivationInPlace(op, x, slope ?? 0) : gpuActivation(op, x, slope ?? 0);
   const xd = x.data, out = inplace ? xd : allocate(x.dtype, x.size), end = section('elementwise');
   if (!activationInto(op, xd, out, slope)) for (let i = 0; i < out.length; i++) out[i] = f(xd[i]);
   end();
@@ -185,21 +183,21 @@ function unary(op: Activation, x: Tensor, f: (v: number) => number, df: (x: numb
   });
 }
 
-/** max(x, 0). The gradient at 0 is 0, as in PyTorch. `inplace`: overwrite x (see unary). */
+/** max(x, 0). The gradient at 0 is 0, as in PyTorch. `inplace`: overwrite x, a CPU or a GPU tensor (see unary). */
 export const relu = (x: Tensor, inplace = false): Tensor =>
   unary('relu', x, (v) => (v <= 0 ? 0 : v), (v) => (v > 0 ? 1 : 0), undefined, inplace);
 
-/** x for x > 0, `negativeSlope`·x otherwise (default 0.01). `inplace`: overwrite x (as PyTorch's `inplace=True`). */
+/** x for x > 0, `negativeSlope`·x otherwise (default 0.01). `inplace`: overwrite x (as PyTorch's `inplace=True`; CPU or GPU). */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01, inplace = false): Tensor {
   if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope))
     throw new ConvError('leakyRelu', 'negativeSlope', `must be a finite number; got ${fmt(negativeSlope)}`);
   return unary('leakyRelu', x, (v) => (v > 0 ? v : v * negativeSlope), (v) => (v > 0 ? 1 : negativeSlope), negativeSlope, inplace);
 }
 
-/** tanh(x); d/dx = 1 − y². float32 runs a WebAssembly SIMD approximation within 4 ulp of Math.tanh; float64 is Math.tanh. `inplace`: overwrite x (PyTorch's `tanh_`). */
+/** tanh(x); d/dx = 1 − y². float32 runs a WebAssembly SIMD approximation within 4 ulp of Math.tanh; float64 is Math.tanh. `inplace`: overwrite x (PyTorch's `tanh_`; CPU or GPU). */
 export const tanh = (x: Tensor, inplace = false): Tensor => unary('tanh', x, Math.tanh, (_, y) => 1 - y * y, undefined, inplace);
 
-/** 1 / (1 + e^−x); d/dx = y(1 − y). float32 within 4 ulp (+2^−126 absolute) of the exact value. `inplace`: overwrite x (PyTorch's `sigmoid_`). */
+/** 1 / (1 + e^−x); d/dx = y(1 − y). float32 within 4 ulp (+2^−126 absolute) of the exact value. `inplace`: overwrite x (PyTorch's `sigmoid_`; CPU or GPU). */
 export const sigmoid = (x: Tensor, inplace = false): Tensor =>
   unary('sigmoid', x, (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))), (_, y) => y * (1 - y), undefined, inplace);
 

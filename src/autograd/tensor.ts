@@ -87,6 +87,8 @@ export interface DeviceHooks {
   clone(s: DeviceStorage): DeviceStorage;
   /** Overwrites the storage with `values` (loadStateDict on a moved module). */
   write(s: DeviceStorage, values: TypedArray): void;
+  /** Overwrites `dst` with `src`'s values on the device (same length; loadStateDict of device tensors). */
+  copy(dst: DeviceStorage, src: DeviceStorage): void;
 }
 
 const deviceHooks = new Map<string, DeviceHooks>();
@@ -355,6 +357,28 @@ export function writeInPlace(t: Tensor, values: TypedArray): void {
   const s = t.storage;
   if (isDeviceStorage(s)) hooksFor('write', s.device).write(s, values);
   else s.set(values);
+}
+
+/**
+ * Overwrites device tensor `t`'s values with device tensor `src`'s by a copy on the device (no
+ * readback); both on the same device with the same number of elements (checked by the caller).
+ */
+export function copyInPlace(t: Tensor, src: Tensor): void {
+  const d = t.storage, s = src.storage;
+  if (!isDeviceStorage(d) || !isDeviceStorage(s) || d.device !== s.device)
+    throw new ConvError('copy', 'tensor', `must be on the destination's device ('${t.device}'); got device '${src.device}'`);
+  hooksFor('copy', d.device).copy(d, s);
+}
+
+/**
+ * Gives a CPU tensor made for the purpose (a fresh module's parameter) the device storage `s` of
+ * the same length instead of its values: `foldBatchNorm` on the GPU places the folded weights so,
+ * without uploading the initial ones.
+ */
+export function placeOnDevice(t: Tensor, s: DeviceStorage): void {
+  if (t.device !== 'cpu' || !isDeviceStorage(s) || s.length !== t.size)
+    throw new ConvError('to', 'tensor', `must be a CPU tensor of ${t.size} elements given a device storage of as many; got device '${t.device}'`);
+  replaceStorage(t, s);
 }
 
 /** A short description of a value of the wrong kind, for messages. */

@@ -5,7 +5,8 @@
 import { ConvError, fmt, guarded } from '../spec/errors.js';
 import type { DType } from '../spec/types.js';
 import { parseDType, type PaddingArg } from '../spec/normalize.js';
-import { allocate, Tensor, writeInPlace } from '../autograd/tensor.js';
+import { allocate, placeOnDevice, Tensor, writeInPlace, type Device, type DeviceStorage } from '../autograd/tensor.js';
+import { gpuMap1, gpuMap2 } from '../autograd/gpu-ops.js';
 import { batchNorm, checkBatchNormInput } from '../autograd/batch-norm.js';
 import { Module } from './module.js';
 import { Conv1d, Conv2d, Conv3d, ConvNdBase, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d } from './conv.js';
@@ -142,7 +143,14 @@ export type BatchNorm = BatchNorm1d | BatchNorm2d | BatchNorm3d;
  * output channels of each group in dim 1 for a transposed one) and
  * bias′ = (bias − running_mean) · s + β. Neither argument changes; the folded weights are plain
  * tensors (requiresGrad like the conv's weight), computed in float64 and rounded once.
+ *
+ * On the GPU (both modules moved with `.to('webgpu')`) the fold runs as GPU ops on the device's
+ * buffers, nothing read back: the result is a module on 'webgpu' whose weight and bias are GPU
+ * tensors, equal to the CPU fold within float32 rounding (float32 arithmetic, a few ulp). The
+ * conv's and the BatchNorm's tensors must all be on one device: mixing them is a ConvError naming
+ * both devices.
  * @example const fused = foldBatchNorm(conv, bn); // in a Sequential: replace conv by fused, bn by new Identity()
+ * @example const fused = foldBatchNorm(conv.to('webgpu'), bn.to('webgpu')); // fused.weight.device === 'webgpu'
  */
 export function foldBatchNorm(conv: ConvNdBase, bn: BatchNorm): ConvNdBase {
   const op = 'foldBatchNorm';
@@ -152,6 +160,7 @@ export function foldBatchNorm(conv: ConvNdBase, bn: BatchNorm): ConvNdBase {
     throw new ConvError(op, 'bn', `must normalise the conv's ${conv.outChannels} output channels; got numFeatures=${bn.numFeatures}`);
   if (!bn.runningMean || !bn.runningVar)
     throw new ConvError(op, 'bn', 'must track running statistics (eval mode uses batch statistics otherwise); got trackRunningStats=false');
+  const device = checkFoldDevices(conv, bn);
   const s = conv.spec;
   if (s.padding.kind === 'same' && s.padding.flavour === 'paddle')
     throw new ConvError(op, 'conv', `must use explicit or PyTorch 'same' padding (Paddle's 'SAME' depends on the input size); got ${fmt(s.op)} with 'SAME'`);
@@ -162,6 +171,12 @@ export function foldBatchNorm(conv: ConvNdBase, bn: BatchNorm): ConvNdBase {
   const out: ConvNdBase = s.transposed
     ? new [ConvTranspose1d, ConvTranspose2d, ConvTranspose3d][s.rank - 1](...args, { ...common, outputPadding: [...s.outputPadding] })
     : new [Conv1d, Conv2d, Conv3d][s.rank - 1](...args, { ...common, paddingMode: s.paddingMode });
+  if (device === 'webgpu') {
+    foldOnGpu(conv, bn, out);
+    out.weight.requiresGrad = conv.weight.requiresGrad;
+    out.bias!.requiresGrad = conv.weight.requiresGrad;
+    return out;
+  }
   const cOut = conv.outChannels, g = s.groups, cog = cOut / g;
   const scale = new Float64Array(cOut);
   for (let co = 0; co < cOut; co++) scale[co] = (bn.weight ? bn.weight.data[co] : 1) / Math.sqrt(bn.runningVar.data[co] + bn.eps);
@@ -178,6 +193,44 @@ export function foldBatchNorm(conv: ConvNdBase, bn: BatchNorm): ConvNdBase {
   out.weight.requiresGrad = w.requiresGrad;
   out.bias!.requiresGrad = w.requiresGrad;
   return out;
+}
+
+/**
+ * The one device holding every tensor the fold reads (the conv's weight and bias, the BatchNorm's
+ * weight, bias and running statistics), or a ConvError naming the tensor and both devices.
+ */
+function checkFoldDevices(conv: ConvNdBase, bn: BatchNorm): Device {
+  const device = conv.weight.device;
+  const tensors: [string, string, Tensor | null][] = [
+    ['conv', 'bias', conv.bias], ['bn', 'weight', bn.weight], ['bn', 'bias', bn.bias],
+    ['bn', 'running_mean', bn.runningMean], ['bn', 'running_var', bn.runningVar],
+  ];
+  for (const [param, key, t] of tensors)
+    if (t && t.device !== device)
+      throw new ConvError('foldBatchNorm', param, `must be on the device of the conv's weight ('${device}'); got its ${key} on device '${t.device}' — move both modules with .to('webgpu')`);
+  return device;
+}
+
+/**
+ * The fold as GPU ops (float32), written into `out`'s parameters without uploading their initial
+ * values: s = γ / √(running_var + eps), weight′ = weight · s broadcast over the output-channel axis
+ * (dim 0; for a transposed weight (cIn, cOut/g, …k) viewed as (g, cIn/g, cOut/g, kVol), the
+ * group's channels in dim 2), bias′ = (bias − running_mean) · s + β.
+ */
+function foldOnGpu(conv: ConvNdBase, bn: BatchNorm, out: ConvNdBase): void {
+  const op = 'foldBatchNorm', s = conv.spec, w = conv.weight;
+  const cOut = conv.outChannels, g = s.groups, cog = cOut / g, kVol = w.size / (w.shape[0] * w.shape[1]);
+  const rm = bn.runningMean!, rv = bn.runningVar!;
+  const inv = gpuMap1(op, 'rsqrtPlus', rv, bn.eps);
+  const scale = bn.weight ? gpuMap2(op, 'mul', inv, bn.weight, [cOut]) : inv;
+  const wShape = s.transposed ? [g, conv.inChannels / g, cog, kVol] : [cOut, w.size / cOut];
+  const sShape = s.transposed ? [g, 1, cog, 1] : [cOut, 1];
+  const weight = gpuMap2(op, 'mul', new Tensor(w.storage, wShape), new Tensor(scale.storage, sShape), wShape);
+  const centred = conv.bias ? gpuMap2(op, 'sub', conv.bias, rm, [cOut]) : gpuMap1(op, 'scale', rm, -1);
+  const shifted = gpuMap2(op, 'mul', centred, scale, [cOut]);
+  const bias = bn.bias ? gpuMap2(op, 'add', shifted, bn.bias, [cOut]) : shifted;
+  placeOnDevice(out.weight, weight.storage as DeviceStorage);
+  placeOnDevice(out.bias!, bias.storage as DeviceStorage);
 }
 
 const nameOf = (v: unknown): string =>

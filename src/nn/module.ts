@@ -1,6 +1,6 @@
 /** Module base: named parameters, state dicts and gradients, as in `torch.nn.Module`. */
 import { ConvError, fmt } from '../spec/errors.js';
-import { moveInPlace, writeInPlace, type Device, type Tensor } from '../autograd/tensor.js';
+import { copyInPlace, moveInPlace, Tensor, writeInPlace, type Device } from '../autograd/tensor.js';
 import { readOptions } from '../spec/normalize.js';
 import type { Stream } from '../stream/types.js';
 import { captureGradMode, yieldToEventLoop } from './async.js';
@@ -20,12 +20,26 @@ export interface LoadStateDictResult {
 }
 
 /**
- * Reads one state-dict value (a Tensor, or any object with `shape` and numeric `data`) into a
- * fresh array of the parameter's dtype, handed to `keep`; returns what is wrong instead, if anything.
+ * Reads one state-dict value (a Tensor, or any object with `shape` and numeric `data`) and hands
+ * `keep` the write that loads it into the parameter `p` (phase 2 of loadStateDict); returns what is
+ * wrong instead, if anything. A CPU value is converted into a fresh array of the parameter's dtype
+ * now; a device tensor into a parameter on its device is copied on the device (no readback), from a
+ * copy made now when it shares storage with one of the module's own tensors (`own`), so that the
+ * dict is loaded as it was, whatever the order of the writes. A device tensor into a CPU parameter
+ * cannot be read synchronously: that is a problem naming both devices.
  */
-function stage(v: unknown, p: Tensor, keep: (values: Float32Array | Float64Array) => void): string | null {
+function stage(v: unknown, p: Tensor, own: ReadonlySet<unknown>, keep: (write: () => void) => void): string | null {
   try {
     if (v === null || typeof v !== 'object') return `is not a Tensor (${fmt(typeof v)})`;
+    if (v instanceof Tensor && v.device !== 'cpu') {
+      if (v.shape.length !== p.shape.length || v.shape.some((s, i) => s !== p.shape[i]))
+        return `has shape ${fmt(v.shape)} but the parameter has shape ${fmt(p.shape)}`;
+      if (p.device !== v.device)
+        return `is on device '${v.device}' but the module's tensor is on device '${p.device}', which cannot read it synchronously`;
+      const src = own.has(v.storage) ? v.clone() : v;
+      keep(() => copyInPlace(p, src));
+      return null;
+    }
     const shape = (v as { shape?: unknown }).shape, data = (v as { data?: unknown }).data;
     if (!Array.isArray(shape) || !ArrayBuffer.isView(data)) return `is not a Tensor (no shape and data arrays)`;
     const sh = Array.from(shape as unknown[]);
@@ -37,10 +51,23 @@ function stage(v: unknown, p: Tensor, keep: (values: Float32Array | Float64Array
     if (src.length !== p.size) return `has ${src.length} values but the parameter has ${p.size}`;
     const values = p.dtype === 'float64' ? new Float64Array(p.size) : new Float32Array(p.size);
     values.set(src);
-    keep(values);
+    keep(() => writeInPlace(p, values));
     return null;
   } catch (e) {
     return `could not be read (${(e as Error)?.message ?? fmt(e)})`;
+  }
+}
+
+/** loadStateDict's `strict` and entries, read once and checked. */
+function readStateDict(op: string, dict: unknown, options: unknown): { strict: boolean; entries: Map<string, unknown> } {
+  const { strict = true } = readOptions(op, options, ['strict']);
+  if (typeof strict !== 'boolean') throw new ConvError(op, 'strict', `must be true or false; got ${fmt(strict)}`);
+  if (dict === null || typeof dict !== 'object')
+    throw new ConvError(op, 'stateDict', `must be an object or Map of tensors by key; got ${fmt(dict)}`);
+  try {
+    return { strict, entries: new Map<string, unknown>(dict instanceof Map ? dict : Object.entries(dict)) };
+  } catch (e) {
+    throw new ConvError(op, 'stateDict', `could not be read (${(e as Error)?.message ?? fmt(e)})`);
   }
 }
 
@@ -150,6 +177,9 @@ export abstract class Module {
   /**
    * A snapshot of every parameter and buffer by PyTorch key (`weight`, `bias`, `0.weight`, …).
    * Unlike PyTorch's views, the values are copies: later training does not change a saved dict.
+   * Each copy is on its tensor's device: after `to('webgpu')` the parameters and float32 buffers
+   * come back as GPU tensors (copied on the GPU; read them with `await t.cpu()`), BatchNorm's
+   * float64 `num_batches_tracked` as a CPU tensor.
    */
   stateDict(): StateDict {
     const out: StateDict = {};
@@ -162,40 +192,59 @@ export abstract class Module {
    * Everything is read, checked and converted to each tensor's dtype first: missing or unexpected
    * keys (when `strict`), shape mismatches (always) and values that cannot be read or converted
    * (a BigInt64Array, a throwing getter) throw one ConvError listing them all, and nothing is changed.
+   * Each written tensor's version is bumped.
+   *
+   * Devices: CPU values are uploaded into a module moved with `to('webgpu')`; GPU tensors (a GPU
+   * module's `stateDict()`) are copied on the GPU into GPU parameters, nothing read back. A GPU
+   * tensor for a tensor on the CPU (a CPU module, or BatchNorm's `num_batches_tracked`) cannot be
+   * read synchronously: a ConvError naming the key and both devices — use `loadStateDictAsync`, or
+   * read the value with `await t.cpu()` first.
    */
   loadStateDict(dict: StateDict | ReadonlyMap<string, Tensor>, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const op = `${this.constructor.name}.loadStateDict`;
-    const { strict = true } = readOptions(op, options, ['strict']);
-    if (typeof strict !== 'boolean') throw new ConvError(op, 'strict', `must be true or false; got ${fmt(strict)}`);
-    if (dict === null || typeof dict !== 'object')
-      throw new ConvError(op, 'stateDict', `must be an object or Map of tensors by key; got ${fmt(dict)}`);
-    let entries: Map<string, unknown>;
-    try {
-      entries = new Map<string, unknown>(dict instanceof Map ? dict : Object.entries(dict));
-    } catch (e) {
-      throw new ConvError(op, 'stateDict', `could not be read (${(e as Error)?.message ?? fmt(e)})`);
-    }
+    const { strict, entries } = readStateDict(op, dict, options);
     const own = this.namedState();
     const ownKeys = new Set(own.map(([k]) => k));
+    const ownStorages = new Set<unknown>(own.map(([, t]) => t.storage));
     const missingKeys = own.map(([k]) => k).filter((k) => !entries.has(k));
     const unexpectedKeys = [...entries.keys()].filter((k) => !ownKeys.has(k));
     const problems: string[] = [];
     if (strict && missingKeys.length) problems.push(`missing keys ${fmt(missingKeys)}`);
     if (strict && unexpectedKeys.length) problems.push(`unexpected keys ${fmt(unexpectedKeys)}`);
-    // Phase 1: every value read once and converted into a fresh array of the parameter's dtype.
-    const staged: [Tensor, Float32Array | Float64Array][] = [];
+    // Phase 1: every value read once: converted into a fresh array of the parameter's dtype, or a device copy planned.
+    const staged: [Tensor, () => void][] = [];
     for (const [k, p] of own) {
       if (!entries.has(k)) continue;
-      const problem = stage(entries.get(k), p, (values) => staged.push([p, values]));
+      const problem = stage(entries.get(k), p, ownStorages, (write) => staged.push([p, write]));
       if (problem) problems.push(`'${k}' ${problem}`);
     }
+    if (problems.some((m) => m.endsWith('cannot read it synchronously')))
+      problems.push("read such values first with `await t.cpu()`, or load with `await module.loadStateDictAsync(dict)`");
     if (problems.length) throw new ConvError(op, 'stateDict', `does not match the module: ${problems.join('; ')}`);
-    // Phase 2: copies between arrays of the same type and length, which cannot fail; each write counts (Tensor.version).
-    for (const [p, values] of staged) {
-      writeInPlace(p, values);
+    // Phase 2: copies between arrays (or device buffers) of the same type and length; each write counts (Tensor.version).
+    for (const [p, write] of staged) {
+      write();
       p.markChanged();
     }
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * `loadStateDict` for a dict whose GPU tensors go into tensors on the CPU (a GPU module's
+   * `stateDict()` into a CPU module): those values are read back first (`await t.cpu()`, all at
+   * once), then everything is loaded as by `loadStateDict`, with its checks and its result. GPU
+   * values for GPU parameters are still copied on the device.
+   * @example cpuModel.loadStateDictAsync(gpuModel.stateDict()).then(() => cpuModel.forward(x))
+   */
+  async loadStateDictAsync(dict: StateDict | ReadonlyMap<string, Tensor>, options: LoadStateDictOptions = {}): Promise<LoadStateDictResult> {
+    const op = `${this.constructor.name}.loadStateDictAsync`;
+    const { entries } = readStateDict(op, dict, options);
+    const own = new Map(this.namedState());
+    const read = await Promise.all([...entries].map(async ([k, v]): Promise<[string, unknown]> => {
+      const p = own.get(k);
+      return [k, p && p.device === 'cpu' && v instanceof Tensor && v.device !== 'cpu' ? await v.cpu() : v];
+    }));
+    return this.loadStateDict(new Map(read) as ReadonlyMap<string, Tensor>, options);
   }
 
   /**
@@ -208,7 +257,7 @@ export abstract class Module {
     const params = [...this.parameters(), ...this.namedBuffers().map(([, t]) => t).filter((t) => t.dtype === 'float32')];
     for (const p of params)
       if (p.device !== 'cpu' && device === 'cpu')
-        throw new ConvError(`${this.constructor.name}.to`, 'device', `'cpu' cannot take parameters back from '${p.device}' synchronously; read them with \`await t.cpu()\` (or stateDict() then await each tensor's cpu()); got device ${fmt(device)}`);
+        throw new ConvError(`${this.constructor.name}.to`, 'device', `'cpu' cannot take parameters back from '${p.device}' synchronously; read them with \`await t.cpu()\`, or load a CPU copy of the module with \`await copy.loadStateDictAsync(module.stateDict())\`; got device ${fmt(device)}`);
     if (device === 'webgpu')
       for (const p of params)
         if (p.dtype !== 'float32') throw new ConvError(`${this.constructor.name}.to`, 'dtype', `must be float32 on 'webgpu' (WGSL has no float64); got a ${p.dtype} parameter`);

@@ -154,6 +154,20 @@ export class GpuStorage {
   read(): Promise<Float32Array> {
     return readBuffer(this.owner, this.buffer, this.length);
   }
+
+  /**
+   * Overwrites this buffer with `src`'s values by a copy on the GPU (ordered after the work recorded
+   * so far; no readback). Both must belong to the current device and have the same length; the
+   * same buffer is left as it is.
+   */
+  copyFrom(op: string, src: GpuStorage): void {
+    const s = gpu(op);
+    if (src.owner !== s || this.owner !== s)
+      throw new ConvError(op, 'tensor', 'belongs to a WebGPU device that has been replaced by a later initWebGPU()');
+    if (src.length !== this.length) throw new ConvError(op, 'tensor', `must have ${this.length} elements to be copied; got ${src.length}`);
+    if (src.buffer === this.buffer) return;
+    copyStorage(src, this, this.length);
+  }
 }
 
 const USAGE_STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST

@@ -57,6 +57,28 @@ ${ENTRY} {
 }`, u, [x.buffer, y.buffer], grid1(op, n));
 }
 
+/**
+ * x ← f(x, α) in place (the `inplace` forms of the activations): one read_write binding, each
+ * invocation reading and writing only its own element, so the values equal `unaryKernel`'s.
+ */
+export function unaryInPlaceKernel(op: string, kind: UnaryKind, x: GpuStorage, alpha = 0): void {
+  const n = x.length;
+  if (n === 0) return;
+  const u = new ArrayBuffer(16);
+  new Uint32Array(u, 0, 1)[0] = n;
+  new Float32Array(u, 4, 1)[0] = alpha;
+  dispatch(op, `unary-inplace-${kind}`, () => `
+struct P { n: u32, alpha: f32, pad0: u32, pad1: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> X: array<f32>;
+${ENTRY} {
+  ${INDEX}
+  if (i >= p.n) { return; }
+  let v = X[i];
+  X[i] = ${UNARY[kind]};
+}`, u, [x.buffer], grid1(op, n));
+}
+
 /** Binary maps y = f(a, b, α): arithmetic and the activations' backward (a = gy, b = x or y). */
 export type BinaryKind = 'add' | 'sub' | 'mul' | 'div' | 'reluBack' | 'leakyReluBack' | 'tanhBack' | 'sigmoidBack' | 'absBack';
 const BINARY: Record<BinaryKind, string> = {
