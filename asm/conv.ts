@@ -135,19 +135,21 @@ export function packPhases64(w: usize, groups: i32, cig: i32, cog: i32, kVol: i3
  * One column tile of a polyphase phase written to every s-th output position: src (planes × m, row
  * stride m) holds phase outputs q = o0 … o0+m−1 (flat over Q0×Q1×Q2) of each plane;
  * y[pl, (b0 + s0·q0, b1 + s1·q1, b2 + s2·q2)] += src[pl, q − o0]. Block at sp (i32): Q0..Q2, I0..I2
- * (the output plane), s0..s2, b0..b2. Phases write disjoint positions, so tiles never collide.
+ * (the output plane), s0..s2, b0..b2, V1, V2. Phases write disjoint positions, so tiles never collide.
+ * The columns may run over a wider grid than the phase's outputs (V1 ≤ Q1, V2 ≤ Q2: a padded-plane
+ * GEMM computes the columns q1 ≥ V1 or q2 ≥ V2 too); those are skipped.
  */
 function scatterTileT<T>(src: usize, m: i32, planes: i32, y: usize, o0: i32, sp: usize): void {
   const Q1 = gi(sp, 1), Q2 = gi(sp, 2), I1 = gi(sp, 4), I2 = gi(sp, 5);
   const S0 = gi(sp, 6), S1 = gi(sp, 7), S2 = gi(sp, 8), B0 = gi(sp, 9), B1 = gi(sp, 10), B2 = gi(sp, 11);
-  const inVol = gi(sp, 3) * I1 * I2;
+  const inVol = gi(sp, 3) * I1 * I2, V1 = gi(sp, 12), V2 = gi(sp, 13);
   const q2s = o0 % Q2, q1s = (o0 / Q2) % Q1, q0s = o0 / (Q2 * Q1);
   for (let pl = 0; pl < planes; pl++) {
     const yb = y + at<T>(pl * inVol), row = src + at<T>(pl * m);
     let q0 = q0s, q1 = q1s, q2 = q2s;
     let yp = yb + at<T>(((B0 + S0 * q0) * I1 + B1 + S1 * q1) * I2 + B2 + S2 * q2);
     for (let j = 0; j < m; j++) {
-      store<T>(yp, load<T>(yp) + load<T>(row + at<T>(j)));
+      if (q2 < V2 && q1 < V1) store<T>(yp, load<T>(yp) + load<T>(row + at<T>(j)));
       if (++q2 == Q2) {
         q2 = 0;
         if (++q1 == Q1) { q1 = 0; q0++; }

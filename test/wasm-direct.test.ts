@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { add, conv1d, convTranspose1d, convTranspose2d, leakyRelu, noGrad, relu, setNumThreads, tensor, withBackend, type Tensor } from '../src/index.js';
+import { add, conv1d, convTranspose1d, convTranspose2d, convTranspose3d, leakyRelu, noGrad, relu, setNumThreads, tensor, withBackend, type Tensor } from '../src/index.js';
 import { convTaskKind, phaseTaskKind, withoutDirectConv } from '../src/kernels/wasm/glue.js';
 import { phasePlan } from '../src/plan/phases.js';
 import { assertClose } from './helpers/close.js';
@@ -128,6 +128,54 @@ test('a 1-D polyphase transposed conv runs its phases as Direct units, equal to 
   }), { numRuns: 150 });
   setNumThreads(1);
   assert.ok(direct > 100, `only ${direct} of the cases ran as PhaseDirect`);
+});
+
+const tcasesNd = fc.record({
+  rank: fc.constantFrom(2, 3), n: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 2 }), cig: fc.integer({ min: 1, max: 6 }),
+  cog: fc.integer({ min: 1, max: 6 }), k: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 3, maxLength: 3 }),
+  s: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 3, maxLength: 3 }), d: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 3, maxLength: 3 }),
+  p: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 3, maxLength: 3 }), op: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 3, maxLength: 3 }),
+  L: fc.array(fc.integer({ min: 1, max: 14 }), { minLength: 3, maxLength: 3 }), seed: fc.integer({ min: 1, max: 2 ** 30 }),
+  dtype: fc.constantFrom('float32' as const, 'float64' as const),
+});
+
+test('a 2-D / 3-D polyphase transposed conv runs its phases over padded planes (PhaseDirect), equal to the reference and bitwise to im2col phases', () => {
+  let direct = 0;
+  fc.assert(fc.property(tcasesNd, (c) => {
+    const r = c.rank, k = c.k.slice(0, r), s = c.s.slice(0, r), L = c.L.slice(0, r).map((v) => (r === 3 ? Math.min(v, 6) : v));
+    const d = c.d.slice(0, r).map((v, a) => (s[a] > 1 ? 1 : v)), p = c.p.slice(0, r), op = c.op.slice(0, r).map((v, a) => v % Math.max(s[a], d[a]));
+    const outL = L.map((l, a) => (l - 1) * s[a] - 2 * p[a] + d[a] * (k[a] - 1) + op[a] + 1);
+    fc.pre(outL.every((v) => v >= 1));
+    const cIn = c.cog * c.groups, cOut = c.cig * c.groups;
+    const x = tensor(values(c.n * cIn * L.reduce((a, v) => a * v, 1), c.seed, c.dtype), [c.n, cIn, ...L]);
+    const w = tensor(values(cIn * c.cig * k.reduce((a, v) => a * v, 1), c.seed + 1, c.dtype), [cIn, c.cig, ...k]);
+    const b = tensor(values(cOut, c.seed + 2, c.dtype), [cOut]);
+    const opts = { stride: s, padding: p, dilation: d, groups: c.groups, outputPadding: op };
+    const f = (backend: string) => noGrad(() => withBackend(backend, () => (r === 2 ? convTranspose2d : convTranspose3d)(x, w, b, opts))).data;
+    const g: Geometry = { n: c.n, cIn: cOut, cOut: cIn, groups: c.groups, inSize: outL, outSize: L, kSize: k, stride: s, dilation: d, padBefore: p };
+    if (phaseTaskKind(g, phasePlan(g), c.dtype === 'float64' ? 8 : 4) === 'direct') direct++;
+    setNumThreads(1);
+    const one = f('wasm'), viaIm2col = withoutDirectConv(() => f('wasm'));
+    setNumThreads(2);
+    const two = f('wasm');
+    assertClose(one, f('ref'), { rtol: c.dtype === 'float64' ? 1e-12 : 2e-5, relativeTo: 'largest', floor: 1 }, 'phases vs ref');
+    assert.deepEqual(one, viaIm2col, 'padded-plane phases vs im2col phases');
+    assert.deepEqual(two, one, '2 threads vs 1');
+  }), { numRuns: 150 });
+  setNumThreads(1);
+  assert.ok(direct > 60, `only ${direct} of the cases ran as PhaseDirect`);
+});
+
+test('DCGAN\'s last layer (64 → 3, 32×32 → 64×64) runs its phases over padded planes; a phase with many padded columns (4×4 → 8×8, 256 channels) keeps im2col', () => {
+  const g = (cIn: number, cOut: number, L: number): Geometry => ({ n: 1, cIn: cOut, cOut: cIn, groups: 1, inSize: [2 * L, 2 * L], outSize: [L, L], kSize: [4, 4], stride: [2, 2], dilation: [1, 1], padBefore: [1, 1] });
+  assert.equal(phaseTaskKind(g(64, 3, 32), phasePlan(g(64, 3, 32)), 4), 'direct');
+  assert.equal(phaseTaskKind(g(512, 256, 4), phasePlan(g(512, 256, 4)), 4), 'im2col');
+  const x = tensor(values(64 * 32 * 32, 31, 'float32'), [1, 64, 32, 32]), w = tensor(values(64 * 3 * 16, 32, 'float32'), [64, 3, 4, 4]);
+  const f = () => noGrad(() => convTranspose2d(x, w, null, { stride: 2, padding: 1 })).data;
+  setNumThreads(1);
+  const one = f();
+  assert.deepEqual(one, withoutDirectConv(f), 'vs im2col phases');
+  assertClose(one, noGrad(() => withBackend('ref', () => convTranspose2d(x, w, null, { stride: 2, padding: 1 }))).data, { rtol: 2e-5, relativeTo: 'largest', floor: 1 }, 'vs ref');
 });
 
 test('HiFi-GAN\'s first upsampling (512 → 256, kernel 16, stride 8; GEMM + col2im, its 256 output channels being a full depth block) on 2 threads equals 1 thread bitwise', () => {

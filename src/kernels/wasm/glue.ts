@@ -547,6 +547,39 @@ function rowOffsets(e: Engine, op: number, cn: number, k: number, d: number, row
 }
 
 /**
+ * x (planes of `L` dims) copied to xp as planes of `dims`, each with P[a] zeros before it in dim a
+ * and zeros after, and one panel of slack: the 2-D and 3-D form of padPlanes.
+ */
+function padPlanesNd(e: Engine, x: F, xp: number, planes: number, L: readonly number[], dims: readonly number[], P: readonly number[], es: number): void {
+  const plane = prod(dims), xv = view(e, xp, planes * plane + 8, es);
+  xv.fill(0);
+  const [l0, l1, l2] = pad3(L, 1), [r1, r2] = pad3(dims, 1).slice(1), [p0, p1, p2] = pad3(P, 0), run = l2;
+  for (let pl = 0, i = 0; pl < planes; pl++)
+    for (let a = 0; a < l0; a++)
+      for (let b = 0; b < l1; b++, i += run) {
+        const at = pl * plane + ((a + p0) * r1 + b + p1) * r2 + p2;
+        if (run > 64) xv.set(x.subarray(i, i + run), at);
+        else for (let j = 0; j < run; j++) xv[at + j] = x[i + j];
+      }
+}
+
+/**
+ * The byte offset of B's row c·T + t in a group's padded planes (c < cn, t the flat tap index over
+ * kSize): (c·plane + Σ_a (shift[a] + t_a·δ_a)·strides[a])·es — rowOffsets for any number of dims.
+ */
+function tapOffsets(e: Engine, op: number, cn: number, k: readonly number[], d: readonly number[], plane: number, strides: readonly number[], shift: readonly number[], es: number): void {
+  const T = prod(k), offs = new Int32Array(e.memory.buffer, op, cn * T);
+  for (let t = 0; t < T; t++) {
+    let off = 0;
+    for (let a = k.length - 1, r = t; a >= 0; a--) {
+      off += (shift[a] + (r % k[a]) * d[a]) * strides[a];
+      r = Math.floor(r / k[a]);
+    }
+    for (let c = 0; c < cn; c++) offs[c * T + t] = (c * plane + off) * es;
+  }
+}
+
+/**
  * The packing a forward task keeps in the weight cache and its bytes: conv weights packed per
  * group (A), a ConvT's blocks of packed A (T), a depthwise conv's plain copy (W). The key holds
  * the dtype and every number the packed layout depends on.
@@ -657,34 +690,66 @@ function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, 
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
   const direct = phaseDirect(g, phases, es);
   const kind = direct ? Kind.PhaseDirect : Kind.Phase;
-  const tilings = phases.map((p) => {
+  // A PhaseDirect phase runs as a flat conv over its grid's columns (see phaseDirect); a Phase one over its outputs.
+  const units = phases.map((p, i) => (direct ? flatPhase(p, direct.cols[i], direct.plane) : p));
+  const tilings = units.map((p) => {
     const nc = convTile(cog * prod(p.kSize), prod(p.outSize), g.n * g.groups, threads, es);
     return { nc, cb: directBlock(p, nc, threads), es };
   });
-  const scratch = Math.max(0, ...phases.map((p, i) => scratchBytes(kind, p, tilings[i])));
+  const scratch = Math.max(0, ...units.map((p, i) => scratchBytes(kind, p, tilings[i])));
   const aBytes = phases.map((p) => g.groups * up(cig, MR) * cog * prod(p.kSize) * es);
-  const xBytes = direct ? (g.n * g.cOut * direct.row + 8) * es : g.n * g.cOut * prod(g.outSize) * es;
+  const xBytes = direct ? (g.n * g.cOut * direct.plane + 8) * es : g.n * g.cOut * prod(g.outSize) * es;
   // PhaseDirect's row offsets: one table per phase, at byte `offsAt[φ]` of their region.
   const offsAt: number[] = [];
   let offsBytes = 0;
-  if (direct) for (const p of phases) { offsAt.push(offsBytes); offsBytes += up(cog * p.kSize[0] * 4, 64); }
+  if (direct) for (const p of phases) { offsAt.push(offsBytes); offsBytes += up(cog * prod(p.kSize) * 4, 64); }
   const sizes = [xBytes, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
     bLen * es, kVol * 16, scratch * threads, offsBytes, rLen * es, ...aBytes];
-  return { tilings, sizes, kind, direct, offsAt };
+  return { tilings, sizes, kind, direct, offsAt, units };
+}
+
+/** A phase as the flat stride-1 conv its PhaseDirect units run: `cols` columns of the padded grid, its taps in one dim. */
+const flatPhase = (p: PhasePlan, cols: number, plane: number): PhasePlan =>
+  ({ ...p, inSize: [plane], outSize: [cols], kSize: [prod(p.kSize)], stride: [1], dilation: [1], padBefore: [0] });
+
+/**
+ * The padded planes of a polyphase convT run as PhaseDirect: one copy of x serves every phase.
+ * Per dim a, x sits after P[a] = the largest phase padding before it in a plane of dims[a]
+ * positions; phase φ reads at shift[φ][a] = P[a] − p0(φ). The phase's GEMM runs over the columns
+ * of the plane's grid, column c = Σ q_a·strides[a]: B's row for tap t is the plane read from
+ * offset Σ (shift[a] + t_a·δ_a)·strides[a] on, no im2col. In 2-D and 3-D the grid is wider than
+ * the phase's outputs (q_a up to dims[a] for a > 0): those columns are computed and dropped by the
+ * scatter (S.V1, S.V2), so the form is taken there only where they cost less than the im2col they
+ * spare (IM2COL_COST). Null where a phase is not stride 1, Direct is off, or the offsets pass 31 bits.
+ */
+function phaseDirect(g: Geometry, phases: readonly PhasePlan[], es: number): PaddedPlanes | null {
+  if (!directOn || phases.length === 0 || phases.some((p) => p.stride.some((v) => v !== 1))) return null;
+  const d = g.kSize.length, L = g.outSize;
+  const P = L.map((_, a) => Math.max(0, ...phases.map((p) => p.padBefore[a])));
+  const shift = phases.map((p) => P.map((v, a) => v - p.padBefore[a]));
+  const dims = L.map((l, a) => Math.max(P[a] + l, ...phases.map((p, i) => shift[i][a] + p.outSize[a] + (p.kSize[a] - 1) * p.dilation[a])));
+  const strides = dims.map((_, a) => prod(dims.slice(a + 1)));
+  const cols = phases.map((p) => p.outSize.reduce((c, q, a) => c + (q - 1) * strides[a], 1));
+  const plane = prod(dims);
+  if (!(((g.cOut / g.groups) * plane + 8) * es <= 0x7fffffff)) return null;
+  if (d > 1) {
+    const m = g.cIn / g.groups, wide = cols.reduce((t, c) => t + c, 0), real = phases.reduce((t, p) => t + prod(p.outSize), 0);
+    if (wide * m > real * (m + IM2COL_COST)) return null;
+  }
+  return { dims, P, shift, strides, cols, plane };
+}
+
+/** PhaseDirect's padded planes (phaseDirect). */
+interface PaddedPlanes {
+  readonly dims: readonly number[]; readonly P: readonly number[]; readonly shift: readonly (readonly number[])[];
+  readonly strides: readonly number[]; readonly cols: readonly number[]; readonly plane: number;
 }
 
 /**
- * The padded planes of a 1-D polyphase convT run as PhaseDirect: one copy of x serves every phase,
- * with P = the largest phase padding before it; phase φ reads its row at `shift[φ]` = P − p0(φ).
- * Null where a phase is not 1-D stride 1 with p0 ≥ −P, Direct is off, or the offsets pass 31 bits.
+ * The im2col of one B element (a gathered copy through the tap table) costs about as much as this
+ * many of the GEMM's multiply-adds per output channel (measured here: DCGAN's and T4's phases).
  */
-function phaseDirect(g: Geometry, phases: readonly PhasePlan[], es: number): { row: number; P: number; shift: number[] } | null {
-  if (!directOn || g.kSize.length !== 1 || phases.some((p) => p.stride[0] !== 1)) return null;
-  const L = g.outSize[0], P = Math.max(0, ...phases.map((p) => p.padBefore[0]));
-  const shift = phases.map((p) => P - p.padBefore[0]);
-  const row = Math.max(P + L, ...phases.map((p, i) => shift[i] + p.outSize[0] + (p.kSize[0] - 1) * p.dilation[0]));
-  return ((g.cOut / g.groups) * row + 8) * es <= 0x7fffffff ? { row, P, shift } : null;
-}
+const IM2COL_COST = 16;
 
 /**
  * An upper bound of polyphaseLayout's heap from g alone (the candidate's limit check has no
@@ -693,14 +758,12 @@ function phaseDirect(g: Geometry, phases: readonly PhasePlan[], es: number): { r
  */
 function polyphaseHeapBound(g: Geometry, es: number, threads: number): number {
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  const nc = tileFor(cog, prod(g.inSize), es);
+  const nc = tileFor(cog, Math.max(prod(g.inSize), prod(g.kSize.map((k, a) => (k - 1) * g.dilation[a] + Math.max(g.outSize[a], g.inSize[a])))), es);
   const scratch = scratchLayout(Kind.Phase, { nc, cb: 1, cig: cog, cog: cig, kVol, es }).bytes;
-  // PhaseDirect's padded row (1-D): P ≤ (k − 1)·δ zeros before x, and phase φ's last tap reads
-  // position P + q1(φ), q1 ≤ ⌊(inSize − 1 + p0)/s⌋ (plan/phases.ts); for more dims, x as it is.
-  const a = g.kSize.length - 1;
-  const row = a > 0 ? prod(g.outSize)
-    : (g.kSize[0] - 1) * g.dilation[0] + Math.max(g.outSize[0], Math.floor((g.inSize[0] - 1 + g.padBefore[0]) / g.stride[0]) + 1);
-  return heapEnd([(g.n * g.cOut * row + 8) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
+  // PhaseDirect's padded plane, per dim: P ≤ (k − 1)·δ zeros before x, and phase φ's last tap
+  // reads position P + q1(φ), q1 ≤ ⌊(inSize − 1 + p0)/s⌋ (plan/phases.ts).
+  const plane = prod(g.kSize.map((k, a) => (k - 1) * g.dilation[a] + Math.max(g.outSize[a], Math.floor((g.inSize[a] - 1 + g.padBefore[a]) / g.stride[a]) + 1)));
+  return heapEnd([(g.n * g.cOut * Math.max(plane, prod(g.outSize)) + 8) * es, g.cOut * cig * kVol * es, g.n * g.cIn * prod(g.inSize) * es,
     g.cIn * es, kVol * 16, scratch * threads, 4 * cog * kVol + 64 * kVol, g.n * g.cIn * prod(g.inSize) * es, g.groups * up(cig, MR) * cog * kVol * es + 64 * kVol]);
 }
 
@@ -715,7 +778,7 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
   const e = wasmEngine()!;
   const threads = currentThreads(), es = bytesOf(y), ex = typedExports(e.exports, es);
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
-  const { tilings, sizes, kind, direct, offsAt } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0, post?.residual ? y.length : 0);
+  const { tilings, sizes, kind, direct, offsAt, units } = polyphaseLayout(g, phases, es, threads, b?.length ?? 0, post?.residual ? y.length : 0);
   if (phases.length === 0) {
     // No tap reaches the output (it is all cropped padding or output padding): y is only the bias, (n, cIn, …) in conv terms.
     for (let i = 0, vol = y.length / (g.n * g.cIn); i < y.length; i++) y[i] = b ? b[Math.floor(i / vol) % g.cIn] : 0;
@@ -741,12 +804,13 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
       }
     }
     const copyIn = section('allocation/copy');
-    if (direct) padPlanes(e, x, xp, g.n * g.cOut, g.outSize[0], direct.row, direct.P, es);
+    if (direct && g.kSize.length === 1) padPlanes(e, x, xp, g.n * g.cOut, g.outSize[0], direct.plane, direct.P[0], es);
+    else if (direct) padPlanesNd(e, x, xp, g.n * g.cOut, g.outSize, direct.dims, direct.P, es);
     else copy(view(e, xp, x.length, es), x);
     initOutput(e, y, yp, b, bp, g.n);
     copyIn();
     if (direct)
-      phases.forEach((p, i) => rowOffsets(e, op + offsAt[i], cog, p.kSize[0], p.dilation[0], direct.row, direct.shift[i], es));
+      phases.forEach((p, i) => tapOffsets(e, op + offsAt[i], cog, p.kSize, p.dilation, direct.plane, direct.strides, direct.shift[i], es));
     if (!c?.hit) {
       // Tap table for packPhases: tap j → (packed A of its phase, T, flipped tap u).
       const tab = new Int32Array(kVol * 4);
@@ -758,10 +822,12 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
     }
     phases.forEach((p, i) => {
       // Each unit scatters its own tile (phases write disjoint positions): no phase buffer, no serial pass.
-      const block = [...pad3(p.outSize, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0)];
+      // The columns' grid: the phase's outputs, or (PhaseDirect) the padded plane's in every dim but the first.
+      const grid = direct ? [p.outSize[0], ...direct.dims.slice(1)] : p.outSize, valid = pad3(p.outSize, 1);
+      const block = [...pad3(grid, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0), valid[1], valid[2]];
       new Int32Array(e.memory.buffer, SCATTER, S.LENGTH).set(block);
-      const d = direct ? { offs: op + offsAt[i], xRow: direct.row } : {};
-      runTask(e, kind, p, { x: xp, w: aps[i], y: yp, scratch: sp, ...d }, tilings[i], threads, i === 0 ? y : undefined);
+      const d = direct ? { offs: op + offsAt[i], xRow: direct.plane } : {};
+      runTask(e, kind, units[i], { x: xp, w: aps[i], y: yp, scratch: sp, ...d }, tilings[i], threads, i === 0 ? y : undefined);
     });
     if (post) applyPost(e, post, yp, rp, y.length, es);
     const copyOut = section('allocation/copy');

@@ -60,10 +60,14 @@ export const TASK = 4096;
 export const GEOM = TASK + 256;
 /** Geometry block word 22 (after the 22 words of writeGeometry): 1 makes depthwise rows skip padding taps instead of adding w·0. */
 export const GEOM_EXACT = 22;
-/** The scatter block of a polyphase phase (12 i32, fields S), after the geometry block. */
+/** The scatter block of a polyphase phase (14 i32, fields S), after the geometry block. */
 export const SCATTER = GEOM + 128;
-/** Scatter block fields (Int32 index from SCATTER/4): the phase's output size Q, the output plane's size I, the stride s, the phase's first position b. */
-export const enum S { Q0, Q1, Q2, I0, I1, I2, S0, S1, S2, B0, B1, B2, LENGTH }
+/**
+ * Scatter block fields (Int32 index from SCATTER/4): the grid Q of the phase's columns, the output
+ * plane's size I, the stride s, the phase's first position b, and the grid's valid sizes V1 ≤ Q1,
+ * V2 ≤ Q2 (the phase's output size; a wider grid is a padded plane's, see phaseDirect in glue.ts).
+ */
+export const enum S { Q0, Q1, Q2, I0, I1, I2, S0, S1, S2, B0, B1, B2, V1, V2, LENGTH }
 export const HEAP = 8192;
 export const MAX_THREADS = 16;
 /**
