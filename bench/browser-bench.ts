@@ -46,15 +46,11 @@ async function fetchBytes(url: string): Promise<ArrayBuffer> {
 
 const threadsOf = (lib: string): number => Number(/-(\d+)t$/.exec(lib)?.[1] ?? 1);
 
-/**
- * convkit's pool: its Web Workers load while this thread is free (a worker cannot start while the
- * thread that created it blocks in a call). convkit exports no such step: bench/README.md.
- */
+/** convkit's pool: its Web Workers load while this thread is free (a worker cannot start while the thread that created it blocks in a call). */
 async function startConvkitPool(threads: number): Promise<void> {
   if (threads < 2) return;
-  const pool = await import('../src/kernels/threads/pool.js');
-  pool.startPool(threads);
-  await pool.poolReady(10000);
+  const ck = await import('../src/index.js');
+  await ck.threadsReady(10000);
 }
 
 /** Configures a peer before it loads (wasm file locations, threads) and describes what ran. */

@@ -26,7 +26,7 @@ export { add, sub, mul, reshape, relu, leakyRelu, tanh, sigmoid, sum, mean, mseL
 export { type StateDict, type LoadStateDictOptions, type LoadStateDictResult } from './nn/module.js';
 export { Sequential, ReLU, LeakyReLU, Tanh, Sigmoid } from './nn/sequential.js';
 export { Optimizer, SGD, Adam, type SGDOptions, type AdamOptions } from './optim/index.js';
-export { setNumThreads, getNumThreads } from './kernels/threads/pool.js';
+export { setNumThreads, getNumThreads, threadsReady } from './kernels/threads/pool.js';
 export { wasmStats, type WasmStats } from './kernels/threads/pool.js';
 export { setWeightCacheBytes } from './kernels/wasm/glue.js';
 export type { WeightCacheStats } from './kernels/wasm/weight-cache.js';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { conv1d, conv2d, convTranspose1d, convTranspose2d, getNumThreads, manualSeed, ones, randn, setNumThreads, wasmStats, withBackend, ConvError, type Tensor } from '../src/index.js';
+import { conv1d, conv2d, convTranspose1d, convTranspose2d, getNumThreads, manualSeed, ones, randn, setNumThreads, threadsReady, wasmStats, withBackend, ConvError, type Tensor } from '../src/index.js';
 import { RELEASE_MS, RETAIN_BYTES, runTaskInMemory, wasmEngine } from '../src/kernels/wasm/glue.js';
 import { injectWorkerFault, poolReady, poolSize, setStallTimeout, unitsByWorkers } from '../src/kernels/threads/pool.js';
 import { C, CLOSED, controlBlock, drain, publishTask } from '../src/kernels/threads/protocol.js';
@@ -78,6 +78,21 @@ test('results are bitwise identical for 1, 2 and 3 threads, and the workers take
   for (let t = 1; t < per.length; t++)
     per[t].forEach((a, i) => assert.deepEqual(a, per[0][i], `output ${i} with ${t + 1} threads`));
 
+});
+
+test('threadsReady starts the workers before any call and resolves with the thread count once they have loaded', async () => {
+  const run = workload();
+  setNumThreads(1); // stops any pool
+  assert.equal(poolSize(), 0);
+  assert.equal(await threadsReady(), 1, 'one thread asked for: no pool');
+  assert.equal(poolSize(), 0);
+  const want = withBackend('wasm', run).map((y) => Array.from(y.data));
+  setNumThreads(3);
+  assert.equal(await threadsReady(), 3);
+  assert.equal(wasmStats().workers, 2, 'two workers beside the caller, started by threadsReady alone');
+  untilWorkersTakeUnits(run, want, 'after threadsReady');
+  await assert.rejects(threadsReady(-1), (e: unknown) => e instanceof ConvError && /threadsReady: timeoutMs must be a finite number/.test(e.message));
+  setNumThreads(0);
 });
 
 test('a unit that fails fails its call with a clear error, and the pool recovers', () => {

@@ -244,6 +244,29 @@ export async function poolReady(timeoutMs = READY_MS): Promise<void> {
 }
 
 /**
+ * Starts the worker threads of the synchronous API now and resolves, once they have loaded, with
+ * the number of threads the next call runs on (1 where no pool can run: a browser's main thread, a
+ * page that is not crossOriginIsolated, setNumThreads(1)). Optional — the first parallel call starts
+ * the workers too, but runs on fewer threads until they have loaded, and in a browser's dedicated
+ * worker they cannot load at all while that thread blocks in a call: a page that runs its model
+ * synchronously there awaits this first. Never rejects: workers that do not load within `timeoutMs`
+ * (30 s by default) leave the calls on fewer threads.
+ * @example
+ * setNumThreads(2);
+ * await threadsReady(); // 2 where the host can run a pool
+ * const audio = noGrad(() => generator.forward(mel));
+ */
+export async function threadsReady(timeoutMs = READY_MS): Promise<number> {
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0)
+    throw new ConvError('threadsReady', 'timeoutMs', `must be a finite number of milliseconds ≥ 0; got ${fmt(timeoutMs)}`);
+  const threads = getNumThreads();
+  if (threads < 2) return 1;
+  startPool(threads);
+  await poolReady(timeoutMs);
+  return crew ? 1 + Math.min(threads - 1, Atomics.load(crew.ctrl, C.READY)) : 1;
+}
+
+/**
  * Test hook: the next worker to claim a unit dies in the middle of it, by `process.exit` ('exit')
  * or an uncaught error ('throw'), or hangs there for good ('hang'). The call in flight then fails
  * with a ConvError: at once for a death, after the no-progress bound for a hang.
