@@ -686,7 +686,21 @@ function initOutput(e: Engine, y: F, yp: number, b: F | undefined, bp: number, n
  * The tilings of a polyphase convT's phases and its region sizes (x — for PhaseDirect its padded
  * planes —, w, y, bias, tap table, scratch per thread, PhaseDirect's row offsets, packed A per phase).
  */
-function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, threads: number, bLen: number, rLen: number) {
+function polyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, threads: number, bLen: number, rLen: number): PolyphaseLayout {
+  // The phases are memoised per geometry (plan/phases.ts), so a repeated call (a stream's push, a
+  // model's forward) finds its layout here; `sizes` is the caller's to change.
+  let byCall = layouts.get(phases);
+  if (!byCall) layouts.set(phases, (byCall = new Map()));
+  const key = `${es}:${threads}:${bLen}:${rLen}:${directOn ? 1 : 0}`;
+  let l = byCall.get(key);
+  if (!l) byCall.set(key, (l = computePolyphaseLayout(g, phases, es, threads, bLen, rLen)));
+  return { ...l, sizes: [...l.sizes] };
+}
+
+type PolyphaseLayout = ReturnType<typeof computePolyphaseLayout>;
+const layouts = new WeakMap<readonly PhasePlan[], Map<string, PolyphaseLayout>>();
+
+function computePolyphaseLayout(g: Geometry, phases: readonly PhasePlan[], es: number, threads: number, bLen: number, rLen: number) {
   const cig = g.cIn / g.groups, cog = g.cOut / g.groups, kVol = prod(g.kSize);
   const direct = phaseDirect(g, phases, es);
   const kind = direct ? Kind.PhaseDirect : Kind.Phase;
