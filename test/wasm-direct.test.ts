@@ -103,6 +103,22 @@ const tcases = fc.record({
   dtype: fc.constantFrom('float32' as const, 'float64' as const),
 });
 
+/**
+ * A polyphase convT `f(backend)` of conv geometry g: equal to the reference, bitwise to its phases
+ * run through im2col (withoutDirectConv) and on 1 and 2 threads. Returns whether it ran as PhaseDirect.
+ */
+function checkPhases(f: (backend: string) => Tensor['data'], g: Geometry, dtype: 'float32' | 'float64'): boolean {
+  const direct = phaseTaskKind(g, phasePlan(g), dtype === 'float64' ? 8 : 4) === 'direct';
+  setNumThreads(1);
+  const one = f('wasm'), viaIm2col = withoutDirectConv(() => f('wasm'));
+  setNumThreads(2);
+  const two = f('wasm');
+  assertClose(one, f('ref'), { rtol: dtype === 'float64' ? 1e-12 : 2e-5, relativeTo: 'largest', floor: 1 }, 'phases vs ref');
+  assert.deepEqual(one, viaIm2col, `${direct ? 'direct' : 'im2col'} phases vs im2col phases`);
+  assert.deepEqual(two, one, '2 threads vs 1');
+  return direct;
+}
+
 test('a 1-D polyphase transposed conv runs its phases as Direct units, equal to the reference and bitwise to im2col phases', () => {
   let direct = 0;
   fc.assert(fc.property(tcases, (c) => {
@@ -117,14 +133,7 @@ test('a 1-D polyphase transposed conv runs its phases as Direct units, equal to 
     const f = (backend: string) => noGrad(() => withBackend(backend, () => convTranspose1d(x, w, b, opts))).data;
     // In conv terms: x is the conv's output (cIn of the convT = its cOut).
     const g: Geometry = { n: c.n, cIn: cOut, cOut: cIn, groups: c.groups, inSize: [outL], outSize: [c.L], kSize: [c.k], stride: [c.s], dilation: [d], padBefore: [c.p] };
-    if (phaseTaskKind(g, phasePlan(g), c.dtype === 'float64' ? 8 : 4) === 'direct') direct++;
-    setNumThreads(1);
-    const one = f('wasm'), viaIm2col = withoutDirectConv(() => f('wasm'));
-    setNumThreads(2);
-    const two = f('wasm');
-    assertClose(one, f('ref'), { rtol: c.dtype === 'float64' ? 1e-12 : 2e-5, relativeTo: 'largest', floor: 1 }, 'phases vs ref');
-    assert.deepEqual(one, viaIm2col, 'direct phases vs im2col phases');
-    assert.deepEqual(two, one, '2 threads vs 1');
+    if (checkPhases(f, g, c.dtype)) direct++;
   }), { numRuns: 150 });
   setNumThreads(1);
   assert.ok(direct > 100, `only ${direct} of the cases ran as PhaseDirect`);
@@ -153,14 +162,7 @@ test('a 2-D / 3-D polyphase transposed conv runs its phases over padded planes (
     const opts = { stride: s, padding: p, dilation: d, groups: c.groups, outputPadding: op };
     const f = (backend: string) => noGrad(() => withBackend(backend, () => (r === 2 ? convTranspose2d : convTranspose3d)(x, w, b, opts))).data;
     const g: Geometry = { n: c.n, cIn: cOut, cOut: cIn, groups: c.groups, inSize: outL, outSize: L, kSize: k, stride: s, dilation: d, padBefore: p };
-    if (phaseTaskKind(g, phasePlan(g), c.dtype === 'float64' ? 8 : 4) === 'direct') direct++;
-    setNumThreads(1);
-    const one = f('wasm'), viaIm2col = withoutDirectConv(() => f('wasm'));
-    setNumThreads(2);
-    const two = f('wasm');
-    assertClose(one, f('ref'), { rtol: c.dtype === 'float64' ? 1e-12 : 2e-5, relativeTo: 'largest', floor: 1 }, 'phases vs ref');
-    assert.deepEqual(one, viaIm2col, 'padded-plane phases vs im2col phases');
-    assert.deepEqual(two, one, '2 threads vs 1');
+    if (checkPhases(f, g, c.dtype)) direct++;
   }), { numRuns: 150 });
   setNumThreads(1);
   assert.ok(direct > 60, `only ${direct} of the cases ran as PhaseDirect`);
