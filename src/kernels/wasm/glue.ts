@@ -205,8 +205,6 @@ function ensure(e: Engine, bytes: number): void {
 const up = (v: number, m: number) => Math.ceil(v / m) * m;
 /** Multiply-adds below which a task runs on the calling thread alone (about 20 µs of work). */
 const MIN_PARALLEL_MACS = 1 << 20;
-/** Output elements from which a parallel call touches the output's pages while the workers compute (256 KiB of f32). */
-const MIN_TOUCH = 1 << 16;
 /** Column tile: about 1 MiB of scratch (2^18 f32, 2^17 f64) for a panel of `depth` rows, a multiple of 8, at most the whole plane. */
 const tileFor = (depth: number, outVol: number, es: number) =>
   Math.max(8, Math.min(up(outVol, 8), Math.floor((1 << 20) / es / Math.max(1, depth) / 8) * 8));
@@ -269,15 +267,6 @@ const scratchBytes = (kind: Kind, g: Geometry, t: Tiling) =>
   scratchLayout(kind, { nc: t.nc, cb: t.cb, es: t.es, cig: g.cIn / g.groups, cog: g.cOut / g.groups, kVol: prod(g.kSize) }).bytes;
 
 /**
- * Touches one element per 4 KiB page of `out` (keeping its values). A freshly allocated output's
- * pages fault in on first write, about 1.5 µs each here (8 MB: 3 ms); when this thread does it
- * while the workers start on the units, the copy out afterwards finds the pages mapped.
- */
-function touchPages(out: F): void {
-  for (let i = 0, step = 4096 / out.BYTES_PER_ELEMENT; i < out.length; i += step) out[i] = out[i];
-}
-
-/**
  * A streamed task (depthwise): x and y are copied by the task itself. On a parallel run this thread
  * copies x in plane by plane (advancing the progress word that the workers' units wait on) while
  * the workers start computing, then copies each finished unit's output out (its own at once, while
@@ -290,11 +279,17 @@ interface Stream { x: F; xp: number; y: F; yp: number; at: number }
 const STREAM_PLANES = 32;
 
 /**
- * Writes the task and geometry blocks and runs the units on this thread and the pool. `out`: the
- * caller's output array that the result is copied into afterwards; on a parallel run this thread
- * touches its pages before claiming units (touchPages).
+ * Writes the task and geometry blocks and runs the units on this thread and the pool.
+ *
+ * The calling thread does not pre-fault the output array's pages while the workers compute (it
+ * once touched one element per 4 KiB page there): reading then writing a fresh array's page maps
+ * the zero page and then replaces it, and that replacement flushes the TLB of every CPU running the
+ * process, the workers' included. Measured in headless Chromium on a 2-vCPU VM, the touch took 7 ms
+ * of an 18 ms T1 call and 35 ms of a C5 call and slowed the workers' units with it: 2 threads ran
+ * T1 at 17–18 ms against 18–19 ms on 1 (C5 70–79 against 107–130); without it 9–10 against 18
+ * (C5 51–56 against 94–99). The copy out writes each page once, which faults it in without a flush.
  */
-function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, threads: number, out?: F, stream?: Stream, exact = false): void {
+function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, threads: number, stream?: Stream, exact = false): void {
   const mem = words(e);
   writeGeometry(mem, g, exact);
   const { items, tiles, cblocks } = itemsOf(kind, g, t);
@@ -320,14 +315,8 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
 
   }
   if (stream) copy(view(e, stream.xp, stream.x.length, t.es), stream.x);
-  if (parallel) {
-    if (out && out.length >= MIN_TOUCH) setCallerJob(() => touchPages(out));
-    try {
-      runner(e, units, threads);
-    } finally {
-      setCallerJob(null);
-    }
-  } else serial(e, units, threads);
+  if (parallel) runner(e, units, threads);
+  else serial(e, units, threads);
   if (stream) copy(stream.y, view(e, stream.yp, stream.y.length, t.es));
   noteCall(e);
 }
@@ -646,7 +635,7 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling, wk?: Wei
     }
     const direct = kind === Kind.Direct ? { offs: op, xRow: directRow(g) } : {};
     const a = kind === Kind.ConvT && c ? { a: c.slot.at, fillA: !c.hit } : {};
-    runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0, ...direct, ...a }, t, threads, grad ? ws : ys, stream, exact);
+    runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0, ...direct, ...a }, t, threads, stream, exact);
     if (stream) return true;
     if (post) applyPost(e, post, yp, rp, ys.length, es);
     const copyOut = section('allocation/copy');
@@ -841,7 +830,7 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
       const block = [...pad3(grid, 1), ...pad3(g.inSize, 1), ...pad3(g.stride, 1), ...pad3(p.base, 0), valid[1], valid[2]];
       new Int32Array(e.memory.buffer, SCATTER, S.LENGTH).set(block);
       const d = direct ? { offs: op + offsAt[i], xRow: direct.plane } : {};
-      runTask(e, kind, units[i], { x: xp, w: aps[i], y: yp, scratch: sp, ...d }, tilings[i], threads, i === 0 ? y : undefined);
+      runTask(e, kind, units[i], { x: xp, w: aps[i], y: yp, scratch: sp, ...d }, tilings[i], threads);
     });
     if (post) applyPost(e, post, yp, rp, y.length, es);
     const copyOut = section('allocation/copy');
