@@ -26,16 +26,18 @@ export interface LoadStateDictResult {
  * now; a device tensor into a parameter on its device is copied on the device (no readback), from a
  * copy made now when it shares storage with one of the module's own tensors (`own`), so that the
  * dict is loaded as it was, whatever the order of the writes. A device tensor into a CPU parameter
- * cannot be read synchronously: that is a problem naming both devices.
+ * cannot be read synchronously: that is a problem naming both devices (and `unreadable` is called).
  */
-function stage(v: unknown, p: Tensor, own: ReadonlySet<unknown>, keep: (write: () => void) => void): string | null {
+function stage(v: unknown, p: Tensor, own: ReadonlySet<unknown>, keep: (write: () => void) => void, unreadable: () => void): string | null {
   try {
     if (v === null || typeof v !== 'object') return `is not a Tensor (${fmt(typeof v)})`;
     if (v instanceof Tensor && v.device !== 'cpu') {
       if (v.shape.length !== p.shape.length || v.shape.some((s, i) => s !== p.shape[i]))
         return `has shape ${fmt(v.shape)} but the parameter has shape ${fmt(p.shape)}`;
-      if (p.device !== v.device)
+      if (p.device !== v.device) {
+        unreadable();
         return `is on device '${v.device}' but the module's tensor is on device '${p.device}', which cannot read it synchronously`;
+      }
       const src = own.has(v.storage) ? v.clone() : v;
       keep(() => copyInPlace(p, src));
       return null;
@@ -213,12 +215,13 @@ export abstract class Module {
     if (strict && unexpectedKeys.length) problems.push(`unexpected keys ${fmt(unexpectedKeys)}`);
     // Phase 1: every value read once: converted into a fresh array of the parameter's dtype, or a device copy planned.
     const staged: [Tensor, () => void][] = [];
+    let unreadable = false; // a device value for a CPU tensor
     for (const [k, p] of own) {
       if (!entries.has(k)) continue;
-      const problem = stage(entries.get(k), p, ownStorages, (write) => staged.push([p, write]));
+      const problem = stage(entries.get(k), p, ownStorages, (write) => staged.push([p, write]), () => { unreadable = true; });
       if (problem) problems.push(`'${k}' ${problem}`);
     }
-    if (problems.some((m) => m.endsWith('cannot read it synchronously')))
+    if (unreadable)
       problems.push("read such values first with `await t.cpu()`, or load with `await module.loadStateDictAsync(dict)`");
     if (problems.length) throw new ConvError(op, 'stateDict', `does not match the module: ${problems.join('; ')}`);
     // Phase 2: copies between arrays (or device buffers) of the same type and length; each write counts (Tensor.version).

@@ -528,13 +528,6 @@ function padPlanes(e: Engine, x: F, xp: number, planes: number, L: number, row: 
   xv.fill(0, Math.max(0, (planes - 1) * row + p0 + L));
 }
 
-/** The byte offset of B's row c·k + kq in a group's padded planes (c < cn): (c·row + shift + kq·δ)·es. */
-function rowOffsets(e: Engine, op: number, cn: number, k: number, d: number, row: number, shift: number, es: number): void {
-  const offs = new Int32Array(e.memory.buffer, op, cn * k);
-  for (let c = 0, r = 0; c < cn; c++)
-    for (let kq = 0; kq < k; kq++) offs[r++] = (c * row + shift + kq * d) * es;
-}
-
 /**
  * x (planes of `L` dims) copied to xp as planes of `dims`, each with P[a] zeros before it in dim a
  * and zeros after, and one panel of slack: the 2-D and 3-D form of padPlanes.
@@ -554,7 +547,7 @@ function padPlanesNd(e: Engine, x: F, xp: number, planes: number, L: readonly nu
 
 /**
  * The byte offset of B's row c·T + t in a group's padded planes (c < cn, t the flat tap index over
- * kSize): (c·plane + Σ_a (shift[a] + t_a·δ_a)·strides[a])·es — rowOffsets for any number of dims.
+ * kSize): (c·plane + Σ_a (shift[a] + t_a·δ_a)·strides[a])·es; in 1-D (strides [1]) (c·row + shift + t·δ)·es.
  */
 function tapOffsets(e: Engine, op: number, cn: number, k: readonly number[], d: readonly number[], plane: number, strides: readonly number[], shift: readonly number[], es: number): void {
   const T = prod(k), offs = new Int32Array(e.memory.buffer, op, cn * T);
@@ -607,7 +600,7 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling, wk?: Wei
     const copyIn = section('allocation/copy');
     if (kind === Kind.Direct) {
       padPlanes(e, xs, xp, g.n * g.cIn, g.inSize[0], directRow(g), g.padBefore[0], es);
-      rowOffsets(e, op, g.cIn / g.groups, g.kSize[0], g.dilation[0], directRow(g), 0, es);
+      tapOffsets(e, op, g.cIn / g.groups, g.kSize, g.dilation, directRow(g), [1], [0], es);
     }
     else if (!stream) copy(view(e, xp, xs.length, es), xs);
     // Depthwise units write their planes' bias themselves (in parallel); the others start from y or the bias.
