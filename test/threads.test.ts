@@ -262,14 +262,14 @@ test('an idle heap far above what calls need is given back: a 256 MB output leav
   try {
     // y: 2^26 floats (256 MiB); stride = kernel size, so every element is 1·1.
     const y = withBackend('wasm', () => convTranspose1d(xb, wb, null, { stride: 4 }));
-    const held = wasmStats().memoryBytes;
+    const held = wasmStats().memoryBytes, done = Date.now();
     assert.ok(held > 2 ** 28, `the call grew the heap to ${held} bytes`);
-    // A call within RELEASE_MS keeps the heap (it is in use) ...
+    // A call within RELEASE_MS keeps the heap (it is in use) ... (the checks are skipped only where a loaded machine slept past RELEASE_MS)
     await sleep(RELEASE_MS / 2);
     const t = Date.now();
     withBackend('wasm', () => conv1d(x, w));
     await sleep(RELEASE_MS / 2 + 100);
-    if (Date.now() - t < RELEASE_MS) assert.equal(wasmStats().memoryBytes, held, 'not idle yet');
+    if (t - done < RELEASE_MS && Date.now() - t < RELEASE_MS) assert.equal(wasmStats().memoryBytes, held, 'not idle yet');
     // ... a pause gives it back, with the workers that shared it.
     await sleep(2 * RELEASE_MS);
     const { memoryBytes, workers, weightCache } = wasmStats();

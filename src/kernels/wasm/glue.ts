@@ -635,6 +635,7 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling, wk?: Wei
     if (grad) copy(ws, view(e, wp, ws.length, es));
     else copy(ys, view(e, yp, ys.length, es));
     copyOut();
+    noteCall(e); // the call used the heap until its result was out
     return true;
   });
 }
@@ -829,6 +830,7 @@ function polyphase(x: F, w: F, y: F, g: Geometry, phases: readonly PhasePlan[], 
     const copyOut = section('allocation/copy');
     copy(y, view(e, yp, y.length, es));
     copyOut();
+    noteCall(e);
     return true;
   });
 }
