@@ -20,6 +20,7 @@ import { ConvError, fmt } from '../../spec/errors.js';
 import { macCount } from '../../spec/shape.js';
 import { prod } from '../../util/shape.js';
 import type { ConvKernels, Epilogue, F, PhaseKernels, PhasePlan, WeightKey } from '../types.js';
+import { copyInto, copyRange } from './copy.js';
 import { applyEpilogue, DEFAULT_NEGATIVE_SLOPE } from '../ref/epilogue.js';
 import { forEachTap, hasPaddingTaps } from '../ref/taps.js';
 import { plainWasm, sharedWasm, plainRelaxedWasm, sharedRelaxedWasm, maxPages, GEMM_DEPTH_BLOCK } from './module.generated.js';
@@ -328,14 +329,14 @@ function streamed(e: Engine, mem: Int32Array, st: Stream, units: number, per: nu
   const inVol = mem[(TASK >> 2) + T.inVol], total = st.x.length / inVol;
   const out = (u: number) => {
     const a = u * per, b = Math.min(st.y.length, a + per);
-    (st.y as Float64Array).subarray(a, b).set((yv as Float64Array).subarray(a, b));
+    copyRange(st.y, a, yv, a, b - a);
     Atomics.store(mem, flags + u, 2);
   };
   let next = 0; // the first unit not yet looked at by the sweep
   const copyIn = () => {
     for (let p0 = 0; p0 < total; p0 += STREAM_PLANES) {
       const p1 = Math.min(total, p0 + STREAM_PLANES);
-      (xv as Float64Array).subarray(p0 * inVol, p1 * inVol).set((st.x as Float64Array).subarray(p0 * inVol, p1 * inVol));
+      copyRange(xv, p0 * inVol, st.x, p0 * inVol, (p1 - p0) * inVol);
       Atomics.store(mem, st.at >>> 2, p1);
       Atomics.notify(mem, st.at >>> 2);
     }
@@ -417,8 +418,8 @@ const bytesOf = (a: F): number => a.BYTES_PER_ELEMENT;
 /** A view of `len` elements of `es` bytes at byte address `at` of linear memory. */
 const view = (e: Engine, at: number, len: number, es: number): F =>
   es === 8 ? new Float64Array(e.memory.buffer, at, len) : new Float32Array(e.memory.buffer, at, len);
-/** dst.set(src) for either element type (both have the same one). */
-const copy = (dst: F, src: F) => (dst as Float64Array).set(src as Float64Array);
+/** dst.set(src) for either element type (both have the same one), at memcpy speed whatever the offsets (copy.ts). */
+const copy = copyInto;
 
 /**
  * The operands of a task, by the task block's slots: a forward task reads x and w and writes y
@@ -523,7 +524,7 @@ function padPlanes(e: Engine, x: F, xp: number, planes: number, L: number, row: 
   // Each element written once: the zeros between planes (after one, before the next), then the plane.
   for (let pl = 0, at = 0; pl < planes; pl++, at += row) {
     xv.fill(0, pl === 0 ? 0 : at - row + p0 + L, at + p0);
-    xv.set(x.subarray(pl * L, (pl + 1) * L), at + p0);
+    copyRange(xv, at + p0, x, pl * L, L);
   }
   xv.fill(0, Math.max(0, (planes - 1) * row + p0 + L));
 }
@@ -540,7 +541,7 @@ function padPlanesNd(e: Engine, x: F, xp: number, planes: number, L: readonly nu
     for (let a = 0; a < l0; a++)
       for (let b = 0; b < l1; b++, i += run) {
         const at = pl * plane + ((a + p0) * r1 + b + p1) * r2 + p2;
-        if (run > 64) xv.set(x.subarray(i, i + run), at);
+        if (run > 64) copyRange(xv, at, x, i, run);
         else for (let j = 0; j < run; j++) xv[at + j] = x[i + j];
       }
 }
