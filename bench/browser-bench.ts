@@ -28,11 +28,14 @@ export interface PageTask {
   /** Folders of onnxruntime-web's and tfjs-backend-wasm's dist files. */
   readonly ortWasm: string;
   readonly tfjsWasm: string;
+  /** convkit on models: after the timed calls, one profiled call of each (a 'profile' message with its table). */
+  readonly profile?: boolean;
 }
 
 export type PageMessage =
   | { type: 'ready'; lib: string; note: string; threads: number; isolated: boolean }
   | { type: 'result'; lib: string; id: string; status: 'ok' | 'mismatch' | 'n/a' | 'error'; ms: number | null; runs: number; relErr: number | null; note?: string }
+  | { type: 'profile'; lib: string; id: string; text: string }
   | { type: 'done'; lib: string; note: string }
   | { type: 'fatal'; lib: string; message: string };
 
@@ -146,13 +149,14 @@ async function models(task: PageTask, convkitThreads: number): Promise<void> {
     let dispose = (): void => undefined;
     try {
       const ref = new Float32Array(await fetchBytes(task.refs[id]));
-      let call: () => unknown, awaitEach: boolean;
+      let call: () => unknown, awaitEach: boolean, profiled: (() => string) | null = null;
       if (task.lib.startsWith('convkit-')) {
         const { modelCase } = await import('./models.js');
         const c = await modelCase(id);
         ck.setNumThreads(convkitThreads);
         call = () => ck.noGrad(() => c.module.forward(c.input).data as Float32Array);
         awaitEach = false;
+        if (task.profile) profiled = () => String(ck.profile(() => ck.noGrad(() => c.module.forward(c.input)), { module: c.module }).profile);
       } else {
         const ort = await import('onnxruntime-web');
         ort.env.wasm.numThreads = threadsOf(task.lib);
@@ -165,6 +169,7 @@ async function models(task: PageTask, convkitThreads: number): Promise<void> {
         dispose = () => { void session.release(); };
       }
       post(await measure(task, id, call, awaitEach, (y) => y as Float32Array, ref, () => startConvkitPool(convkitThreads)));
+      if (profiled) post({ type: 'profile', lib: task.lib, id, text: profiled() });
     } catch (e) {
       post({ ...base, status: 'error', note: String((e as Error)?.message ?? e).split('\n')[0] });
     } finally {

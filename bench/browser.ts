@@ -38,6 +38,8 @@ export const BROWSER_MODEL_LIBS = ['convkit-1t', 'convkit-2t', 'ort-web-1t', 'or
 export interface BrowserBenchOptions extends Pick<BenchOptions, 'only' | 'workloads' | 'libs' | 'quick' | 'verifyOnly' | 'json' | 'log'> {
   /** Whole models (bench/models.ts) instead of the layer workloads; `only` then names models. */
   readonly models?: boolean;
+  /** With `models`: print convkit's profile of one call of each model (after its timed calls) in each convkit page. */
+  readonly profile?: boolean;
   /** Progress lines, one per cell (default true). */
   readonly progress?: boolean;
   /** Per-page time limit in seconds (default 300 for layers, 900 for models). */
@@ -134,7 +136,8 @@ type Result = Extract<PageMessage, { type: 'result' }>;
 interface PageOutcome { note: string; threads: number; error?: string }
 
 /** One library in a fresh page (its own browser context) of the running Chromium. */
-async function runPage(browser: Browser, served: Served, task: PageTask, timeoutS: number, onResult: (m: Result) => void): Promise<PageOutcome> {
+async function runPage(browser: Browser, served: Served, task: PageTask, timeoutS: number, onResult: (m: Result) => void,
+  onProfile: (m: Extract<PageMessage, { type: 'profile' }>) => void = () => undefined): Promise<PageOutcome> {
   const context: BrowserContext = await browser.newContext();
   const outcome: PageOutcome = { note: '', threads: 1 };
   const problems: string[] = [];
@@ -151,6 +154,7 @@ async function runPage(browser: Browser, served: Served, task: PageTask, timeout
         outcome.threads = m.threads;
         if (!m.isolated) outcome.error = 'the benchmark worker is not crossOriginIsolated';
       } else if (m.type === 'result') onResult(m);
+      else if (m.type === 'profile') onProfile(m);
       else if (m.type === 'done') { outcome.note = m.note; finished(); } else { outcome.error = m.message; finished(); }
     });
     await page.goto(served.url);
@@ -280,6 +284,7 @@ export async function runBrowserModelBench(o: BrowserBenchOptions = {}): Promise
   const dirs = tempDirs(tmp);
   const ids = models.map((m) => m.id);
   const results: Result[] = [];
+  const profiles: { lib: string; id: string; text: string }[] = [];
   const libraries: BrowserModelReport['libraries'][number][] = [];
   const total = ids.length * libs.length;
   let n = 0;
@@ -311,12 +316,12 @@ export async function runBrowserModelBench(o: BrowserBenchOptions = {}): Promise
     session = await openSession(dirs, o.isolate ?? true);
     browserVersion = session.version;
     for (const lib of libs) {
-      const task: PageTask = { lib, mode, models: ids, refs, modelData, ortWasm: '/ort/', tfjsWasm: '/tfjs/' };
+      const task: PageTask = { lib, mode, models: ids, refs, modelData, ortWasm: '/ort/', tfjsWasm: '/tfjs/', profile: o.profile };
       const out = await runPage(session.browser, session.served, task, timeoutS, (m) => {
         results.push(m);
         n++;
         if (o.progress ?? true) log(`[${n}/${total}] ${lib} ${m.id}${m.ms === null ? '' : ` ${fmtMs(m.ms)} ms`} ${m.status}${m.status !== 'ok' && m.note ? ` (${m.note})` : ''}`);
-      });
+      }, (p) => profiles.push(p));
       libraries.push({ id: lib, note: out.note, maxRssMB: null, ...(out.error ? { error: out.error } : {}) });
     }
   } finally {
@@ -338,6 +343,7 @@ export async function runBrowserModelBench(o: BrowserBenchOptions = {}): Promise
   };
   for (const line of formatModelReport(report)) log(line);
   log(`in ${report.machine.browser} (headless; each library in a dedicated Web Worker of its own crossOriginIsolated page), ${report.wallS.toFixed(0)} s`);
+  for (const p of profiles) log(`\n${p.lib} ${p.id}, one profiled call in ${report.machine.browser}\n${p.text}`);
   if (o.json) writeFileSync(o.json, `${JSON.stringify(report, null, 2)}\n`);
   return report;
 }

@@ -6,6 +6,7 @@
  *   npm run bench -- [--quick] [--only T1,C4] [--libs convkit-1t,ort-node-1t] [--json out.json]
  *   npm run bench -- --models [--quick] [--only hifigan-1s] [--libs convkit-2t,ort-web-2t]   (whole models: bench/models.ts)
  *   npm run bench -- --profile hifigan-1s                                                   (convkit's profile of one model call)
+ *   npm run bench -- --browser --profile hifigan-1s                                         (the same in headless Chromium, 1 and 2 threads)
  *   npm run bench -- --browser [--models] [--quick] [--only …] [--libs …] [--json out.json]  (in headless Chromium: bench/browser.ts)
  *
  * Also callable as `runBench(options)` (the CLI's `convkit bench`).
@@ -284,7 +285,10 @@ async function cli(argv: string[]): Promise<void> {
   if (o.browser) {
     const { runBrowserBench, runBrowserModelBench } = await import('./browser.js');
     const opts = { only: list(o.only), libs: list(o.libs), quick: o.quick, verifyOnly: o.verifyOnly, json: o.json, progress: o.progress };
-    const r = o.models ? await runBrowserModelBench(opts) : await runBrowserBench(opts);
+    // --browser --profile <ids>: the named models on convkit (quick timing, then one profiled call per page).
+    const r = o.profile !== undefined
+      ? await runBrowserModelBench({ ...opts, only: list(o.profile), libs: opts.libs ?? ['convkit-1t', 'convkit-2t'], quick: true, profile: true })
+      : o.models ? await runBrowserModelBench(opts) : await runBrowserBench(opts);
     const cells: readonly { status: string }[] = r.cells;
     if (cells.some((c) => c.status === 'mismatch' || c.status === 'error') || r.libraries.some((l) => l.error)) process.exitCode = 1;
     return;

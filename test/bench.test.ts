@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runBench, label, formatReport, type BenchReport } from '../bench/run.js';
-import { runBrowserBench } from '../bench/browser.js';
+import { runBrowserBench, runBrowserModelBench } from '../bench/browser.js';
 import { verify } from '../bench/measure.js';
 import { macs, outSize, selectWorkloads, workloads, type Workload } from '../bench/workloads.js';
 
@@ -125,4 +125,20 @@ test('runBrowserBench: a page served without COOP/COEP stops the run with an err
     runBrowserBench({ workloads: [tiny[2]], libs: ['convkit-1t'], verifyOnly: true, isolate: false, log: () => undefined, pageTimeoutS: 60 }),
     /not crossOriginIsolated/,
   );
+});
+
+test('runBrowserModelBench with profile: a convkit page prints the profile of one call of the model, its kinds and modules, as Node\'s --profile does', async () => {
+  const lines: string[] = [];
+  const report = await runBrowserModelBench({ only: ['dcgan-1'], libs: ['convkit-1t'], quick: true, profile: true, log: (s) => lines.push(s), progress: false, pageTimeoutS: 300 });
+  const lib = report.libraries.find((l) => l.id === 'convkit-1t')!;
+  assert.equal(lib.error, undefined, lib.error);
+  assert.equal(report.cells.find((c) => c.id === 'dcgan-1')?.status, 'ok');
+  const text = lines.join('\n');
+  const at = text.indexOf('convkit-1t dcgan-1, one profiled call in Chromium');
+  assert.ok(at >= 0, text);
+  const table = text.slice(at);
+  // The DCGAN generator: five transposed convolutions, the kinds' rows and its modules by key.
+  assert.match(table, /^convolution\s+[\d.]+\s+[\d.]+%\s+5$/m);
+  assert.match(table, /^total [\d.]+ ms$/m);
+  assert.match(table, /ConvTranspose2d/);
 });
