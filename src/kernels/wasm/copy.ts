@@ -22,13 +22,13 @@ const isShared = (a: F): boolean => typeof SharedArrayBuffer === 'function' && a
  * copy to or from shared memory has mismatched offsets (see the module comment).
  */
 export function copyInto(dst: F, src: F): void {
-  const n = src.length;
-  if (n < 256 || dst.BYTES_PER_ELEMENT === 8 || ((dst.byteOffset - src.byteOffset) & 7) === 0 || !(isShared(dst) || isShared(src))) {
+  const n = src.length, toShared = isShared(dst);
+  if (n < 256 || dst.BYTES_PER_ELEMENT === 8 || ((dst.byteOffset - src.byteOffset) & 7) === 0 || !(toShared || isShared(src))) {
     (dst as Float64Array).set(src as Float64Array);
     return;
   }
   // The staged slice starts at the shared side's parity, so the copy to or from shared memory is aligned.
-  const shared = isShared(dst) ? dst : src, par = (shared.byteOffset >>> 2) & 1;
+  const par = ((toShared ? dst : src).byteOffset >>> 2) & 1;
   staging ??= new Float32Array(STAGE + 2);
   const d = dst as Float32Array, s = src as Float32Array;
   // Every step but the last moves an even number of elements, so each one keeps the parity.

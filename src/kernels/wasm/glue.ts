@@ -311,15 +311,12 @@ function runTask(e: Engine, kind: Kind, g: Geometry, p: Pointers, t: Tiling, thr
   } else task[T.progress] = task[T.flags] = 0;
   if (stream && parallel) {
     streamed(e, mem, stream, units, chunk * prod(g.outSize), t.es, threads);
-    noteCall(e);
     return;
-
   }
   if (stream) copy(view(e, stream.xp, stream.x.length, t.es), stream.x);
   if (parallel) runner(e, units, threads);
   else serial(e, units, threads);
   if (stream) copy(stream.y, view(e, stream.yp, stream.y.length, t.es));
-  noteCall(e);
 }
 
 /** Runs a streamed task on this thread and the pool (see Stream); `per`: output elements per unit. */
@@ -630,13 +627,15 @@ function execute(kind: Kind, g: Geometry, ops: Operands, t: TaskTiling, wk?: Wei
     const direct = kind === Kind.Direct ? { offs: op, xRow: directRow(g) } : {};
     const a = kind === Kind.ConvT && c ? { a: c.slot.at, fillA: !c.hit } : {};
     runTask(e, kind, g, { x: xp, w: wp, y: yp, scratch: sp, b: unitBias ? bp : 0, ...direct, ...a }, t, threads, stream, exact);
-    if (stream) return true;
-    if (post) applyPost(e, post, yp, rp, ys.length, es);
-    const copyOut = section('allocation/copy');
-    if (grad) copy(ws, view(e, wp, ws.length, es));
-    else copy(ys, view(e, yp, ys.length, es));
-    copyOut();
-    noteCall(e); // the call used the heap until its result was out
+    // A streamed task copied its output out itself.
+    if (!stream) {
+      if (post) applyPost(e, post, yp, rp, ys.length, es);
+      const copyOut = section('allocation/copy');
+      if (grad) copy(ws, view(e, wp, ws.length, es));
+      else copy(ys, view(e, yp, ys.length, es));
+      copyOut();
+    }
+    noteCall(e); // the heap is in use until the result is out (the idle release counts from here)
     return true;
   });
 }
